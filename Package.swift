@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The daemon's source tree (Sources/kamailiod) is split into library targets per
+// layer so each layer is unit-testable and the benchmark executable can link them:
+//   SIP/ -> SIPCore, Transport/ -> SIPTransport, Script/ -> ScriptEngine,
+//   Modules/ -> BuiltinModules, and the rest (App/, Control/, Storage/) -> kamailiod.
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "kamailiod",
+    products: [
+        .executable(name: "kamailiod", targets: ["kamailiod"]),
+        .executable(name: "kamcon", targets: ["kamcon"]),
+    ],
+    targets: [
+        .target(name: "Shared", path: "Sources/Shared", swiftSettings: strict),
+        .target(name: "SIPCore", path: "Sources/kamailiod/SIP", swiftSettings: strict),
+        .target(name: "SIPTransport", dependencies: ["SIPCore"],
+                path: "Sources/kamailiod/Transport", swiftSettings: strict),
+        .target(name: "ScriptEngine", dependencies: ["SIPCore", "SIPTransport"],
+                path: "Sources/kamailiod/Script", swiftSettings: strict),
+        .target(name: "BuiltinModules", dependencies: ["SIPCore", "SIPTransport", "ScriptEngine", "Shared"],
+                path: "Sources/kamailiod/Modules", swiftSettings: strict),
+        .executableTarget(
+            name: "kamailiod",
+            dependencies: ["Shared", "SIPCore", "SIPTransport", "ScriptEngine", "BuiltinModules"],
+            path: "Sources/kamailiod",
+            exclude: ["SIP", "Transport", "Script", "Modules"],
+            swiftSettings: strict),
+        .executableTarget(name: "kamcon", dependencies: ["Shared"], path: "Sources/kamcon",
+                          swiftSettings: strict),
+        .executableTarget(name: "kamailiod-bench",
+                          dependencies: ["SIPCore", "ScriptEngine", "BuiltinModules"],
+                          path: "Benchmarks/kamailiod-bench", swiftSettings: strict),
+        .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore"], swiftSettings: strict),
+        .testTarget(name: "TransportTests", dependencies: ["SIPTransport"], swiftSettings: strict),
+        .testTarget(name: "ScriptEngineTests", dependencies: ["ScriptEngine", "BuiltinModules"],
+                    swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["kamailiod", "Shared"],
+                    swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,2 @@
+// placeholder until the SIP core lands
+public enum SIPCorePlaceholder {}

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderTransportTests() { #expect(1 + 1 == 2) }
