@@ -37,6 +37,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["SIPTransport"], swiftSettings: strict),
         .testTarget(name: "ScriptEngineTests", dependencies: ["ScriptEngine", "BuiltinModules"],
                     swiftSettings: strict),
+        .testTarget(name: "SharedTests", dependencies: ["Shared"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["kamailiod", "Shared"],
                     swiftSettings: strict),
     ]

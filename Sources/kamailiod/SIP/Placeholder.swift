@@ -1,2 +1,0 @@
-// placeholder until the SIP core lands
-public enum SIPCorePlaceholder {}
