@@ -1,0 +1,122 @@
+/// A name-addr or addr-spec with header parameters (RFC 3261 §20.10, §20.20,
+/// §20.39, §25.1): the value of From, To, Contact, Route, Record-Route, Refer-To...
+///
+/// In the addr-spec form (no `<>`), parameters after the URI belong to the header,
+/// not to the URI (§20.10), so the URI ends at the first `;`.
+public struct SIPNameAddr: Sendable, Hashable {
+    /// Display name as written (with quotes if quoted), nil when absent.
+    public var displayNameRaw: ArraySlice<UInt8>?
+    /// The URI.
+    public var uri: SIPURI
+    /// True when the URI was written in `<...>`.
+    public var hasAngleBrackets: Bool
+    /// Header parameters (`tag`, `expires`, `q`, ...), in order.
+    public var params: [SIPParam]
+    /// Byte range of the whole value in the message.
+    public var range: Range<Int>
+
+    /// The display name unquoted, unescaped and unfolded (lossy UTF-8).
+    public var displayName: String? {
+        guard let d = displayNameRaw else { return nil }
+        return String(decoding: SIPScanner.unquote(d), as: UTF8.self)
+    }
+    /// The `tag` parameter (§19.3). `;tag=` with no value never gets here: the
+    /// parameter parser rejects an empty value.
+    public var tag: ArraySlice<UInt8>? { params.first(named: "tag")?.value }
+    /// The tag as a String.
+    public var tagString: String? { tag.map(SIPBytes.string) }
+    /// The Contact `expires` parameter, if numeric.
+    public var expires: Int? {
+        params.first(named: "expires")?.value.flatMap { SIPBytes.parseUInt($0, max: UInt64(UInt32.max)) }.map { Int($0) }
+    }
+    /// The Contact `q` parameter as written (`0.33`).
+    public var q: ArraySlice<UInt8>? { params.first(named: "q")?.value }
+
+    /// Creates a value from parts (for building headers).
+    public init(displayNameRaw: ArraySlice<UInt8>?, uri: SIPURI, hasAngleBrackets: Bool,
+                params: [SIPParam], range: Range<Int>) {
+        self.displayNameRaw = displayNameRaw
+        self.uri = uri
+        self.hasAngleBrackets = hasAngleBrackets
+        self.params = params
+        self.range = range
+    }
+
+    /// Parses a single name-addr / addr-spec value; anything after it is an error.
+    public init(bytes: ArraySlice<UInt8>) throws(SIPParseError) {
+        var sc = SIPScanner(bytes)
+        self = try SIPNameAddr.parse(&sc)
+        sc.skipLWS()
+        guard sc.atEnd else { throw SIPParseError("Unexpected text after address", offset: sc.pos) }
+    }
+
+    /// Parses one value at the cursor; stops before a `,` or the end.
+    static func parse(_ sc: inout SIPScanner) throws(SIPParseError) -> SIPNameAddr {
+        sc.skipLWS()
+        let start = sc.pos
+        var display: ArraySlice<UInt8>?
+        if sc.peek == SIPASCII.dquote {
+            display = try sc.quotedString()
+            sc.skipLWS()
+            guard sc.peek == SIPASCII.laquot else { throw SIPParseError("Expected < after display name", offset: sc.pos) }
+        } else if sc.peek != SIPASCII.laquot {
+            // *(token LWS) directly followed by '<' is a display name (RFC 4475
+            // lwsdisp: `caller<sip:...>`); otherwise this is an addr-spec.
+            var p = sc.pos
+            while p < sc.end, SIPASCII.isToken(sc.s[p]) || SIPASCII.isLWS(sc.s[p]) { p += 1 }
+            if p < sc.end, sc.s[p] == SIPASCII.laquot {
+                display = SIPBytes.trimLWS(sc.s[sc.pos..<p])
+                sc.pos = p
+            }
+        }
+        let uri: SIPURI
+        let angle = sc.peek == SIPASCII.laquot
+        if angle {
+            let open = sc.pos
+            var p = open + 1
+            while p < sc.end, sc.s[p] != SIPASCII.raquot { p += 1 }
+            guard p < sc.end else { throw SIPParseError("Unclosed <", offset: open) }
+            uri = try SIPURI(bytes: SIPBytes.trimLWS(sc.s[(open + 1)..<p]))
+            sc.pos = p + 1
+        } else {
+            let u = sc.pos
+            while let b = sc.peek, b != SIPASCII.semicolon, b != SIPASCII.comma, !SIPASCII.isLWS(b),
+                  b != SIPASCII.dquote, b != SIPASCII.raquot { sc.pos += 1 }
+            guard sc.pos > u else { throw SIPParseError("Missing URI", offset: u) }
+            uri = try SIPURI(bytes: sc.s[u..<sc.pos])
+        }
+        let uriEnd = sc.pos
+        let params = try sc.params(what: "address")
+        return SIPNameAddr(displayNameRaw: display?.isEmpty == true ? nil : display, uri: uri,
+                           hasAngleBrackets: angle, params: params,
+                           range: start..<(params.last?.range.upperBound ?? uriEnd))
+    }
+
+    /// Parses a comma list of addresses (Contact, Route, Record-Route, Path).
+    static func parseList(_ v: ArraySlice<UInt8>) throws(SIPParseError) -> [SIPNameAddr] {
+        var out: [SIPNameAddr] = []
+        var sc = SIPScanner(v)
+        while true {
+            out.append(try parse(&sc))
+            sc.skipLWS()
+            if sc.atEnd { return out }
+            guard sc.consume(SIPASCII.comma) else { throw SIPParseError("Malformed address list", offset: sc.pos) }
+            sc.skipLWS()
+            guard !sc.atEnd else { throw SIPParseError("Empty address list element", offset: sc.pos) }
+        }
+    }
+}
+
+/// The Contact header set of a message (RFC 3261 §20.10, §10.2.2).
+public enum SIPContactList: Sendable, Hashable {
+    /// `Contact: *` (REGISTER: remove all bindings; only valid with Expires: 0).
+    case star
+    /// Ordinary contacts, in order over all Contact fields.
+    case list([SIPNameAddr])
+
+    /// The addresses (empty for `*`).
+    public var addresses: [SIPNameAddr] {
+        if case .list(let a) = self { return a }
+        return []
+    }
+}

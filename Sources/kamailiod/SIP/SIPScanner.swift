@@ -1,0 +1,172 @@
+/// A `name[=value]` parameter (RFC 3261 §25.1 generic-param, uri-parameter).
+/// Names compare case-insensitively; the value is nil when absent (`;lr`).
+public struct SIPParam: Sendable, Hashable {
+    /// Parameter name as written.
+    public var name: ArraySlice<UInt8>
+    /// Value as written (quotes kept for quoted strings), nil for a bare name.
+    public var value: ArraySlice<UInt8>?
+
+    /// Creates a parameter.
+    public init(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>?) {
+        self.name = name
+        self.value = value
+    }
+
+    /// The name as a String.
+    public var nameString: String { SIPBytes.string(name) }
+    /// The value as a String, nil when absent.
+    public var valueString: String? { value.map(SIPBytes.string) }
+    /// Byte range of the whole parameter (name through value) in the message.
+    public var range: Range<Int> { name.startIndex..<(value?.endIndex ?? name.endIndex) }
+}
+
+extension Array where Element == SIPParam {
+    /// First parameter whose name equals `lowerName` (ASCII, lower-case literal).
+    public func first(named lowerName: StaticString) -> SIPParam? {
+        first { SIPBytes.equalsLower($0.name, lowerName) }
+    }
+
+    /// First parameter with this name, compared case-insensitively.
+    public func first(named name: String) -> SIPParam? {
+        let n = [UInt8](name.utf8)
+        return first { SIPBytes.equalsIgnoringCase($0.name, n) }
+    }
+
+    /// How many parameters carry this name (duplicate `tag` detection).
+    public func count(named lowerName: StaticString) -> Int {
+        reduce(0) { $0 + (SIPBytes.equalsLower($1.name, lowerName) ? 1 : 0) }
+    }
+}
+
+/// A cursor over a header value that skips folded LWS where the grammar allows it.
+/// Positions are message offsets (the slice keeps the message's indices).
+struct SIPScanner {
+    let s: ArraySlice<UInt8>
+    var pos: Int
+    var end: Int { s.endIndex }
+
+    init(_ s: ArraySlice<UInt8>) {
+        self.s = s
+        self.pos = s.startIndex
+    }
+
+    var atEnd: Bool { pos >= s.endIndex }
+    var peek: UInt8? { pos < s.endIndex ? s[pos] : nil }
+
+    /// Skips SP, HTAB and folded line breaks (LWS/SWS, §25.1).
+    mutating func skipLWS() {
+        while pos < s.endIndex, SIPASCII.isLWS(s[pos]) { pos += 1 }
+    }
+
+    /// Consumes `b` (after optional LWS) and returns true, or leaves the cursor.
+    mutating func consume(_ b: UInt8) -> Bool {
+        let save = pos
+        skipLWS()
+        if pos < s.endIndex, s[pos] == b { pos += 1; return true }
+        pos = save
+        return false
+    }
+
+    /// A run of token characters (may be empty).
+    mutating func token() -> ArraySlice<UInt8> {
+        let start = pos
+        while pos < s.endIndex, SIPASCII.isToken(s[pos]) { pos += 1 }
+        return s[start..<pos]
+    }
+
+    /// A quoted string starting at the cursor (which must be on `"`), returned with
+    /// its quotes. `\` escapes the next byte (quoted-pair, §25.1). Throws when the
+    /// closing quote is missing.
+    mutating func quotedString() throws(SIPParseError) -> ArraySlice<UInt8> {
+        let start = pos
+        pos += 1
+        while pos < s.endIndex {
+            let b = s[pos]
+            if b == SIPASCII.backslash {
+                pos += 2
+                continue
+            }
+            pos += 1
+            if b == SIPASCII.dquote { return s[start..<pos] }
+        }
+        pos = s.endIndex
+        throw SIPParseError("Unterminated quoted string", offset: start)
+    }
+
+    /// Parses `*( SEMI generic-param )` with LWS allowed around `;` and `=`
+    /// (RFC 4475 wsinv). A value is a token, a quoted string, a `[IPv6]` reference or
+    /// a bare IPv6 address (RFC 5118 §4.5 `received=2001:db8::9:255`).
+    /// An empty parameter (`;;`, RFC 4475 badinv01) is an error.
+    mutating func params(what: String) throws(SIPParseError) -> [SIPParam] {
+        var out: [SIPParam] = []
+        while consume(SIPASCII.semicolon) {
+            skipLWS()
+            let name = token()
+            guard !name.isEmpty else { throw SIPParseError("Empty parameter in " + what, offset: pos) }
+            var value: ArraySlice<UInt8>?
+            if consume(SIPASCII.equals) {
+                skipLWS()
+                value = try paramValue(what: what)
+            }
+            out.append(SIPParam(name: name, value: value))
+        }
+        return out
+    }
+
+    mutating func paramValue(what: String) throws(SIPParseError) -> ArraySlice<UInt8> {
+        let start = pos
+        if peek == SIPASCII.dquote { return try quotedString() }
+        if peek == SIPASCII.lbracket {
+            while pos < s.endIndex, s[pos] != SIPASCII.rbracket { pos += 1 }
+            guard pos < s.endIndex else { throw SIPParseError("Unclosed [ in " + what, offset: start) }
+            pos += 1
+            return s[start..<pos]
+        }
+        while pos < s.endIndex, SIPASCII.isToken(s[pos]) || s[pos] == SIPASCII.colon { pos += 1 }
+        guard pos > start else { throw SIPParseError("Empty parameter value in " + what, offset: start) }
+        return s[start..<pos]
+    }
+
+    /// Splits a comma list (§7.3.1) outside quoted strings and `<...>`; elements are
+    /// trimmed of LWS. Throws on an unterminated quote or unclosed `<`.
+    static func splitCommaList(_ v: ArraySlice<UInt8>) throws(SIPParseError) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        var sc = SIPScanner(v)
+        var elementStart = v.startIndex
+        while let b = sc.peek {
+            switch b {
+            case SIPASCII.dquote:
+                _ = try sc.quotedString()
+            case SIPASCII.laquot:
+                let open = sc.pos
+                while sc.pos < v.endIndex, v[sc.pos] != SIPASCII.raquot { sc.pos += 1 }
+                guard sc.pos < v.endIndex else { throw SIPParseError("Unclosed <", offset: open) }
+                sc.pos += 1
+            case SIPASCII.comma:
+                out.append(SIPBytes.trimLWS(v[elementStart..<sc.pos]))
+                sc.pos += 1
+                elementStart = sc.pos
+            default:
+                sc.pos += 1
+            }
+        }
+        out.append(SIPBytes.trimLWS(v[elementStart..<v.endIndex]))
+        return out
+    }
+
+    /// Removes the quotes and quoted-pair escapes of a quoted string and unfolds it.
+    static func unquote(_ q: ArraySlice<UInt8>) -> [UInt8] {
+        guard q.count >= 2, q.first == SIPASCII.dquote, q.last == SIPASCII.dquote else {
+            return SIPBytes.unfold(q)
+        }
+        var out: [UInt8] = []
+        var i = q.startIndex + 1
+        let e = q.endIndex - 1
+        while i < e {
+            if q[i] == SIPASCII.backslash, i + 1 < e { out.append(q[i + 1]); i += 2; continue }
+            out.append(q[i])
+            i += 1
+        }
+        return SIPBytes.unfold(out[...])
+    }
+}

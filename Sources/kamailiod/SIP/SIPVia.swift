@@ -1,0 +1,113 @@
+/// The `rport` parameter of a Via (RFC 3581 §3).
+public enum SIPRport: Sendable, Hashable {
+    /// Not present.
+    case absent
+    /// Present without a value: the client asks for symmetric response routing.
+    case requested
+    /// Present with a port (filled in by a server).
+    case value(UInt16)
+}
+
+/// One Via value (RFC 3261 §20.42, §25.1 via-parm): `SIP/2.0/UDP host:port;params`.
+public struct SIPVia: Sendable, Hashable {
+    /// Protocol name (`SIP`).
+    public var protocolName: ArraySlice<UInt8>
+    /// Protocol version (`2.0`).
+    public var protocolVersion: ArraySlice<UInt8>
+    /// Transport token as written (`UDP`, `TLS`, or an unknown token).
+    public var transport: ArraySlice<UInt8>
+    /// sent-by host.
+    public var host: SIPHost
+    /// sent-by port when written.
+    public var port: UInt16?
+    /// All parameters in order.
+    public var params: [SIPParam]
+    /// Index of the header field (in `SIPMessage.headers`) holding this value.
+    public var fieldIndex: Int
+    /// Position of this value within its field's comma list (0 = first).
+    public var elementIndex: Int
+    /// Number of values in the same field.
+    public var elementsInField: Int
+    /// Byte range of this value in the message (no surrounding LWS or comma).
+    public var range: Range<Int>
+
+    /// The `branch` parameter (§8.1.1.7).
+    public var branch: ArraySlice<UInt8>? { params.first(named: "branch")?.value }
+    /// The `received` parameter (§18.2.1).
+    public var received: ArraySlice<UInt8>? { params.first(named: "received")?.value }
+    /// The `maddr` parameter.
+    public var maddr: ArraySlice<UInt8>? { params.first(named: "maddr")?.value }
+    /// The `ttl` parameter (0...255), nil when absent or malformed.
+    public var ttl: Int? {
+        params.first(named: "ttl")?.value.flatMap { SIPBytes.parseUInt($0, max: 255) }.map { Int($0) }
+    }
+    /// The `rport` parameter (RFC 3581).
+    public var rport: SIPRport {
+        guard let p = params.first(named: "rport") else { return .absent }
+        guard let v = p.value else { return .requested }
+        guard let n = SIPBytes.parseUInt(v, max: 65535) else { return .requested }
+        return .value(UInt16(n))
+    }
+    /// True when the branch starts with the RFC 3261 magic cookie `z9hG4bK` (§8.1.1.7).
+    public var hasRFC3261Branch: Bool {
+        guard let b = branch, b.count >= 7 else { return false }
+        return b.prefix(7).elementsEqual("z9hG4bK".utf8)
+    }
+    /// The transport compared case-insensitively with a lower-case literal.
+    public func isTransport(_ lower: StaticString) -> Bool { SIPBytes.equalsLower(transport, lower) }
+    /// Branch as a String.
+    public var branchString: String? { branch.map(SIPBytes.string) }
+
+    /// Parses all Via values of one field value (a comma list). LWS is allowed around
+    /// `/`, `:`, `;`, `=` and `,` (§25.1; RFC 4475 wsinv). Unknown transport tokens are
+    /// accepted (RFC 4475 transports). An empty sent-by host, an unclosed `[`, an
+    /// empty parameter or an empty list element is an error.
+    static func parseField(_ v: ArraySlice<UInt8>, fieldIndex: Int) throws(SIPParseError) -> [SIPVia] {
+        var out: [SIPVia] = []
+        var sc = SIPScanner(v)
+        while true {
+            sc.skipLWS()
+            let start = sc.pos
+            let name = sc.token()
+            guard !name.isEmpty, sc.consume(SIPASCII.slash) else { throw .bad("Via", offset: start) }
+            sc.skipLWS()
+            let version = sc.token()
+            guard !version.isEmpty, sc.consume(SIPASCII.slash) else { throw .bad("Via", offset: start) }
+            sc.skipLWS()
+            let transport = sc.token()
+            guard !transport.isEmpty else { throw .bad("Via", offset: start) }
+            sc.skipLWS()
+            let hostStart = sc.pos
+            if sc.peek == SIPASCII.lbracket {
+                while let b = sc.peek, b != SIPASCII.rbracket, !SIPASCII.isLWS(b), b != SIPASCII.semicolon { sc.pos += 1 }
+                guard sc.peek == SIPASCII.rbracket else {
+                    throw SIPParseError("Unclosed [ in Via sent-by", offset: hostStart)
+                }
+                sc.pos += 1
+            } else {
+                while let b = sc.peek, SIPASCII.isHostChar(b) { sc.pos += 1 }
+            }
+            guard sc.pos > hostStart else { throw SIPParseError("Missing Via sent-by host", offset: hostStart) }
+            let host = try SIPHost(v[hostStart..<sc.pos])
+            var port: UInt16?
+            if sc.consume(SIPASCII.colon) {
+                sc.skipLWS()
+                let digits = sc.token()
+                guard let n = SIPBytes.parseUInt(digits, max: 65535) else { throw .bad("Via port", offset: digits.startIndex) }
+                port = UInt16(n)
+            }
+            let params = try sc.params(what: "Via")
+            let end = params.last.map { $0.range.upperBound } ?? sc.pos
+            out.append(SIPVia(protocolName: name, protocolVersion: version, transport: transport, host: host,
+                              port: port, params: params, fieldIndex: fieldIndex, elementIndex: out.count,
+                              elementsInField: 0, range: start..<end))
+            sc.skipLWS()
+            if sc.atEnd { break }
+            guard sc.consume(SIPASCII.comma) else { throw .bad("Via", offset: sc.pos) }
+            sc.skipLWS()
+            guard !sc.atEnd, sc.peek != SIPASCII.comma else { throw SIPParseError("Empty Via value", offset: sc.pos) }
+        }
+        for i in out.indices { out[i].elementsInField = out.count }
+        return out
+    }
+}
