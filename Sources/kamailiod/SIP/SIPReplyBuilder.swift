@@ -103,15 +103,8 @@ public struct SIPReplyBuilder: Sendable {
         var inserts: [(at: Int, replaceTo: Int, bytes: [UInt8])] = []
         if let src = sourceAddress {
             let rport = via.rport
-            let wantRport = rport == .requested || (forceRport && rport == .absent)
-            // RFC 3581 §4: with rport, received is added even when the host matches.
-            if !via.host.matches(address: src) || wantRport {
-                if let old = via.params.first(named: "received"), let v = old.value {
-                    inserts.append((v.startIndex, v.endIndex, src))
-                } else {
-                    inserts.append((via.range.upperBound, via.range.upperBound, Array(";received=".utf8) + src))
-                }
-            }
+            // rport's value first: when rport is the last parameter, `=PORT` and
+            // `;received=` land on the same offset and must come out in that order.
             if let port = sourcePort {
                 var digits: [UInt8] = []
                 SIPBytes.appendDecimal(Int(port), to: &digits)
@@ -122,11 +115,21 @@ public struct SIPReplyBuilder: Sendable {
                     inserts.append((via.range.upperBound, via.range.upperBound, Array(";rport=".utf8) + digits))
                 }
             }
+            // RFC 3581 §4: with rport, received is added even when the host matches.
+            let wantRport = rport == .requested || (forceRport && rport == .absent)
+            if !via.host.matches(address: src) || wantRport {
+                if let old = via.params.first(named: "received"), let v = old.value {
+                    inserts.append((v.startIndex, v.endIndex, src))
+                } else {
+                    inserts.append((via.range.upperBound, via.range.upperBound, Array(";received=".utf8) + src))
+                }
+            }
         }
-        inserts.sort { $0.at < $1.at }
+        // Stable order by offset: equal offsets keep the order recorded above.
+        let ordered = inserts.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         var out: [UInt8] = []
         var cur = f.name.lowerBound
-        for ins in inserts where ins.at >= cur {
+        for ins in ordered where ins.at >= cur {
             out += b[cur..<ins.at]
             out += ins.bytes
             cur = ins.replaceTo

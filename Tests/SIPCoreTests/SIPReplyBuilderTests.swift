@@ -1,0 +1,120 @@
+import Testing
+@testable import SIPCore
+
+@Suite("Reply builder and response routing")
+struct SIPReplyBuilderTests {
+    @Test("a reply copies Vias, From, Call-ID, CSeq exactly and adds a To tag")
+    func copies() throws {
+        let req = try message(sampleInvite)
+        var b = SIPReplyBuilder(statusCode: 404, reason: "Not Found")
+        b.toTag = Array("abc".utf8)
+        b.server = Array("kamailiod".utf8)
+        b.extraHeaders = [Array("X-Reason: test".utf8)]
+        let out = str(b.build(for: req))
+        #expect(out == """
+            SIP/2.0 404 Not Found\r
+            Via: SIP/2.0/UDP pc33.atlanta.example.com:5062;branch=z9hG4bK776asdhds;rport\r
+            From: "Alice Liddell" <sip:alice@atlanta.example.com>;tag=1928301774\r
+            To: Bob <sip:bob@biloxi.example.com>;tag=abc\r
+            Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r
+            CSeq: 314159 INVITE\r
+            Server: kamailiod\r
+            X-Reason: test\r
+            Content-Length: 0\r
+            \r
+
+            """)
+        let parsed = try SIPMessage(bytes: b.build(for: req))
+        try parsed.validateForProcessing()
+        #expect(parsed.statusCode == 404)
+    }
+
+    @Test("received and rport are filled in from the source address (RFC 3581)")
+    func receivedRport() throws {
+        let req = try message(sampleInvite)
+        var b = SIPReplyBuilder(statusCode: 200, reason: "OK")
+        b.sourceAddress = Array("192.0.2.9".utf8)
+        b.sourcePort = 6000
+        let reply = try SIPMessage(bytes: b.build(for: req))
+        let via = try #require(try reply.topVia())
+        #expect(via.received.map(str) == "192.0.2.9")
+        #expect(via.rport == .value(6000))
+        #expect(str(reply.bytes[via.range]) == "SIP/2.0/UDP pc33.atlanta.example.com:5062;branch=z9hG4bK776asdhds;rport=6000;received=192.0.2.9")
+    }
+
+    @Test("no received when the sent-by is the source IP and rport was not asked; forceRport adds both")
+    func noReceived() throws {
+        let req = try message("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK1\nVia: SIP/2.0/UDP other;branch=z9hG4bK0\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: x\nCSeq: 1 OPTIONS\n\n")
+        var b = SIPReplyBuilder(statusCode: 200, reason: "OK")
+        b.sourceAddress = Array("192.0.2.9".utf8)
+        b.sourcePort = 5060
+        let plain = try SIPMessage(bytes: b.build(for: req))
+        #expect(try plain.topVia()?.received == nil)
+        #expect(try plain.topVia()?.rport == .absent)
+        #expect(try plain.vias().count == 2)
+        b.forceRport = true
+        b.sourcePort = 7000
+        let forced = try SIPMessage(bytes: b.build(for: req))
+        #expect(try forced.topVia()?.received.map(str) == "192.0.2.9")
+        #expect(try forced.topVia()?.rport == .value(7000))
+        b.sourceAddress = Array("192.0.2.10".utf8)
+        b.forceRport = false
+        #expect(try SIPMessage(bytes: b.build(for: req)).topVia()?.received.map(str) == "192.0.2.10")
+    }
+
+    @Test("100 Trying gets no To tag; an existing To tag is kept")
+    func tags() throws {
+        let req = try message(sampleInvite)
+        let trying = try SIPMessage(bytes: SIPReplyBuilder(statusCode: 100, reason: "Trying").build(for: req))
+        #expect(try trying.to()?.tag == nil)
+        let inDialog = try message(sampleInvite.replacingOccurrences(of: "To: Bob <sip:bob@biloxi.example.com>", with: "To: <sip:bob@b>;tag=known"))
+        let ok = try SIPMessage(bytes: SIPReplyBuilder(statusCode: 200, reason: "OK").build(for: inDialog))
+        #expect(try ok.to()?.tagString == "known")
+        #expect(try ok.to()?.params.count == 1)
+    }
+
+    @Test("the generated To tag is stable for retransmissions and differs across requests")
+    func toTag() throws {
+        let a = SIPReplyBuilder.toTag(for: try message(sampleInvite))
+        let again = SIPReplyBuilder.toTag(for: try message(sampleInvite))
+        let other = SIPReplyBuilder.toTag(for: try message(sampleInvite.replacingOccurrences(of: "z9hG4bK776asdhds", with: "z9hG4bKother")))
+        #expect(a == again)
+        #expect(a != other)
+        #expect(a.count == 16)
+        #expect(a.allSatisfy { SIPASCII.hexValue($0) != nil })
+        let built = try SIPMessage(bytes: SIPReplyBuilder(statusCode: 486, reason: "Busy").build(for: try message(sampleInvite)))
+        #expect(try built.to()?.tag.map(Array.init) == a)
+    }
+
+    @Test("a reply to a broken request (two To, empty tag) is built without trapping")
+    func brokenRequest() throws {
+        let req = try SIPMessage(bytes: Fixtures.bytes("adversarial/cve-2018-14767-double-to-empty-tag.sip"))
+        let e = try #require(rejection(req.bytes))
+        let out = SIPReplyBuilder(statusCode: e.statusCode, reason: e.replyReasonPhrase).build(for: req)
+        #expect(str(out).hasPrefix("SIP/2.0 400 Bad Request - Duplicate To\r\n"))
+        let insuf = try SIPMessage(bytes: Fixtures.bytes("rfc4475/insuf.dat"))
+        #expect(try SIPMessage(bytes: SIPReplyBuilder(statusCode: 400, reason: "Bad Request").build(for: insuf)).firstHeader(.callID) == nil)
+    }
+
+    @Test("response routing: not ours, local, and next hop by maddr, received+rport, sent-by")
+    func routing() throws {
+        func route(_ vias: String) throws -> SIPResponseRoute {
+            let m = try message("SIP/2.0 200 OK\n\(vias)From: <sip:a@b>;tag=1\nTo: <sip:c@d>;tag=2\nCall-ID: x\nCSeq: 1 INVITE\n\n")
+            return try m.responseRoute { $0.host.matches(address: Array("10.0.0.1".utf8)) }
+        }
+        let top = "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKme\n"
+        #expect(try route("Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKx\n") == .notOurs)
+        if case .local = try route(top) {} else { Issue.record("expected local") }
+        func target(_ next: String) throws -> (String, UInt16) {
+            guard case .forward(_, let t) = try route(top + next) else { return ("", 0) }
+            return (t.hostString, t.port)
+        }
+        #expect(try target("Via: SIP/2.0/UDP ua.example.com;branch=z9hG4bK1\n") == ("ua.example.com", 5060))
+        #expect(try target("Via: SIP/2.0/TLS ua.example.com;branch=z9hG4bK1\n") == ("ua.example.com", 5061))
+        #expect(try target("Via: SIP/2.0/UDP ua.example.com:5070;received=192.0.2.5;branch=z9hG4bK1\n") == ("192.0.2.5", 5070))
+        #expect(try target("Via: SIP/2.0/UDP ua.example.com:5070;received=192.0.2.5;rport=40000;branch=z9hG4bK1\n") == ("192.0.2.5", 40000))
+        #expect(try target("Via: SIP/2.0/UDP ua.example.com:5070;maddr=224.0.1.75;received=192.0.2.5\n") == ("224.0.1.75", 5070))
+        #expect(try target("Via: SIP/2.0/UDP [2001:db8::5]:5080;branch=z9hG4bK1\n") == ("2001:db8::5", 5080))
+        #expect(try target("Via: SIP/2.0/UDP x;received=[2001:db8::9];rport=9\n") == ("2001:db8::9", 9))
+    }
+}
