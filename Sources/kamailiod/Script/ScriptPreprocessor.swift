@@ -1,0 +1,271 @@
+import Foundation
+
+/// Preprocessed script text: one entry per output line, each with the file and line it
+/// came from, so the lexer can report positions in the files the operator wrote.
+struct ScriptPreprocessedSource: Sendable {
+    /// Output lines without their line terminators; comments removed, defines expanded.
+    var lines: [[UInt8]]
+    /// `origins[i]` is where `lines[i]` came from.
+    var origins: [ScriptLineOrigin]
+}
+
+/// Reads a file's bytes at load time; nil when the file does not exist or cannot be read.
+typealias ScriptFileReader = @Sendable (String) -> [UInt8]?
+
+/// The `#!` preprocessor of the kamailio.cfg language, run once over the file text.
+///
+/// Kamailio substitutes defines in its token stream; we do it on the text of each line
+/// but only on whole identifiers outside quoted strings and outside pseudo-variables,
+/// which gives the same result (`#!define X 2 + 3` makes `X * 2` equal 8, as in Kamailio,
+/// because the substitution is textual). `#!subst` patterns apply to the whole line,
+/// strings included, which is what `#!substdef` is used for.
+struct ScriptPreprocessor {
+    private struct Condition {
+        var active: Bool
+        var parentActive: Bool
+        var taken: Bool
+        var seenElse: Bool
+        var location: ScriptSourceLocation
+    }
+
+    private struct Subst {
+        var regex: ScriptRegex
+        var replacement: [UInt8]
+        var global: Bool
+    }
+
+    /// Defined names and their replacement text (empty for flag-only defines).
+    private(set) var defines: [String: [UInt8]] = [:]
+    private var substs: [Subst] = []
+    private var includeStack: [String] = []
+    private var lines: [[UInt8]] = []
+    private var origins: [ScriptLineOrigin] = []
+    private let reader: ScriptFileReader
+
+    /// Creates a preprocessor with command-line defines in `-A` form (`NAME`, `NAME=VAL`).
+    init(defines commandLine: [String], reader: @escaping ScriptFileReader = ScriptPreprocessor.readFile) {
+        self.reader = reader
+        for spec in commandLine {
+            let bytes = Array(spec.utf8)
+            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                defines[String(decoding: bytes[..<eq], as: UTF8.self)] = Array(bytes[(eq + 1)...])
+            } else {
+                defines[spec] = []
+            }
+        }
+    }
+
+    /// Reads a whole file with Foundation; load time only.
+    static let readFile: ScriptFileReader = { path in
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return [UInt8](data)
+    }
+
+    /// Preprocesses the file at `path` and everything it includes.
+    mutating func run(path: String) throws(ScriptError) -> ScriptPreprocessedSource {
+        guard let bytes = reader(path) else {
+            throw ScriptError("cannot open config file '\(path)'", at: nil)
+        }
+        return try run(bytes: bytes, name: path)
+    }
+
+    /// Preprocesses in-memory text; `name` is used in locations and to resolve includes.
+    mutating func run(bytes: [UInt8], name: String) throws(ScriptError) -> ScriptPreprocessedSource {
+        lines = []
+        origins = []
+        includeStack = [name]
+        try process(bytes, file: name)
+        return ScriptPreprocessedSource(lines: lines, origins: origins)
+    }
+
+    // MARK: - Files
+
+    private mutating func emit(_ line: [UInt8], _ file: String, _ number: Int) {
+        lines.append(line)
+        origins.append(ScriptLineOrigin(file: file, line: number))
+    }
+
+    private mutating func process(_ bytes: [UInt8], file: String) throws(ScriptError) {
+        let raw = Self.splitLines(bytes)
+        var conds: [Condition] = []
+        var inBlockComment = false
+        var i = 0
+        while i < raw.count {
+            let number = i + 1
+            var line = raw[i]
+            i += 1
+            let active = conds.last?.active ?? true
+            let loc = ScriptSourceLocation(file: file, line: number, column: 1)
+            if !inBlockComment, let (keyword, argStart) = Self.directive(in: line) {
+                // a define may continue on following lines with a trailing backslash
+                var continued: [Int] = []
+                while keyword.hasSuffix("define") || keyword == "trydef",
+                      line.last == UInt8(ascii: "\\"), i < raw.count {
+                    line.removeLast()
+                    line += raw[i]
+                    continued.append(i + 1)
+                    i += 1
+                }
+                let arg = Self.trim(Array(line[argStart...]))
+                try directive(keyword, arg, active: active, conds: &conds, file: file, at: loc)
+                emit([], file, number)
+                for n in continued { emit([], file, n) }
+                continue
+            }
+            if !active {
+                emit([], file, number)
+                continue
+            }
+            let stripped = Self.stripComments(line, inBlockComment: &inBlockComment)
+            if let (kind, target) = Self.includeStatement(stripped) {
+                try include(target, mandatory: kind == "include_file", from: file, at: loc)
+                continue
+            }
+            var expanded = expand(stripped, depth: 0)
+            for s in substs { expanded = Self.apply(s, to: expanded) }
+            emit(expanded, file, number)
+        }
+        if let open = conds.last {
+            throw ScriptError("missing #!endif for the #!ifdef/#!ifndef opened here", at: open.location)
+        }
+    }
+
+    private mutating func include(_ target: String, mandatory: Bool, from file: String,
+                                  at loc: ScriptSourceLocation) throws(ScriptError) {
+        var path = target
+        if !target.hasPrefix("/") {
+            let dir = (file as NSString).deletingLastPathComponent
+            let relative = dir.isEmpty ? target : dir + "/" + target
+            path = reader(relative) != nil || reader(target) == nil ? relative : target
+        }
+        path = (path as NSString).standardizingPath
+        guard let bytes = reader(path) else {
+            if mandatory { throw ScriptError("cannot open included file '\(target)'", at: loc) }
+            return
+        }
+        if includeStack.contains(path) {
+            throw ScriptError("include loop: '\(target)' is already being included", at: loc)
+        }
+        includeStack.append(path)
+        try process(bytes, file: path)
+        includeStack.removeLast()
+    }
+
+    // MARK: - Directives
+
+    private mutating func directive(_ keyword: String, _ arg: [UInt8], active: Bool,
+                                    conds: inout [Condition], file: String,
+                                    at loc: ScriptSourceLocation) throws(ScriptError) {
+        let name = String(decoding: arg.prefix(while: Self.isIdentByte), as: UTF8.self)
+        switch keyword {
+        case "ifdef", "ifndef":
+            guard !name.isEmpty else { throw ScriptError("expected a name after #!\(keyword)", at: loc) }
+            let taken = (defines[name] != nil) == (keyword == "ifdef")
+            conds.append(Condition(active: active && taken, parentActive: active, taken: taken,
+                                   seenElse: false, location: loc))
+        case "else":
+            guard var c = conds.popLast(), !c.seenElse else {
+                throw ScriptError("#!else without matching #!ifdef/#!ifndef", at: loc)
+            }
+            c.seenElse = true
+            c.active = c.parentActive && !c.taken
+            conds.append(c)
+        case "endif":
+            guard conds.popLast() != nil else {
+                throw ScriptError("#!endif without matching #!ifdef/#!ifndef", at: loc)
+            }
+        case _ where !active:
+            return
+        case "define", "trydef", "redefine":
+            guard !name.isEmpty else { throw ScriptError("expected a name after #!\(keyword)", at: loc) }
+            var dummy = false
+            let value = Self.trim(Self.stripComments(Array(arg.dropFirst(name.utf8.count)), inBlockComment: &dummy))
+            if defines[name] != nil {
+                if keyword == "trydef" { return }
+                if keyword == "define" { throw ScriptError("'\(name)' is already defined", at: loc) }
+            }
+            defines[name] = value
+        case "subst", "substdef", "substdefs":
+            try addSubst(arg, define: keyword != "subst", quoteDefine: keyword == "substdefs", at: loc)
+        case "include_file", "import_file":
+            guard let (_, target) = Self.includeStatement(Array("\(keyword) ".utf8) + arg) else {
+                throw ScriptError("expected a quoted file name after #!\(keyword)", at: loc)
+            }
+            try include(target, mandatory: keyword == "include_file", from: file, at: loc)
+        default:
+            // #!KAMAILIO, #!SER, #!MAXCOMPAT, #!ALL and unknown directives (5.6 has no
+            // #!undef: Kamailio treats it as a comment) are ignored.
+            return
+        }
+    }
+
+    private mutating func addSubst(_ arg: [UInt8], define: Bool, quoteDefine: Bool,
+                                   at loc: ScriptSourceLocation) throws(ScriptError) {
+        var body = arg
+        if let q = body.first, q == UInt8(ascii: "\"") || q == UInt8(ascii: "'") {
+            body.removeFirst()
+            if let end = body.lastIndex(of: q) { body = Array(body[..<end]) }
+        }
+        guard let delim = body.first else { throw ScriptError("expected '/regex/replacement/flags'", at: loc) }
+        var parts: [[UInt8]] = [[]]
+        var j = 1
+        while j < body.count {
+            let b = body[j]
+            if b == UInt8(ascii: "\\"), j + 1 < body.count, body[j + 1] == delim {
+                parts[parts.count - 1].append(delim)
+                j += 2
+                continue
+            }
+            if b == delim { parts.append([]) } else { parts[parts.count - 1].append(b) }
+            j += 1
+        }
+        guard parts.count >= 2 else { throw ScriptError("expected '/regex/replacement/flags'", at: loc) }
+        let flags = parts.count > 2 ? parts[2] : []
+        let pattern = String(decoding: parts[0], as: UTF8.self)
+        let regex: ScriptRegex
+        do {
+            regex = try ScriptRegex(pattern, caseInsensitive: flags.contains(UInt8(ascii: "i")))
+        } catch {
+            throw ScriptError(error.message, at: loc)
+        }
+        substs.append(Subst(regex: regex, replacement: parts[1], global: flags.contains(UInt8(ascii: "g"))))
+        if define, parts[0].allSatisfy(Self.isIdentByte), !parts[0].isEmpty {
+            defines[pattern] = quoteDefine ? [UInt8(ascii: "\"")] + parts[1] + [UInt8(ascii: "\"")] : parts[1]
+        }
+    }
+
+    private static func apply(_ s: Subst, to line: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var pos = 0
+        while pos <= line.count, let m = s.regex.firstMatch(in: line, from: pos), let whole = m[0] {
+            out += line[pos..<whole.lowerBound]
+            var k = 0
+            while k < s.replacement.count {
+                let c = s.replacement[k]
+                if c == UInt8(ascii: "\\"), k + 1 < s.replacement.count {
+                    let n = s.replacement[k + 1]
+                    if n >= UInt8(ascii: "0"), n <= UInt8(ascii: "9") {
+                        let g = Int(n - UInt8(ascii: "0"))
+                        if g < m.count, let r = m[g] { out += line[r] }
+                    } else {
+                        out.append(n)
+                    }
+                    k += 2
+                    continue
+                }
+                out.append(c)
+                k += 1
+            }
+            if whole.isEmpty {
+                // an empty match must still make progress
+                if whole.lowerBound < line.count { out.append(line[whole.lowerBound]) }
+                pos = whole.lowerBound + 1
+            } else {
+                pos = whole.upperBound
+            }
+            if !s.global { break }
+        }
+        if pos < line.count { out += line[pos...] }
+        return out
+    }
+}
