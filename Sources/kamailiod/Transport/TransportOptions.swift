@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// Severity of a transport log line; the daemon maps these onto its own levels.
+public enum TransportLogLevel: Int, Sendable, Comparable {
+    case error, warning, notice, info, debug
+
+    public static func < (a: TransportLogLevel, b: TransportLogLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Tunables of the transport layer, named after the Kamailio core parameters they mirror.
+public struct TransportOptions: Sendable {
+    /// UDP receiver threads per UDP listener (Kamailio `children`).
+    public var children: Int = 8
+    /// Threads that run framed TCP messages (Kamailio `tcp_children`; defaults to `children`).
+    public var tcpChildren: Int?
+    /// Upper bound for the SO_RCVBUF probe of UDP sockets (Kamailio `maxbuffer`).
+    public var maxReceiveBuffer: Int = 262_144
+    /// Seconds a TCP connection may stay idle before it is closed (`tcp_connection_lifetime`).
+    public var tcpConnectionLifetime: Double = 120
+    /// Most TCP connections open at once, inbound and outbound (`tcp_max_connections`).
+    public var tcpMaxConnections: Int = 2048
+    /// Seconds an outbound TCP connect may take (`tcp_connect_timeout`).
+    public var tcpConnectTimeout: Double = 10
+    /// Seconds one TCP send may block on a full socket buffer (`tcp_send_timeout`).
+    public var tcpSendTimeout: Double = 10
+    /// Largest SIP message accepted on a stream, header block plus body.
+    public var maxMessageSize: Int = 65535
+    /// Largest header block accepted on a stream before the blank line is seen. It equals
+    /// `maxMessageSize` by default because real traffic carries single headers of 50+ KB
+    /// (registrations with many Contacts); set lower to shed slow-header attacks earlier.
+    public var maxHeaderBytes: Int = 65535
+    /// Seconds a connection may hold a partial message before it is closed, so a peer
+    /// that sends half a request and goes silent cannot pin buffers (slowloris).
+    public var incompleteMessageTimeout: Double = 10
+    /// Framed TCP messages waiting for a worker; when full, reading stops (back-pressure).
+    public var tcpQueueCapacity: Int = 1024
+    /// Where transport log lines go; the daemon wires its logger here.
+    public var log: @Sendable (TransportLogLevel, String) -> Void = { _, _ in }
+
+    /// Defaults as in Kamailio's core.
+    public init() {}
+
+    /// `tcpChildren`, or `children` when unset; at least one.
+    public var effectiveTCPChildren: Int { max(1, tcpChildren ?? children) }
+}
+
+/// A start-up failure with a message an operator can act on.
+public enum TransportError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The host of a listen spec did not resolve to an address.
+    case cannotResolve(ListenSpec)
+    /// `socket()`/`bind()`/`listen()` failed; carries errno.
+    case cannotBind(ListenSpec, Int32)
+    /// A thread could not be created.
+    case cannotStartThread(String)
+    /// `start` was called twice, or after `stop`.
+    case alreadyStarted
+    /// The listen spec names a transport this layer does not serve (yet).
+    case unsupportedProtocol(ListenSpec)
+
+    /// E.g. `cannot bind udp:127.0.0.1:5060: Address already in use`.
+    public var description: String {
+        switch self {
+        case .cannotResolve(let s): "cannot resolve listen address \(s)"
+        case .cannotBind(let s, let e): "cannot bind \(s): \(TransportSocket.errorText(e))"
+        case .cannotStartThread(let n): "cannot start thread \(n)"
+        case .alreadyStarted: "transport already started"
+        case .unsupportedProtocol(let s): "unsupported transport in listen \(s)"
+        }
+    }
+}
+
+/// One open listener, as the daemon needs it for Via sent-by, Record-Route and `is_myself`.
+public struct ListenerInfo: Sendable, Hashable {
+    /// Position in `TransportManager.listeners` (also `ReceiveInfo.listenerIndex`).
+    public var index: Int
+    /// Transport of the socket.
+    public var proto: TransportProto
+    /// The bound address, with the real port when the spec asked for port 0.
+    public var address: SocketAddress
+    /// The `listen=` entry it came from.
+    public var spec: ListenSpec
+    /// Host to put in Via/Record-Route: the `advertise` host, else the bound IP
+    /// (IPv6 in brackets, as in a SIP URI).
+    public var advertisedHost: String
+    /// Port to put in Via/Record-Route: the `advertise` port, else the bound port.
+    public var advertisedPort: UInt16
+    /// SO_RCVBUF the kernel granted after the `maxbuffer` probe (0 for TCP).
+    public var receiveBufferSize: Int
+}
+
+/// Counters for the RPC statistics (`core.tcp_info`, `stats.get_statistics`-style output).
+/// Atomics, because eight receiver threads bump them per packet.
+public final class TransportStatistics: Sendable {
+    let udpReceivedDatagrams = Atomic<UInt64>(0)
+    let udpReceivedBytes = Atomic<UInt64>(0)
+    let udpSentDatagrams = Atomic<UInt64>(0)
+    let udpSentBytes = Atomic<UInt64>(0)
+    let udpSendErrors = Atomic<UInt64>(0)
+    let tcpReceivedMessages = Atomic<UInt64>(0)
+    let tcpReceivedBytes = Atomic<UInt64>(0)
+    let tcpSentMessages = Atomic<UInt64>(0)
+    let tcpSentBytes = Atomic<UInt64>(0)
+    let tcpSendErrors = Atomic<UInt64>(0)
+    let tcpConnectionsCurrent = Atomic<Int>(0)
+    let tcpConnectionsTotal = Atomic<UInt64>(0)
+    let tcpConnectionsRefused = Atomic<UInt64>(0)
+    let tcpConnectFailures = Atomic<UInt64>(0)
+    let tcpIdleClosed = Atomic<UInt64>(0)
+    let framingErrors = Atomic<UInt64>(0)
+    let keepAlivePongs = Atomic<UInt64>(0)
+
+    init() {}
+
+    /// A consistent-enough copy of all counters (each read atomically).
+    public func snapshot() -> TransportStatsSnapshot {
+        TransportStatsSnapshot(
+            udpReceivedDatagrams: udpReceivedDatagrams.load(ordering: .relaxed),
+            udpReceivedBytes: udpReceivedBytes.load(ordering: .relaxed),
+            udpSentDatagrams: udpSentDatagrams.load(ordering: .relaxed),
+            udpSentBytes: udpSentBytes.load(ordering: .relaxed),
+            udpSendErrors: udpSendErrors.load(ordering: .relaxed),
+            tcpReceivedMessages: tcpReceivedMessages.load(ordering: .relaxed),
+            tcpReceivedBytes: tcpReceivedBytes.load(ordering: .relaxed),
+            tcpSentMessages: tcpSentMessages.load(ordering: .relaxed),
+            tcpSentBytes: tcpSentBytes.load(ordering: .relaxed),
+            tcpSendErrors: tcpSendErrors.load(ordering: .relaxed),
+            tcpConnectionsCurrent: tcpConnectionsCurrent.load(ordering: .relaxed),
+            tcpConnectionsTotal: tcpConnectionsTotal.load(ordering: .relaxed),
+            tcpConnectionsRefused: tcpConnectionsRefused.load(ordering: .relaxed),
+            tcpConnectFailures: tcpConnectFailures.load(ordering: .relaxed),
+            tcpIdleClosed: tcpIdleClosed.load(ordering: .relaxed),
+            framingErrors: framingErrors.load(ordering: .relaxed),
+            keepAlivePongs: keepAlivePongs.load(ordering: .relaxed))
+    }
+
+    /// Adds `n` to a counter; relaxed, counters order nothing.
+    @inline(__always)
+    static func bump(_ counter: borrowing Atomic<UInt64>, by n: UInt64 = 1) {
+        counter.wrappingAdd(n, ordering: .relaxed)
+    }
+}
+
+/// Plain copy of `TransportStatistics` for RPC replies.
+public struct TransportStatsSnapshot: Sendable, Hashable {
+    public var udpReceivedDatagrams: UInt64
+    public var udpReceivedBytes: UInt64
+    public var udpSentDatagrams: UInt64
+    public var udpSentBytes: UInt64
+    public var udpSendErrors: UInt64
+    public var tcpReceivedMessages: UInt64
+    public var tcpReceivedBytes: UInt64
+    public var tcpSentMessages: UInt64
+    public var tcpSentBytes: UInt64
+    public var tcpSendErrors: UInt64
+    public var tcpConnectionsCurrent: Int
+    public var tcpConnectionsTotal: UInt64
+    public var tcpConnectionsRefused: UInt64
+    public var tcpConnectFailures: UInt64
+    public var tcpIdleClosed: UInt64
+    public var framingErrors: UInt64
+    public var keepAlivePongs: UInt64
+}
