@@ -107,6 +107,13 @@ public final class TransportConnection: Sendable {
     /// True once the connection was closed or marked broken.
     public var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
 
+    /// Seconds since the last read or write, for RPC listings (`core.tcp_list`).
+    public var idleSeconds: Double {
+        let now = TransportClock.nowNanos()
+        let last = lastActivity.load(ordering: .relaxed)
+        return now > last ? Double(now - last) / 1e9 : 0
+    }
+
     /// Records traffic for the idle timer.
     func touch() { lastActivity.store(TransportClock.nowNanos(), ordering: .relaxed) }
 

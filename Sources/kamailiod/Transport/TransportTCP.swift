@@ -53,8 +53,9 @@ private final class TransportStreamReader {
 /// wake-up pipe. It accepts, reads, frames and hands complete messages to the worker
 /// pool; it closes idle and stalled connections; it is the only place that closes one.
 final class TransportTCPLoop: @unchecked Sendable {
-    // @unchecked: `readers`, `paused` and `disabledListeners` are confined to the I/O
-    // thread (`run`); other threads touch only the Mutex/Atomic fields and immutable ones.
+    // @unchecked: `readers`, `paused`, `disabledListeners`, `lastRefusalLog` and `pool` are
+    // confined to the I/O thread (`run`); other threads touch only the Mutex/Atomic fields
+    // and immutable ones.
     private var readers: [UInt64: TransportStreamReader] = [:]
     private var paused: [UInt64] = []
     private var disabledListeners: [TransportStreamListener] = []
@@ -72,8 +73,8 @@ final class TransportTCPLoop: @unchecked Sendable {
     let table: TransportConnectionTable
     private let options: TransportOptions
     private let stats: TransportStatistics
-    /// Set by the manager once the pool exists (before `run`).
-    private let poolBox = Mutex<TransportWorkerPool<TransportStreamJob>?>(nil)
+    /// Set by `attach` before the I/O thread starts (pthread_create orders the write
+    /// before the thread's reads); read only on the I/O thread afterwards.
     private var pool: TransportWorkerPool<TransportStreamJob>?
 
     private static let wakeTag: UInt64 = 0
@@ -349,7 +350,8 @@ final class TransportTCPLoop: @unchecked Sendable {
             } else if r.partialSince != 0, now &- r.partialSince > incomplete {
                 TransportStatistics.bump(stats.framingErrors)
                 close(r, reason: "incomplete message for \(options.incompleteMessageTimeout) s", level: .notice)
-            } else if now &- c.lastActivity.load(ordering: .relaxed) > lifetime, now > c.lastActivity.load(ordering: .relaxed) {
+            } else if case let last = c.lastActivity.load(ordering: .relaxed), now > last, now - last > lifetime {
+                // `last` may be newer than `now` when a worker wrote meanwhile: not idle.
                 TransportStatistics.bump(stats.tcpIdleClosed)
                 close(r, reason: "idle for \(options.tcpConnectionLifetime) s", level: .debug)
             }
