@@ -655,6 +655,7 @@ public struct JSONRPCFIFOFramer: Sendable {
     private var depth = 0
     private var quote: UInt8?
     private var escaped = false
+    private var discarding = false
 
     /// Creates a framer.
     public init(maxDocumentSize: Int = defaultMaxDocumentSize) {
@@ -665,37 +666,52 @@ public struct JSONRPCFIFOFramer: Sendable {
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
         var events: [Event] = []
         for b in bytes {
+            if discarding {
+                // The rest of an overlong document: follow its braces, keep nothing.
+                if track(b) { reset() }
+                continue
+            }
             if current.isEmpty && RPCJSONParser.isBlank(b) { continue }
             current.append(b)
-            if let q = quote {
-                if escaped {
-                    escaped = false
-                } else if b == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if b == q {
-                    quote = nil
-                }
-            } else {
-                switch b {
-                case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = b
-                case UInt8(ascii: "{"): depth += 1
-                case UInt8(ascii: "}") where depth > 0:
-                    depth -= 1
-                    if depth == 0 {
-                        while let last = current.last, RPCJSONParser.isBlank(last) { current.removeLast() }
-                        events.append(.document(current))
-                        reset()
-                        continue
-                    }
-                default: break
-                }
-            }
-            if current.count > maxDocumentSize {
-                events.append(.tooLong)
+            if track(b) {
+                while let last = current.last, RPCJSONParser.isBlank(last) { current.removeLast() }
+                events.append(.document(current))
                 reset()
+            } else if current.count > maxDocumentSize {
+                events.append(.tooLong)
+                if depth > 0 {
+                    // Keep the brace and quote state to find where this document ends.
+                    current.removeAll(keepingCapacity: true)
+                    discarding = true
+                } else {
+                    reset()
+                }
             }
         }
         return events
+    }
+
+    /// Updates the string and brace state; true when a top-level `{` just closed.
+    private mutating func track(_ b: UInt8) -> Bool {
+        if let q = quote {
+            if escaped {
+                escaped = false
+            } else if b == UInt8(ascii: "\\") {
+                escaped = true
+            } else if b == q {
+                quote = nil
+            }
+            return false
+        }
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = b
+        case UInt8(ascii: "{"): depth += 1
+        case UInt8(ascii: "}") where depth > 0:
+            depth -= 1
+            return depth == 0
+        default: break
+        }
+        return false
     }
 
     private mutating func reset() {
@@ -703,5 +719,6 @@ public struct JSONRPCFIFOFramer: Sendable {
         depth = 0
         quote = nil
         escaped = false
+        discarding = false
     }
 }
