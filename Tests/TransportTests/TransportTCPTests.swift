@@ -192,3 +192,43 @@ struct TransportTCPTests {
         #expect(client.receive() == Array("X\n".utf8))
     }
 }
+
+/// A stand-in for a TLS pipe: plain bytes, but it counts its reads, so the test can see
+/// the manager used the registered factory for both directions.
+private struct CountingStream: StreamConnection {
+    let plain: PlainStreamConnection
+    let reads: LogCollector
+    var fd: Int32 { plain.fd }
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> StreamIOResult {
+        reads.sink(.debug, "read")
+        return plain.read(into: buffer)
+    }
+    func write(_ bytes: UnsafeRawBufferPointer) -> StreamIOResult { plain.write(bytes) }
+    func shutdown() { plain.shutdown() }
+    func close() { plain.close() }
+}
+
+@Suite("Stream transports beside TCP")
+struct TransportStreamFactoryTests {
+    @Test("a listen on tls needs a registered stream factory, and then works end to end")
+    func tlsFactory() throws {
+        let spec = ListenSpec(proto: .tls, host: "127.0.0.1", port: 0)
+        #expect(throws: TransportError.unsupportedProtocol(spec)) {
+            try TransportManager(listens: [spec]).start(handler: RecordingHandler())
+        }
+        let reads = LogCollector()
+        var options = quickOptions()
+        options.streamFactories[.tls] = { fd, _ in CountingStream(plain: PlainStreamConnection(fd: fd), reads: reads) }
+        let handler = RecordingHandler(reply: echoReply)
+        let m = try startManager([spec], options: options, handler: handler)
+        defer { m.stop() }
+        let address = try #require(m.listeners.first?.address)
+        let client = try TestSocket(tcp: address)
+        client.write(sipRequest("OPTIONS"))
+        let got = try #require(handler.wait(for: 1).first)
+        #expect(got.info.proto == .tls)
+        #expect(!reads.lines.isEmpty)
+        #expect(String(decoding: client.receive(atLeast: 4), as: UTF8.self).hasPrefix("ECHO OPTIONS"))
+        #expect(!m.send([1], to: Destination(proto: .ws, address: address)))
+    }
+}

@@ -33,9 +33,17 @@ public protocol StreamConnection: Sendable {
     func close()
 }
 
+/// Makes the byte pipe for a connected, non-blocking socket of one stream transport
+/// (`isOutbound`: we connected, so a TLS pipe plays the client). Nil refuses the socket;
+/// the caller then closes it.
+public typealias StreamConnectionFactory = @Sendable (_ fd: Int32, _ isOutbound: Bool) -> (any StreamConnection)?
+
 /// Plain TCP: `recv`/`send` on a non-blocking socket.
 struct PlainStreamConnection: StreamConnection {
+    /// The connected socket.
     let fd: Int32
+
+    /// One `recv`; EINTR retried.
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> StreamIOResult {
         while true {
@@ -48,6 +56,7 @@ struct PlainStreamConnection: StreamConnection {
         }
     }
 
+    /// One non-blocking `send`; EINTR retried.
     func write(_ bytes: UnsafeRawBufferPointer) -> StreamIOResult {
         while true {
             // MSG_NOSIGNAL: a peer that went away must give EPIPE, not kill the daemon.
@@ -59,8 +68,10 @@ struct PlainStreamConnection: StreamConnection {
         }
     }
 
+    /// `shutdown(SHUT_RDWR)`: readers see EOF, writers EPIPE.
     func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
+    /// Releases the descriptor.
     func close() { TransportSocket.close(fd) }
 }
 
@@ -92,6 +103,7 @@ public final class TransportConnection: Sendable {
     /// Serializes writers so messages never interleave on the stream.
     let writeLock = Mutex<Void>(())
 
+    /// A connection whose last activity is now.
     init(id: UInt64, proto: TransportProto, peer: SocketAddress, local: SocketAddress,
          listenerIndex: Int, isOutbound: Bool, stream: any StreamConnection) {
         self.id = id
@@ -190,6 +202,7 @@ final class TransportConnectionTable: Sendable {
     /// Most connections allowed at once.
     let limit: Int
 
+    /// An empty table admitting at most `limit` connections.
     init(limit: Int) { self.limit = max(1, limit) }
 
     /// A fresh connection id (monotonic, starts at 1; 0 means "no connection").

@@ -24,15 +24,20 @@ struct TransportEpoll: Sendable {
     enum Operation: Int32 { case add = 1, delete = 2, modify = 3 }
 
     /// Event bits (<sys/epoll.h>).
+    /// EPOLLIN.
     static let readable: UInt32 = 0x001
+    /// EPOLLERR.
     static let error: UInt32 = 0x008
+    /// EPOLLHUP.
     static let hangUp: UInt32 = 0x010
 
     /// `struct epoll_event` is packed on x86-64 (12 bytes) and naturally aligned elsewhere.
     #if arch(x86_64)
+    /// Bytes per event in a `wait` buffer.
     static let eventSize = 12
     private static let dataOffset = 4
     #else
+    /// Bytes per event in a `wait` buffer.
     static let eventSize = 16
     private static let dataOffset = 8
     #endif

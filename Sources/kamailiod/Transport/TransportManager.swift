@@ -36,7 +36,7 @@ public final class TransportManager: Sendable {
         self.specs = listens
         self.options = options
         let udp = listens.filter { $0.proto == .udp }.count
-        let streams = listens.contains { $0.proto == .tcp }
+        let streams = listens.contains { $0.proto != .udp }
         self.workerCount = udp * max(1, options.children) + (streams ? options.effectiveTCPChildren : 0)
     }
 
@@ -98,15 +98,12 @@ public final class TransportManager: Sendable {
             options.log(.error, "cannot send to \(dest.proto.name):\(dest.address): transport not running")
             return false
         }
-        switch dest.proto {
-        case .udp:
-            return sendUDP(bytes, to: dest, rt)
-        case .tcp:
-            return sendStream(bytes, to: dest, rt)
-        default:
+        if dest.proto == .udp { return sendUDP(bytes, to: dest, rt) }
+        guard options.supports(dest.proto) else {
             options.log(.error, "cannot send to \(dest.proto.name):\(dest.address): transport not supported")
             return false
         }
+        return sendStream(bytes, to: dest, rt)
     }
 
     private func sendUDP(_ bytes: [UInt8], to dest: Destination, _ rt: TransportRuntime) -> Bool {
@@ -163,11 +160,17 @@ public final class TransportManager: Sendable {
 /// Immutable after `startThreads`, except for the thread list (under its Mutex) and the
 /// stop flag, so `send` can read it from any thread without a lock.
 final class TransportRuntime: Sendable {
+    /// What `TransportManager.listeners` reports.
     let infos: [ListenerInfo]
+    /// UDP sockets, in listener order.
     let udp: [TransportUDPListener]
+    /// Listening stream sockets (owned by the loop once it runs).
     let streamListeners: [TransportStreamListener]
+    /// Open stream connections.
     let table: TransportConnectionTable
+    /// The stream I/O thread's state; nil without stream listeners.
     let loop: TransportTCPLoop?
+    /// Stream workers; nil without stream listeners.
     let pool: TransportWorkerPool<TransportStreamJob>?
     private let stopped = Atomic<Bool>(false)
     private let udpThreads = Mutex<[TransportThread]>([])
@@ -199,7 +202,7 @@ final class TransportRuntime: Sendable {
         }
         do throws(TransportError) {
             for (index, spec) in specs.enumerated() {
-                guard spec.proto == .udp || spec.proto == .tcp else { throw .unsupportedProtocol(spec) }
+                guard options.supports(spec.proto) else { throw .unsupportedProtocol(spec) }
                 // A name with several addresses binds the first, as Kamailio's listen= does
                 // unless told otherwise; list each address to listen on several.
                 guard let address = TransportResolver.resolveAll(host: spec.host, port: spec.port).first else {
@@ -318,11 +321,15 @@ final class TransportRuntime: Sendable {
             options.log(.error, "cannot connect to \(dest.proto.name):\(dest.address): \(e.text)")
             return nil
         }
+        guard let stream = options.makeStream(fd: fd, proto: dest.proto, isOutbound: true) else {
+            TransportSocket.close(fd)
+            return nil
+        }
         let c = TransportConnection(id: table.allocateID(), proto: dest.proto, peer: dest.address,
                                     local: TransportSocket.localAddress(fd) ?? l.address,
-                                    listenerIndex: l.index, isOutbound: true, stream: PlainStreamConnection(fd: fd))
+                                    listenerIndex: l.index, isOutbound: true, stream: stream)
         guard !isStopped, table.insert(c) else {
-            TransportSocket.close(fd)
+            stream.close()
             return nil
         }
         TransportStatistics.bump(stats.tcpConnectionsTotal)

@@ -7,8 +7,18 @@ import Synchronization
 
 /// Severity of a transport log line; the daemon maps these onto its own levels.
 public enum TransportLogLevel: Int, Sendable, Comparable {
-    case error, warning, notice, info, debug
+    /// Something failed (a send, a bind, an accept).
+    case error
+    /// Something was refused or dropped on purpose (connection limit).
+    case warning
+    /// A peer misbehaved (framing error, stalled message).
+    case notice
+    /// Start-up and shutdown facts.
+    case info
+    /// Per-connection events.
+    case debug
 
+    /// Lower raw value means more severe (`error < debug`).
     public static func < (a: TransportLogLevel, b: TransportLogLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -41,12 +51,26 @@ public struct TransportOptions: Sendable {
     public var tcpQueueCapacity: Int = 1024
     /// Where transport log lines go; the daemon wires its logger here.
     public var log: @Sendable (TransportLogLevel, String) -> Void = { _, _ in }
+    /// Byte pipes for stream transports other than plain TCP, by protocol. A TLS module
+    /// registers `.tls` here; `listen=tls:...` is accepted only when a factory exists.
+    public var streamFactories: [TransportProto: StreamConnectionFactory] = [:]
 
     /// Defaults as in Kamailio's core.
     public init() {}
 
     /// `tcpChildren`, or `children` when unset; at least one.
     public var effectiveTCPChildren: Int { max(1, tcpChildren ?? children) }
+
+    /// True when this layer can serve `proto`: UDP, TCP, or a stream with a factory.
+    public func supports(_ proto: TransportProto) -> Bool {
+        proto == .udp || proto == .tcp || streamFactories[proto] != nil
+    }
+
+    /// Wraps a connected socket for `proto`: plain TCP, else the registered factory.
+    func makeStream(fd: Int32, proto: TransportProto, isOutbound: Bool) -> (any StreamConnection)? {
+        if let factory = streamFactories[proto] { return factory(fd, isOutbound) }
+        return proto == .tcp ? PlainStreamConnection(fd: fd) : nil
+    }
 }
 
 /// A start-up failure with a message an operator can act on.
@@ -80,7 +104,9 @@ public struct ListenerInfo: Sendable, Hashable {
     public var index: Int
     /// Transport of the socket.
     public var proto: TransportProto
-    /// The bound address, with the real port when the spec asked for port 0.
+    /// The bound address, with the real port when the spec asked for port 0. A wildcard
+    /// listener (`*`, `0.0.0.0`) reports the wildcard here and in `ReceiveInfo.local` (no
+    /// IP_PKTINFO yet); list concrete addresses where Via and `$Ri` must be exact.
     public var address: SocketAddress
     /// The `listen=` entry it came from.
     public var spec: ListenSpec
@@ -96,24 +122,42 @@ public struct ListenerInfo: Sendable, Hashable {
 /// Counters for the RPC statistics (`core.tcp_info`, `stats.get_statistics`-style output).
 /// Atomics, because eight receiver threads bump them per packet.
 public final class TransportStatistics: Sendable {
+    /// UDP datagrams handed to the handler.
     let udpReceivedDatagrams = Atomic<UInt64>(0)
+    /// Bytes of those datagrams.
     let udpReceivedBytes = Atomic<UInt64>(0)
+    /// UDP datagrams sent.
     let udpSentDatagrams = Atomic<UInt64>(0)
+    /// Bytes of those datagrams.
     let udpSentBytes = Atomic<UInt64>(0)
+    /// UDP sends that failed (no listener of the family, sendto error).
     let udpSendErrors = Atomic<UInt64>(0)
+    /// Framed stream messages handed to the workers.
     let tcpReceivedMessages = Atomic<UInt64>(0)
+    /// Bytes read from stream connections.
     let tcpReceivedBytes = Atomic<UInt64>(0)
+    /// Messages written to stream connections.
     let tcpSentMessages = Atomic<UInt64>(0)
+    /// Bytes of those messages.
     let tcpSentBytes = Atomic<UInt64>(0)
+    /// Stream sends that failed (no connection, connect or write error, timeout).
     let tcpSendErrors = Atomic<UInt64>(0)
+    /// Stream connections open now.
     let tcpConnectionsCurrent = Atomic<Int>(0)
+    /// Stream connections accepted or opened since start.
     let tcpConnectionsTotal = Atomic<UInt64>(0)
+    /// Connections refused at `tcpMaxConnections`.
     let tcpConnectionsRefused = Atomic<UInt64>(0)
+    /// Outbound connects that failed or timed out.
     let tcpConnectFailures = Atomic<UInt64>(0)
+    /// Connections closed after `tcpConnectionLifetime` without traffic.
     let tcpIdleClosed = Atomic<UInt64>(0)
+    /// Connections closed for unframeable input or a stalled partial message.
     let framingErrors = Atomic<UInt64>(0)
+    /// CRLFCRLF keep-alive pings answered (RFC 5626 §3.5.1).
     let keepAlivePongs = Atomic<UInt64>(0)
 
+    /// All counters at zero.
     init() {}
 
     /// A consistent-enough copy of all counters (each read atomically).
@@ -147,21 +191,38 @@ public final class TransportStatistics: Sendable {
 
 /// Plain copy of `TransportStatistics` for RPC replies.
 public struct TransportStatsSnapshot: Sendable, Hashable {
+    /// UDP datagrams handed to the handler.
     public var udpReceivedDatagrams: UInt64
+    /// Bytes of those datagrams.
     public var udpReceivedBytes: UInt64
+    /// UDP datagrams sent.
     public var udpSentDatagrams: UInt64
+    /// Bytes of those datagrams.
     public var udpSentBytes: UInt64
+    /// UDP sends that failed (no listener of the family, sendto error).
     public var udpSendErrors: UInt64
+    /// Framed stream messages handed to the workers.
     public var tcpReceivedMessages: UInt64
+    /// Bytes read from stream connections.
     public var tcpReceivedBytes: UInt64
+    /// Messages written to stream connections.
     public var tcpSentMessages: UInt64
+    /// Bytes of those messages.
     public var tcpSentBytes: UInt64
+    /// Stream sends that failed (no connection, connect or write error, timeout).
     public var tcpSendErrors: UInt64
+    /// Stream connections open now.
     public var tcpConnectionsCurrent: Int
+    /// Stream connections accepted or opened since start.
     public var tcpConnectionsTotal: UInt64
+    /// Connections refused at `tcpMaxConnections`.
     public var tcpConnectionsRefused: UInt64
+    /// Outbound connects that failed or timed out.
     public var tcpConnectFailures: UInt64
+    /// Connections closed after `tcpConnectionLifetime` without traffic.
     public var tcpIdleClosed: UInt64
+    /// Connections closed for unframeable input or a stalled partial message.
     public var framingErrors: UInt64
+    /// CRLFCRLF keep-alive pings answered (RFC 5626 §3.5.1).
     public var keepAlivePongs: UInt64
 }

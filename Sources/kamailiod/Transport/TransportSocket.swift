@@ -142,6 +142,7 @@ enum TransportSocket {
             let soError = getOption(fd, SOL_SOCKET, SO_ERROR) ?? EIO
             if soError != 0 { close(fd); return .failure(TransportErrno(soError)) }
         }
+        // Whole messages per write: Nagle only adds latency (see the accept path).
         setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         return .success(fd)
     }
@@ -165,6 +166,7 @@ enum TransportSocket {
 struct TransportErrno: Error, Sendable {
     /// The errno code.
     let code: Int32
+    /// Wraps an errno value.
     init(_ code: Int32) { self.code = code }
     /// `strerror` text.
     var text: String { TransportSocket.errorText(code) }

@@ -7,7 +7,9 @@ import Synchronization
 
 /// A framed stream message on its way to a worker.
 struct TransportStreamJob: Sendable {
+    /// The framed message.
     var bytes: [UInt8]
+    /// Where it came from (connection id included).
     var info: ReceiveInfo
 }
 
@@ -15,6 +17,7 @@ struct TransportStreamJob: Sendable {
 struct TransportStreamListener: Sendable {
     /// Position in the manager's listener list.
     var index: Int
+    /// Stream transport of the listener (tcp; tls once a factory is registered).
     var proto: TransportProto
     /// Non-blocking listening socket.
     var fd: Int32
@@ -69,7 +72,9 @@ final class TransportTCPLoop: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let inbox = Mutex<[TransportConnection]>([])
 
+    /// The listening sockets; closed when `run` returns.
     let listeners: [TransportStreamListener]
+    /// Shared with the manager's senders.
     let table: TransportConnectionTable
     private let options: TransportOptions
     private let stats: TransportStatistics
@@ -244,12 +249,17 @@ final class TransportTCPLoop: @unchecked Sendable {
                 }
                 continue
             }
+            // SIP writes whole messages; Nagle would hold a 200 OK sent right after a
+            // 100 Trying until the peer's delayed ACK (up to 40 ms).
             TransportSocket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            guard let stream = options.makeStream(fd: fd, proto: l.proto, isOutbound: false) else {
+                TransportSocket.close(fd)
+                continue
+            }
             let c = TransportConnection(id: table.allocateID(), proto: l.proto, peer: peer,
                                         local: TransportSocket.localAddress(fd) ?? l.address,
-                                        listenerIndex: l.index, isOutbound: false,
-                                        stream: PlainStreamConnection(fd: fd))
-            guard table.insert(c) else { TransportSocket.close(fd); continue }
+                                        listenerIndex: l.index, isOutbound: false, stream: stream)
+            guard table.insert(c) else { stream.close(); continue }
             TransportStatistics.bump(stats.tcpConnectionsTotal)
             stats.tcpConnectionsCurrent.wrappingAdd(1, ordering: .relaxed)
             options.log(.debug, "tcp connection \(c.id) accepted from \(peer) on \(l.address)")

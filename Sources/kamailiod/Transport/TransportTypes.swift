@@ -6,6 +6,7 @@ import Musl
 
 /// A SIP transport protocol, as named in `listen=` lines, Via headers and `$proto`.
 public enum TransportProto: UInt8, Sendable, Hashable, CaseIterable {
+    /// RFC 3261 transports plus WebSocket (RFC 7118).
     case udp, tcp, tls, sctp, ws, wss
 
     /// Lower-case name as used in `listen=udp:...` and `;transport=` (`udp`, `tcp`, ...).
@@ -132,6 +133,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// `127.0.0.1:5060` or `[::1]:5060`.
     public var description: String { "\(hostString):\(port)" }
 
+    /// Byte-wise equality of the meaningful part of the address.
     public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
         guard a.length == b.length else { return false }
         return withUnsafeBytes(of: a.storage) { pa in
@@ -141,6 +143,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Hashes the meaningful bytes, consistent with `==`.
     public func hash(into h: inout Hasher) {
         withUnsafeBytes(of: storage) { h.combine(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(Int(length)))) }
     }
@@ -159,6 +162,7 @@ public struct ReceiveInfo: Sendable {
     /// Stream connection the message came on (0 for UDP), for replies over the same connection.
     public var connectionID: UInt64
 
+    /// Describes one received message; `connectionID` is 0 for datagrams.
     public init(proto: TransportProto, source: SocketAddress, local: SocketAddress,
                 listenerIndex: Int, connectionID: UInt64 = 0) {
         self.proto = proto
@@ -172,13 +176,16 @@ public struct ReceiveInfo: Sendable {
 /// Where to send a message. For stream transports an existing connection to `address`
 /// (or `connectionID` when set) is reused; otherwise one is opened.
 public struct Destination: Sendable, Hashable {
+    /// Transport to send over.
     public var proto: TransportProto
+    /// The next hop's address.
     public var address: SocketAddress
     /// Prefer this connection (replies go back on the connection the request came on).
     public var connectionID: UInt64
     /// Send from this listener when set (`-1`: pick one of the right family and transport).
     public var listenerIndex: Int
 
+    /// A destination; by default any connection and any fitting listener.
     public init(proto: TransportProto, address: SocketAddress, connectionID: UInt64 = 0, listenerIndex: Int = -1) {
         self.proto = proto
         self.address = address
@@ -189,14 +196,18 @@ public struct Destination: Sendable, Hashable {
 
 /// One `listen=` entry: `udp:127.0.0.1:5060`, `tcp:[::1]:5060`, optionally `advertise host:port`.
 public struct ListenSpec: Sendable, Hashable, CustomStringConvertible {
+    /// Transport of the socket.
     public var proto: TransportProto
     /// Numeric address or host name as written (IPv6 without brackets).
     public var host: String
+    /// Port to bind; 0 lets the kernel choose (read it back from `listeners`).
     public var port: UInt16
     /// `advertise` address used in Via/Record-Route instead of the bound one.
     public var advertiseHost: String?
+    /// `advertise` port used in Via/Record-Route instead of the bound one.
     public var advertisePort: UInt16?
 
+    /// A listen entry; `host` may be a numeric address, a name or `*`.
     public init(proto: TransportProto, host: String, port: UInt16,
                 advertiseHost: String? = nil, advertisePort: UInt16? = nil) {
         self.proto = proto
@@ -206,6 +217,7 @@ public struct ListenSpec: Sendable, Hashable, CustomStringConvertible {
         self.advertisePort = advertisePort
     }
 
+    /// `udp:127.0.0.1:5060`, `tcp:[::1]:5060`, as in `listen=`.
     public var description: String {
         let h = host.contains(":") ? "[\(host)]" : host
         return "\(proto.name):\(h):\(port)"
