@@ -67,7 +67,9 @@ public final class SIPMessage {
         guard pos < n else { throw .emptyMessage }
         leadingBytesSkipped = pos
 
-        let (lineEnd, next) = try SIPMessage.scanLine(bytes, from: pos)
+        let (lineEnd, next) = try bytes.withUnsafeBufferPointer { buf throws(SIPParseError) in
+            try SIPMessage.scanLine(buf, from: pos)
+        }
         startLineRange = pos..<lineEnd
         let start = try SIPStartLine(bytes[pos..<lineEnd])
         isRequest = start.isRequest
@@ -78,7 +80,9 @@ public final class SIPMessage {
         reasonPhraseRange = start.reason
         headersStart = next
 
-        let index = try SIPMessage.indexHeaders(bytes, from: next)
+        let index = try bytes.withUnsafeBufferPointer { buf throws(SIPParseError) in
+            try SIPMessage.indexHeaders(buf, from: next)
+        }
         headers = index.fields
         headersEnd = index.end
         bodyStart = index.bodyStart
@@ -94,9 +98,19 @@ public final class SIPMessage {
     /// terminator (CR of CRLF, or the LF) and the offset of the next line. Control
     /// bytes other than HTAB are rejected (the grammar has no place for them, and a
     /// NUL would truncate C-string consumers downstream).
-    static func scanLine(_ bytes: [UInt8], from: Int) throws(SIPParseError) -> (end: Int, next: Int) {
+    static func scanLine(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) throws(SIPParseError) -> (end: Int, next: Int) {
         let n = bytes.count
         var e = from
+        // Skip 8 bytes at a time while none is below 0x20 (SWAR: a byte b < 0x20 sets
+        // its high bit in (x - 0x20..20) & ~x). Most header bytes are printable.
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while e + 8 <= n {
+                let x = raw.loadUnaligned(fromByteOffset: e, as: UInt64.self)
+                if (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080 != 0 { break }
+                e += 8
+            }
+        }
         while e < n {
             let c = bytes[e]
             if c < 0x20 {
@@ -121,7 +135,7 @@ public final class SIPMessage {
 
     /// Builds the header index in one linear pass. Continuation lines (§7.3.1: a line
     /// starting with SP/HTAB) extend the previous field; values are trimmed at the end.
-    static func indexHeaders(_ bytes: [UInt8], from: Int) throws(SIPParseError) -> HeaderIndex {
+    static func indexHeaders(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) throws(SIPParseError) -> HeaderIndex {
         var ix = HeaderIndex()
         ix.fields.reserveCapacity(16)
         let n = bytes.count
@@ -155,14 +169,18 @@ public final class SIPMessage {
                 }
                 guard ix.fields.count < maxHeaderFields else { throw .tooManyHeaders }
                 ix.fields.append(SIPHeaderField(
-                    kind: SIPHeaderKind(name: bytes[p..<nameEnd]), index: ix.fields.count,
+                    kind: SIPHeaderKind.lookup(UnsafeBufferPointer(rebasing: bytes[p..<nameEnd])), index: ix.fields.count,
                     name: p..<nameEnd, value: (q + 1)..<lineEnd, line: p..<next))
             }
             p = next
         }
         for i in ix.fields.indices {
-            let v = SIPBytes.trimLWS(bytes[ix.fields[i].value])
-            ix.fields[i].value = v.startIndex..<v.endIndex
+            // Trim LWS (folds included) around the value, §7.3.1.
+            var lo = ix.fields[i].value.lowerBound
+            var hi = ix.fields[i].value.upperBound
+            while lo < hi, SIPASCII.isLWS(bytes[lo]) { lo += 1 }
+            while hi > lo, SIPASCII.isLWS(bytes[hi - 1]) { hi -= 1 }
+            ix.fields[i].value = lo..<hi
         }
         return ix
     }
@@ -199,7 +217,7 @@ public final class SIPMessage {
 
     /// All fields with this name, case-insensitively; a known name also matches its
     /// compact form (`Via` finds `v:` lines).
-    public func headers<C: Collection<UInt8>>(named name: C) -> [SIPHeaderField] where C.Index == Int {
+    public func headers<C: Collection<UInt8>>(named name: C) -> [SIPHeaderField] {
         let kind = SIPHeaderKind(name: name)
         if kind != .other { return headers(kind) }
         return headers.filter { $0.kind == .other && SIPBytes.equalsIgnoringCase(bytes[$0.name], name) }

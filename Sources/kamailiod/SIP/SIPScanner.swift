@@ -154,6 +154,27 @@ struct SIPScanner {
         return out
     }
 
+    /// Throws on an unterminated quoted string or a `<` without `>` (outside quotes);
+    /// the same rules as `splitCommaList`, without building the list.
+    static func checkBalanced(_ v: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(SIPParseError) {
+        var i = range.lowerBound
+        let e = range.upperBound
+        while i < e {
+            let b = v[i]
+            if b == SIPASCII.dquote {
+                let open = i
+                i += 1
+                while i < e, v[i] != SIPASCII.dquote { i += v[i] == SIPASCII.backslash ? 2 : 1 }
+                guard i < e else { throw SIPParseError("Unterminated quoted string", offset: open) }
+            } else if b == SIPASCII.laquot {
+                let open = i
+                while i < e, v[i] != SIPASCII.raquot { i += 1 }
+                guard i < e else { throw SIPParseError("Unclosed <", offset: open) }
+            }
+            i += 1
+        }
+    }
+
     /// Removes the quotes and quoted-pair escapes of a quoted string and unfolds it.
     static func unquote(_ q: ArraySlice<UInt8>) -> [UInt8] {
         guard q.count >= 2, q.first == SIPASCII.dquote, q.last == SIPASCII.dquote else {

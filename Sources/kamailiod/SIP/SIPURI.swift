@@ -18,12 +18,17 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     public let raw: ArraySlice<UInt8>
     /// Scheme kind.
     public let scheme: Scheme
+    // Parts are kept as positions into `raw`: a copy of the URI then retains one
+    // buffer instead of one per part.
+    private let schemeEnd: Int
+    private let userRange: Range<Int>?
+    private let passwordRange: Range<Int>?
     /// Scheme as written.
-    public let schemeBytes: ArraySlice<UInt8>
+    public var schemeBytes: ArraySlice<UInt8> { raw[raw.startIndex..<schemeEnd] }
     /// User part (SIP/SIPS), or the telephone-subscriber number (tel), escapes kept.
-    public let user: ArraySlice<UInt8>?
+    public var user: ArraySlice<UInt8>? { userRange.map { raw[$0] } }
     /// Password after `user:` (deprecated by §19.1.1, still parsed).
-    public let password: ArraySlice<UInt8>?
+    public var password: ArraySlice<UInt8>? { passwordRange.map { raw[$0] } }
     /// Host (nil for tel and other schemes).
     public let host: SIPHost?
     /// Port when written.
@@ -33,7 +38,7 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     /// URI headers after `?` (`?subject=x&priority=y`).
     public let headers: [SIPParam]
     /// For other schemes, everything after `scheme:`.
-    public let opaque: ArraySlice<UInt8>
+    public var opaque: ArraySlice<UInt8> { raw[(schemeEnd + 1)...] }
 
     /// Parses a URI. Throws for an unknown layout of a SIP/SIPS/tel URI: empty host,
     /// bare IPv6 without brackets (RFC 5118 §4.2: `sip:2001:db8::10` reads as host
@@ -47,7 +52,8 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
         guard p > lo, p < hi, bytes[p] == SIPASCII.colon, SIPASCII.lower(bytes[lo]) &- 97 < 26 else {
             throw SIPParseError("Malformed URI", offset: lo)
         }
-        schemeBytes = bytes[lo..<p]
+        schemeEnd = p
+        let schemeBytes = bytes[lo..<p]
         if SIPBytes.equalsLower(schemeBytes, "sip") {
             scheme = .sip
         } else if SIPBytes.equalsLower(schemeBytes, "sips") {
@@ -58,18 +64,17 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             scheme = .other
         }
         p += 1
-        opaque = bytes[p..<hi]
         switch scheme {
         case .other:
-            user = nil; password = nil; host = nil; port = nil; params = []; headers = []
+            userRange = nil; passwordRange = nil; host = nil; port = nil; params = []; headers = []
             return
         case .tel:
             // telephone-subscriber *( ";" par ): the number is the "user".
             var q = p
             while q < hi, bytes[q] != SIPASCII.semicolon { q += 1 }
             guard q > p else { throw SIPParseError("Empty tel number", offset: p) }
-            user = bytes[p..<q]
-            password = nil; host = nil; port = nil; headers = []
+            userRange = p..<q
+            passwordRange = nil; host = nil; port = nil; headers = []
             params = try SIPURI.parseParams(bytes, from: q, end: hi, headersStart: nil)
             return
         case .sip, .sips:
@@ -91,15 +96,15 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             guard SIPURI.validEscapes(u), u.allSatisfy(SIPURI.isUserChar) else {
                 throw SIPParseError("Malformed URI user", offset: p)
             }
-            user = u
-            password = colon < at ? bytes[(colon + 1)..<at] : nil
-            if let password, !SIPURI.validEscapes(password) {
+            userRange = p..<colon
+            passwordRange = colon < at ? (colon + 1)..<at : nil
+            if let passwordRange, !SIPURI.validEscapes(bytes[passwordRange]) {
                 throw SIPParseError("Malformed URI password", offset: colon)
             }
             hostStart = at + 1
         } else {
-            user = nil
-            password = nil
+            userRange = nil
+            passwordRange = nil
         }
         var h = hostStart
         if h < hi, bytes[h] == SIPASCII.lbracket {
@@ -227,6 +232,12 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
 
     /// The URI as written.
     public var description: String { SIPBytes.string(raw) }
+
+    /// Equal when written identically (use `isEquivalent(to:)` for §19.1.4 rules).
+    public static func == (a: SIPURI, b: SIPURI) -> Bool { a.raw == b.raw }
+
+    /// Hashes the written form.
+    public func hash(into hasher: inout Hasher) { hasher.combine(raw) }
 
     /// Writes the URI back from its parts (identical bytes for an unmodified URI).
     public func render() -> [UInt8] {

@@ -17,20 +17,9 @@ extension SIPMessage {
         // Via first: without it there is nowhere to reply (§18.2.2).
         guard firstHeader(.via) != nil else { throw .missing("Via") }
         _ = try vias()
-        for (kind, name) in [(SIPHeaderKind.from, "From"), (.to, "To"), (.callID, "Call-ID"), (.cseq, "CSeq")] {
-            let fields = headers(kind)
-            guard let f = fields.first else { throw .missing(name) }
-            guard fields.count == 1 else { throw SIPParseError("Duplicate " + name, offset: fields[1].line.lowerBound) }
-            guard !f.value.isEmpty else { throw SIPParseError("Empty " + name, offset: f.value.lowerBound) }
-        }
-        for (kind, name) in [(SIPHeaderKind.contentLength, "Content-Length"), (.maxForwards, "Max-Forwards")] {
-            let fields = headers(kind)
-            if fields.count > 1 { throw SIPParseError("Duplicate " + name, offset: fields[1].line.lowerBound) }
-        }
-        for (addr, name) in [(try from(), "From"), (try to(), "To")] {
-            guard let addr else { continue }
-            if addr.params.count(named: "tag") > 1 { throw SIPParseError("Duplicate tag in " + name) }
-        }
+        try checkSingletons()
+        if let from = try from(), from.params.count(named: "tag") > 1 { throw SIPParseError("Duplicate tag in From") }
+        if let to = try to(), to.params.count(named: "tag") > 1 { throw SIPParseError("Duplicate tag in To") }
         guard let cseq = try cseq() else { throw .missing("CSeq") }
         try checkQuotesAndBrackets()
         if let cl = try contentLength() {
@@ -46,20 +35,57 @@ extension SIPMessage {
         guard cseq.number <= UInt32(Int32.max) else { throw .bad("CSeq") }
         guard cseq.method.elementsEqual(methodBytes) else { throw SIPParseError("CSeq method does not match request method") }
         _ = try requestURI
-        if let contacts = try contacts(), contacts == .star, method == .register {
+        // Contact is parsed here only for REGISTER, as Kamailio's sanity checks do
+        // (uri_checks cover the Request-URI, From and To); others parse it on use.
+        if method == .register, try contacts() == .star {
             // §10.2.2: `*` only with Expires: 0; §10.3 step 6 answers 400 otherwise.
             if let e = try expires(), e != 0 { throw SIPParseError("Contact * requires Expires: 0") }
         }
+    }
+
+    /// From, To, Call-ID and CSeq must appear exactly once with a non-empty value;
+    /// Content-Length and Max-Forwards at most once. One pass, no allocation.
+    func checkSingletons() throws(SIPParseError) {
+        var seen: (from: Int, to: Int, callID: Int, cseq: Int) = (-1, -1, -1, -1)
+        var contentLength = false
+        var maxForwards = false
+        for f in headers {
+            let empty = f.value.isEmpty
+            switch f.kind {
+            case .from: try SIPMessage.once(&seen.from, f, empty, "From")
+            case .to: try SIPMessage.once(&seen.to, f, empty, "To")
+            case .callID: try SIPMessage.once(&seen.callID, f, empty, "Call-ID")
+            case .cseq: try SIPMessage.once(&seen.cseq, f, empty, "CSeq")
+            case .contentLength:
+                if contentLength { throw SIPParseError("Duplicate Content-Length", offset: f.line.lowerBound) }
+                contentLength = true
+            case .maxForwards:
+                if maxForwards { throw SIPParseError("Duplicate Max-Forwards", offset: f.line.lowerBound) }
+                maxForwards = true
+            default:
+                break
+            }
+        }
+        if seen.from < 0 { throw .missing("From") }
+        if seen.to < 0 { throw .missing("To") }
+        if seen.callID < 0 { throw .missing("Call-ID") }
+        if seen.cseq < 0 { throw .missing("CSeq") }
+    }
+
+    private static func once(_ slot: inout Int, _ f: SIPHeaderField, _ empty: Bool, _ name: String) throws(SIPParseError) {
+        guard slot < 0 else { throw SIPParseError("Duplicate " + name, offset: f.line.lowerBound) }
+        guard !empty else { throw SIPParseError("Empty " + name, offset: f.value.lowerBound) }
+        slot = f.index
     }
 
     /// Rejects an unterminated quoted string or an unclosed `<` in any header whose
     /// grammar uses them (Authorization values included: the 2023 SER-family digest
     /// parser advisories read past such values).
     func checkQuotesAndBrackets() throws(SIPParseError) {
-        for f in headers where f.kind.hasQuotedStrings {
-            let v = bytes[f.value]
-            guard v.contains(where: { $0 == SIPASCII.dquote || $0 == SIPASCII.laquot }) else { continue }
-            _ = try SIPScanner.splitCommaList(v)
+        try bytes.withUnsafeBufferPointer { buf throws(SIPParseError) in
+            for f in headers where f.kind.hasQuotedStrings {
+                try SIPScanner.checkBalanced(buf, f.value)
+            }
         }
     }
 }

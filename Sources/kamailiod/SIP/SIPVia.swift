@@ -10,12 +10,18 @@ public enum SIPRport: Sendable, Hashable {
 
 /// One Via value (RFC 3261 §20.42, §25.1 via-parm): `SIP/2.0/UDP host:port;params`.
 public struct SIPVia: Sendable, Hashable {
+    // The field value the Via was parsed from; the parts below are positions in it
+    // so that copying a Via retains one buffer, not one per part.
+    private var raw: ArraySlice<UInt8>
+    private var nameRange: Range<Int>
+    private var versionRange: Range<Int>
+    private var transportRange: Range<Int>
     /// Protocol name (`SIP`).
-    public var protocolName: ArraySlice<UInt8>
+    public var protocolName: ArraySlice<UInt8> { raw[nameRange] }
     /// Protocol version (`2.0`).
-    public var protocolVersion: ArraySlice<UInt8>
+    public var protocolVersion: ArraySlice<UInt8> { raw[versionRange] }
     /// Transport token as written (`UDP`, `TLS`, or an unknown token).
-    public var transport: ArraySlice<UInt8>
+    public var transport: ArraySlice<UInt8> { raw[transportRange] }
     /// sent-by host.
     public var host: SIPHost
     /// sent-by port when written.
@@ -98,7 +104,9 @@ public struct SIPVia: Sendable, Hashable {
             }
             let params = try sc.params(what: "Via")
             let end = params.last.map { $0.range.upperBound } ?? sc.pos
-            out.append(SIPVia(protocolName: name, protocolVersion: version, transport: transport, host: host,
+            out.append(SIPVia(raw: v, nameRange: name.startIndex..<name.endIndex,
+                              versionRange: version.startIndex..<version.endIndex,
+                              transportRange: transport.startIndex..<transport.endIndex, host: host,
                               port: port, params: params, fieldIndex: fieldIndex, elementIndex: out.count,
                               elementsInField: 0, range: start..<end))
             sc.skipLWS()
