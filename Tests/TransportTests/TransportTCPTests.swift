@@ -125,6 +125,27 @@ struct TransportTCPTests {
         #expect(m.statistics.snapshot().tcpIdleClosed == 0)
     }
 
+    @Test("a busy stream whose reads always end mid-message is not taken for a stalled one")
+    func steadyPartialStream() throws {
+        var options = quickOptions()
+        options.incompleteMessageTimeout = 0.3
+        let handler = RecordingHandler()
+        let (m, address) = try tcpManager(options: options, handler: handler)
+        defer { m.stop() }
+        let client = try TestSocket(tcp: address)
+        let stream = (0..<8).flatMap { sipRequest("MESSAGE", callID: "p\($0)") }
+        let step = stream.count / 8
+        // Every write but the first completes one message and starts the next; the nine
+        // writes span 0.9 s, three times the stall timeout.
+        let cuts = [0] + (0..<8).map { $0 * step + step / 2 } + [stream.count]
+        for (from, to) in zip(cuts, cuts.dropFirst()) {
+            client.write(Array(stream[from..<to]))
+            usleep(100_000)
+        }
+        #expect(handler.wait(for: 8).count == 8)
+        #expect(m.statistics.snapshot().framingErrors == 0)
+    }
+
     @Test("a keep-alive CRLFCRLF ping gets a single CRLF pong")
     func keepAlivePong() throws {
         let (m, address) = try tcpManager(handler: RecordingHandler())

@@ -296,6 +296,9 @@ final class TransportTCPLoop: @unchecked Sendable {
             }
             switch output {
             case .message(let bytes):
+                // The stall timer measures progress: a completed message restarts it, so a
+                // busy stream whose reads always end mid-message is never cut.
+                r.partialSince = 0
                 let c = r.connection
                 let job = TransportStreamJob(bytes: bytes, info: ReceiveInfo(
                     proto: c.proto, source: c.peer, local: c.local,
