@@ -37,6 +37,22 @@ struct TransportManagerTests {
         m.stop()  // idempotent
     }
 
+    @Test("stop() does not drain a full UDP receive buffer through a slow script")
+    func stopUnderLoad() throws {
+        var options = quickOptions()
+        options.maxReceiveBuffer = 4_194_304
+        let handler = RecordingHandler(reply: { _ in usleep(2000); return nil })
+        let m = try startManager([ListenSpec(proto: .udp, host: "127.0.0.1", port: 0)], options: options, handler: handler)
+        let address = try #require(m.listeners.first?.address)
+        let client = try TestSocket(udp: address)
+        for _ in 0..<3000 { client.sendTo(sipRequest("OPTIONS"), address) }
+        handler.wait(for: 1)
+        let start = TransportClock.nowNanos()
+        m.stop()
+        #expect(TransportClock.nowNanos() - start < 1_000_000_000)
+        #expect(handler.messages.count < 3000)
+    }
+
     @Test("binding a taken port fails with the spec and the system's reason")
     func bindError() throws {
         let first = try startManager([ListenSpec(proto: .udp, host: "127.0.0.1", port: 0)], handler: RecordingHandler())

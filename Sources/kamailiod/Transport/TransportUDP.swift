@@ -71,6 +71,9 @@ final class TransportUDPListener: Sendable {
                 let info = ReceiveInfo(proto: .udp, source: SocketAddress(storage: source, length: sourceLength),
                                        local: address, listenerIndex: index)
                 handler.handleMessage(bytes, info: info, worker: worker)
+                // After shutdown() the kernel still hands out queued datagrams; with a 4 MB
+                // buffer that could be thousands of messages, so stop() drops them instead.
+                if stopping.load(ordering: .relaxed) { return }
                 continue
             }
             // n == 0 is an empty datagram (ignored) or, after shutdown(), the stop signal.
