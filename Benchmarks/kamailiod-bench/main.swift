@@ -8,14 +8,7 @@ import Musl
 #endif
 import SIPCore
 
-func wire(_ text: String) -> [UInt8] {
-    var out: [UInt8] = []
-    for b in text.utf8 {
-        if b == 10 { out.append(13) }
-        out.append(b)
-    }
-    return out
-}
+func wire(_ text: String) -> [UInt8] { SIPBytes.wireFormat(text) }
 
 let sdp = """
 v=0

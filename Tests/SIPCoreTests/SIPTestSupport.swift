@@ -44,14 +44,7 @@ func message(_ text: String) throws -> SIPMessage {
 }
 
 /// Turns `\n` into CRLF.
-func crlf(_ text: String) -> [UInt8] {
-    var out: [UInt8] = []
-    for b in text.utf8 {
-        if b == 10 { out.append(13) }
-        out.append(b)
-    }
-    return out
-}
+func crlf(_ text: String) -> [UInt8] { SIPBytes.wireFormat(text) }
 
 /// The bytes as a String.
 func str(_ s: some Sequence<UInt8>) -> String { String(decoding: Array(s), as: UTF8.self) }

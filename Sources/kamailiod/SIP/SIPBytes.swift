@@ -203,17 +203,27 @@ public enum SIPBytes {
         String(decoding: s, as: UTF8.self)
     }
 
+    /// The UTF-8 bytes of `text` with each bare `\n` turned into CRLF: SIP messages
+    /// written as Swift literals (tests, tools, benchmarks) become wire format.
+    public static func wireFormat(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 32)
+        var previous: UInt8 = 0
+        for b in text.utf8 {
+            if b == SIPASCII.lf, previous != SIPASCII.cr { out.append(SIPASCII.cr) }
+            out.append(b)
+            previous = b
+        }
+        return out
+    }
+
     /// Appends the decimal digits of `v` without going through String.
     public static func appendDecimal(_ v: Int, to out: inout [UInt8]) {
-        if v < 0 {
-            out.append(45)
-            appendDecimal(0 - v, to: &out)
-            return
-        }
-        if v < 10 { out.append(UInt8(v) + 48); return }
-        var tmp: [UInt8] = []
-        var x = v
-        while x > 0 { tmp.append(UInt8(x % 10) + 48); x /= 10 }
-        out.append(contentsOf: tmp.reversed())
+        if v < 0 { out.append(45) }
+        var x = v.magnitude  // no overflow for Int.min
+        if x < 10 { out.append(UInt8(x) + 48); return }
+        let start = out.count
+        while x > 0 { out.append(UInt8(x % 10) + 48); x /= 10 }
+        out[start...].reverse()
     }
 }

@@ -2,6 +2,8 @@
 /// (RFC 3261 §7.3.1) and compact forms map to the same kind (§7.3.3, §20; plus the
 /// IANA-registered compact forms of RFC 3265, 3515, 3892, 4028 and 4474).
 public enum SIPHeaderKind: UInt8, Sendable, Hashable, CaseIterable {
+    /// Headers known by name, RFC 3261 §20 and the common extensions (one case each;
+    /// `canonicalName` gives the spelling).
     case via, from, to, callID, cseq, maxForwards, contact, route, recordRoute
     case contentLength, contentType, contentEncoding, contentDisposition, contentLanguage
     case expires, minExpires, userAgent, server, subject, supported, require, proxyRequire

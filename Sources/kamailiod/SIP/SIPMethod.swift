@@ -1,6 +1,8 @@
 /// A request method (RFC 3261 §7.1, §27.4). Methods are case-sensitive tokens, so
 /// `invite` is not INVITE: it is `.other` and must never start an INVITE transaction.
 public enum SIPMethod: Sendable, Hashable, CaseIterable {
+    /// The methods of RFC 3261 and its extensions (3262 PRACK, 3265 SUBSCRIBE/NOTIFY,
+    /// 3311 UPDATE, 3428 MESSAGE, 3515 REFER, 3903 PUBLISH, 6086 INFO).
     case invite, ack, bye, cancel, register, options, info, update, prack
     case subscribe, notify, publish, message, refer
     /// Any other method token; its text is in `SIPMessage.methodBytes`.
