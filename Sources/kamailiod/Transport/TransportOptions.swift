@@ -9,10 +9,9 @@ import Synchronization
 public enum TransportLogLevel: Int, Sendable, Comparable {
     /// Something failed (a send, a bind, an accept).
     case error
-    /// Something was refused or dropped on purpose (connection limit).
+    /// Something was refused or dropped (connection limit), or a peer misbehaved
+    /// (unframeable stream, stalled message).
     case warning
-    /// A peer misbehaved (framing error, stalled message).
-    case notice
     /// Start-up and shutdown facts.
     case info
     /// Per-connection events.

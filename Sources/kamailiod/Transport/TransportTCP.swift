@@ -291,7 +291,7 @@ final class TransportTCPLoop: @unchecked Sendable {
                 output = try r.framer.next()
             } catch {
                 TransportStatistics.bump(stats.framingErrors)
-                close(r, reason: "framing error (\(error))", level: .notice)
+                close(r, reason: "framing error (\(error))", level: .warning)
                 return
             }
             switch output {
@@ -362,7 +362,7 @@ final class TransportTCPLoop: @unchecked Sendable {
                 continue // waiting for us, not for the peer
             } else if r.partialSince != 0, now &- r.partialSince > incomplete {
                 TransportStatistics.bump(stats.framingErrors)
-                close(r, reason: "incomplete message for \(options.incompleteMessageTimeout) s", level: .notice)
+                close(r, reason: "incomplete message for \(options.incompleteMessageTimeout) s", level: .warning)
             } else if case let last = c.lastActivity.load(ordering: .relaxed), now > last, now - last > lifetime {
                 // `last` may be newer than `now` when a worker wrote meanwhile: not idle.
                 TransportStatistics.bump(stats.tcpIdleClosed)
