@@ -1,0 +1,190 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Shared
+
+/// Small in-process servers (one thread each) that the client tests talk to.
+enum TestServers {
+    /// A short private directory (socket paths must fit in 108 bytes).
+    static func makeDirectory() throws -> String {
+        let path = "/tmp/kst-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        return path
+    }
+
+    /// A private directory with a binrpc stream server listening on `<dir>/ctl`.
+    static func binrpcStreamFixture(connections: Int, trickle: Bool) throws -> (String, Int32) {
+        let dir = try makeDirectory()
+        return (dir, startBinrpcStream(path: dir + "/ctl", connections: connections, trickle: trickle))
+    }
+
+    /// A private directory with a datagram server bound to `<dir><name>`.
+    static func unixDatagramFixture(name: String, binrpc: Bool) throws -> (String, Int32) {
+        let dir = try makeDirectory()
+        let fd = bindUnix(dir + name, type: RPCSocketIO.datagramType)
+        startDatagram(fd: fd, binrpc: binrpc)
+        return (dir, fd)
+    }
+
+    /// Closes a test server's socket and removes its directory.
+    static func tearDown(_ dir: String, _ fd: Int32) {
+        close(fd)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// The method table every test server implements.
+    static func answer(_ method: String, _ params: [RPCValue]) -> JSONRPCReply.Outcome? {
+        switch method {
+        case "core.version": return .result("kamailio 5.6.3 (x86_64/linux) ")
+        case "core.echo": return .result(.array(params))
+        case "core.uptime": return .result(.object(["now": "Fri Nov 27 13:49:49 2026", "uptime": 251]))
+        case "silent": return nil
+        default: return .error(.methodNotFound)
+        }
+    }
+
+    static func bindUnix(_ path: String, type: Int32) -> Int32 {
+        let fd = socket(AF_UNIX, type, 0)
+        guard let (address, len) = RPCSocketIO.unixAddress(path) else { return -1 }
+        var addr = address
+        let r = RPCSocketIO.withSockaddr(&addr) { bind(fd, $0, len) }
+        precondition(r == 0, "bind \(path): \(errno)")
+        return fd
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            off += n
+        }
+    }
+
+    /// A binrpc stream server like ctl: serves `connections` clients one after the other,
+    /// pipelined requests in order; `trickle` writes replies one byte at a time.
+    static func startBinrpcStream(path: String, connections: Int, trickle: Bool) -> Int32 {
+        let listener = bindUnix(path, type: RPCSocketIO.streamType)
+        listen(listener, 4)
+        Thread.detachNewThread {
+            for _ in 0..<connections {
+                let conn = accept(listener, nil, nil)
+                guard conn >= 0 else { return }
+                var decoder = BinrpcStreamDecoder(maxBodySize: 65535)
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                serving: while true {
+                    let n = buffer.withUnsafeMutableBytes { read(conn, $0.baseAddress, 4096) }
+                    if n <= 0 { break }
+                    decoder.append(buffer[..<n])
+                    while true {
+                        let reply: BinrpcPacket
+                        switch decoder.next() {
+                        case .needMoreData: continue serving
+                        case .corrupt:
+                            writeAll(conn, BinrpcPacket(cookie: 0, body: .fault(.corruptedPacket)).encoded())
+                            break serving
+                        case .malformed(let cookie, _, let error):
+                            reply = BinrpcPacket(cookie: cookie, body: .fault(.badRequestMethod(error.description)))
+                        case .packet(let p):
+                            guard case .request(let method, let params) = p.body else { break serving }
+                            switch answer(method, params) {
+                            case .result(.array(let values))?: reply = BinrpcPacket(cookie: p.cookie, body: .reply(values))
+                            case .result(let value)?: reply = BinrpcPacket(cookie: p.cookie, body: .reply([value.binrpcShaped]))
+                            case .error?: reply = BinrpcPacket(cookie: p.cookie, body: .fault(.commandNotFound(method)))
+                            case nil: continue
+                            }
+                        }
+                        if trickle {
+                            for b in reply.encoded() { writeAll(conn, [b]) }
+                        } else {
+                            writeAll(conn, reply.encoded())
+                        }
+                    }
+                }
+                close(conn)
+            }
+        }
+        return listener
+    }
+
+    /// A datagram server answering to the sender address: binrpc or JSON-RPC, Unix or UDP.
+    /// Serves until its socket is closed.
+    static func startDatagram(fd: Int32, binrpc: Bool) {
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                var from = sockaddr_storage()
+                var fromLen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                let n = buffer.withUnsafeMutableBytes { raw in
+                    RPCSocketIO.withSockaddr(&from) { p in
+                        recvfrom(fd, raw.baseAddress, raw.count, 0, UnsafeMutablePointer(mutating: p), &fromLen)
+                    }
+                }
+                if n < 0 { return }
+                let request = Array(buffer[..<n])
+                var reply: [UInt8]?
+                if binrpc {
+                    if case .request(let method, let params)? = (try? BinrpcPacket.decode(request))?.body,
+                       let cookie = (try? BinrpcPacket.decode(request))?.cookie {
+                        switch answer(method, params) {
+                        case .result(let v)?: reply = BinrpcPacket(cookie: cookie, body: .reply([v.binrpcShaped])).encoded()
+                        case .error?: reply = BinrpcPacket(cookie: cookie, body: .fault(.commandNotFound(method))).encoded()
+                        case nil: reply = nil
+                        }
+                    }
+                } else if let (doc, _) = try? RPCJSONParser.parseFirst(request) {
+                    do throws(JSONRPCRequestError) {
+                        let r = try JSONRPCRequest.decode(doc)
+                        reply = answer(r.method, r.params).map { JSONRPCReply($0, replyingTo: r).encoded() }
+                    } catch {
+                        // jsonrpcs answers refused datagrams with an empty result (spec §5).
+                        reply = JSONRPCReply(.result(.struct([])), id: error.id?.echoed).encoded()
+                    }
+                }
+                guard let reply else { continue }
+                _ = reply.withUnsafeBytes { raw in
+                    RPCSocketIO.withSockaddr(&from) { sendto(fd, raw.baseAddress, raw.count, 0, $0, fromLen) }
+                }
+            }
+        }
+    }
+
+    /// A jsonrpcs-like FIFO server: frames documents, checks `reply_name`, writes each
+    /// reply into `<replyDir>/<reply_name>` and closes it. Serves `requests` documents.
+    static func startFIFO(path: String, replyDirectory: String, requests: Int) {
+        precondition(mkfifo(path, 0o600) == 0)
+        let reader = open(path, O_RDONLY | O_NONBLOCK)
+        // Holding a writer of our own keeps reads from returning EOF between clients.
+        let keepAlive = open(path, O_WRONLY)
+        _ = fcntl(reader, F_SETFL, 0)
+        Thread.detachNewThread {
+            var framer = JSONRPCFIFOFramer()
+            var served = 0
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while served < requests {
+                let n = buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress, 4096) }
+                if n <= 0 { break }
+                for case .document(let doc) in framer.feed(buffer[..<n]) {
+                    served += 1
+                    guard let request = try? JSONRPCRequest.decode(doc), let name = request.replyName,
+                          JSONRPCRequest.isAcceptableReplyName(name, replyDirectory: replyDirectory),
+                          let outcome = answer(request.method, request.params) else { continue }
+                    var out: Int32 = -1
+                    for _ in 0..<5 {
+                        out = open(replyDirectory + "/" + name, O_WRONLY | O_NONBLOCK)
+                        if out >= 0 { break }
+                        usleep(80_000)
+                    }
+                    guard out >= 0 else { continue }
+                    _ = fcntl(out, F_SETFL, 0)
+                    let text = JSONRPCReply(outcome, replyingTo: request).encoded()
+                    _ = text.withUnsafeBytes { write(out, $0.baseAddress, $0.count) }
+                    close(out)
+                }
+            }
+            close(reader)
+            close(keepAlive)
+        }
+    }
+}
