@@ -1,1 +1,2 @@
-print("placeholder")
+import Glibc
+exit(Daemon.main(CommandLine.arguments))

@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Shared
+import SIPTransport
+import ScriptEngine
+import BuiltinModules
+
+/// Start-up and shutdown of the daemon: command line, script, transports, signals.
+enum Daemon {
+    /// Exit statuses (see man/kamailiod.8).
+    enum Status {
+        static let ok: Int32 = 0
+        static let startFailed: Int32 = 1
+        static let usage: Int32 = 64
+        static let badConfig: Int32 = 255
+    }
+
+    static func main(_ argv: [String]) -> Int32 {
+        let opts: DaemonOptions
+        do {
+            opts = try DaemonCommandLine.parse(Array(argv.dropFirst()))
+        } catch {
+            printErr("kamailiod: \(error)")
+            return Status.usage
+        }
+        if opts.showHelp { print(DaemonCommandLine.usage); return Status.ok }
+        if opts.showVersion { print("version: \(ProductVersion.banner)"); return Status.ok }
+
+        // Until the script says otherwise, log to stderr at the level of the command line.
+        let logger = DaemonLogger(level: opts.debugLevel ?? 2, toStderr: true, colors: opts.logColors)
+        let runtime = CoreRuntime(
+            log: { level, module, text in logger.log(LogLevel(rawValue: level.rawValue) ?? .error, module, text) },
+            logEnabled: { logger.enabled(LogLevel(rawValue: $0.rawValue) ?? .error) })
+        let modules = BuiltinModuleSet(runtime: runtime)
+
+        if opts.printConfig {
+            do {
+                print(try ScriptFrontEnd.preprocessedText(path: opts.configFile, text: DefaultConfig.text,
+                                                          name: DefaultConfig.fileName, defines: opts.defines),
+                      terminator: "")
+                return Status.ok
+            } catch {
+                printErr("\(error)")
+                return Status.badConfig
+            }
+        }
+
+        let script: LoadedScript
+        do {
+            if let file = opts.configFile {
+                script = try ScriptLoader.load(path: file, defines: opts.defines, modules: modules.all)
+            } else {
+                script = try ScriptLoader.load(text: DefaultConfig.text, name: DefaultConfig.fileName,
+                                               defines: opts.defines, modules: modules.all)
+            }
+        } catch {
+            printErr("\(error)")
+            return Status.badConfig
+        }
+        let core = script.core
+        let listens: [ListenSpec]
+        do {
+            listens = try listenSpecs(opts: opts, core: core)
+        } catch {
+            printErr("kamailiod: \(error)")
+            return Status.badConfig
+        }
+        if opts.checkOnly {
+            printErr(" config file ok, exiting...")
+            return Status.ok
+        }
+
+        logger.setLevel((opts.debugLevel ?? core.debug) + opts.debugIncrements)
+        let toStderr = opts.logToStderr || core.logStderror
+        logger.setStderr(toStderr)
+        if !toStderr { openlog(core.logName ?? "kamailiod", LOG_PID | LOG_CONS, LOG_DAEMON) }
+
+        do {
+            if let dir = opts.workingDirectory { try DaemonProcess.changeDirectory(dir) }
+            if let dir = opts.runtimeDirectory { try DaemonProcess.ensureDirectory(dir) }
+            if opts.foregroundLevel == 0 { try DaemonProcess.daemonize() }
+        } catch {
+            logger.log(.critical, "core", "\(error)")
+            return Status.startFailed
+        }
+        // Before any thread exists, so every thread inherits the mask.
+        DaemonProcess.blockStopSignals()
+
+        var options = TransportOptions()
+        options.children = max(1, opts.children ?? core.children)
+        options.tcpChildren = opts.tcpChildren ?? core.tcpChildren
+        options.maxReceiveBuffer = opts.maxBuffer ?? core.maxBuffer
+        options.tcpConnectionLifetime = Double(core.tcpConnectionLifetime)
+        options.tcpMaxConnections = core.tcpMaxConnections
+        options.tcpConnectTimeout = Double(core.tcpConnectTimeout)
+        options.tcpSendTimeout = Double(core.tcpSendTimeout)
+        options.log = { level, text in
+            let l: LogLevel = switch level {
+            case .error: .error
+            case .warning: .warning
+            case .info: .info
+            case .debug: .debug
+            }
+            logger.log(l, "core", text)
+        }
+        let transport = TransportManager(listens: listens, options: options)
+        let handler = SIPMessageHandler(script: script, modules: modules, workers: transport.workerCount)
+        do {
+            try transport.start(handler: handler)
+        } catch {
+            logger.log(.critical, "core", "\(error)")
+            return Status.startFailed
+        }
+        runtime.attach(transport: transport, aliases: core.aliases.filter { !$0.quoted }.map(aliasText),
+                       serverHeader: core.serverHeader ?? "Server: kamailiod (\(ProductVersion.version))",
+                       userAgentHeader: core.userAgentHeader ?? "User-Agent: kamailiod (\(ProductVersion.version))")
+        if let pidFile = opts.pidFile {
+            do { try DaemonProcess.writePidFile(pidFile) } catch { logger.log(.error, "core", "\(error)") }
+        }
+        let where_ = transport.listeners.map { "\($0.proto.name):\($0.address)" }.joined(separator: " ")
+        logger.log(.notice, "core", "\(ProductVersion.banner) started (pid \(getpid())), listening on \(where_)")
+        if !opts.ignored.isEmpty {
+            logger.log(.info, "core", "ignored compatibility options: \(opts.ignored.joined(separator: " "))")
+        }
+
+        let sig = DaemonProcess.waitForStopSignal()
+        logger.log(.notice, "core", "signal \(sig) received, shutting down")
+        transport.stop()
+        if let pidFile = opts.pidFile { unlink(pidFile) }
+        logger.log(.notice, "core", "stopped")
+        return Status.ok
+    }
+
+    /// `-l` wins over `listen=`; with neither, loopback on `port` (Kamailio would bind every
+    /// interface; a server that answers the world by accident is not a default we want).
+    static func listenSpecs(opts: DaemonOptions, core: ScriptCoreConfig) throws -> [ListenSpec] {
+        let tcp = !(opts.disableTCP || core.disableTCP)
+        var specs: [ListenSpec]
+        if !opts.listen.isEmpty {
+            specs = try opts.listen.flatMap { try ListenAddress.parse($0, tcpEnabled: tcp) }
+        } else if !core.listens.isEmpty {
+            specs = core.listens
+        } else {
+            specs = try ListenAddress.parse("127.0.0.1:\(core.port)", tcpEnabled: tcp)
+        }
+        if !tcp { specs = specs.filter { $0.proto != .tcp } }
+        guard !specs.isEmpty else { throw CommandLineError(description: "no listen address left (TCP disabled and no UDP listen)") }
+        return specs
+    }
+
+    static func aliasText(_ a: ScriptAlias) -> String {
+        a.port.map { "\(a.host):\($0)" } ?? a.host
+    }
+
+    static func printErr(_ s: String) {
+        var line = Array((s + "\n").utf8)
+        line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,26 @@
+import ScriptEngine
+
+/// Every module built into kamailiod, wired to one runtime. `loadmodule "x.so"` picks
+/// from this list; the core module is always on.
+public struct BuiltinModuleSet: Sendable {
+    public let runtime: CoreRuntime
+    public let core: CoreModule
+    public let sl: SLModule
+    public let all: [any ScriptModule]
+
+    public init(runtime: CoreRuntime) {
+        self.runtime = runtime
+        core = CoreModule(runtime: runtime)
+        sl = SLModule(runtime: runtime)
+        all = [
+            core, sl,
+            MaxFwdModule(),
+            SanityModule(runtime: runtime, sl: sl),
+            SipUtilsModule(),
+            TextOpsModule(),
+            XLogModule(runtime: runtime),
+            PVModule(),
+            RRModule(runtime: runtime),
+        ]
+    }
+}

@@ -1,0 +1,28 @@
+import ScriptEngine
+
+/// Per-message state of the core and the stateless modules, kept in the script context:
+/// what `force_rport()` asked for, headers queued by `append_to_reply()`, and the error
+/// the last failing function left for `sl_reply_error()`.
+public final class CoreMessageState {
+    /// Replies go to the source port (`force_rport()`).
+    public var forceRport = false
+    /// Header lines (without the final CRLF) for the next local reply.
+    public var replyHeaders: [[UInt8]] = []
+    /// Status and reason of the last error, for `sl_reply_error()`.
+    public var lastError: (code: Int, reason: String)?
+    /// Set once a stateless reply was sent for this request.
+    public var replied = false
+
+    init() {}
+}
+
+extension ScriptContext {
+    /// The core's per-message state, created on first use.
+    public var core: CoreMessageState {
+        let key = ObjectIdentifier(CoreMessageState.self)
+        if let s = userData[key] as? CoreMessageState { return s }
+        let s = CoreMessageState()
+        userData[key] = s
+        return s
+    }
+}

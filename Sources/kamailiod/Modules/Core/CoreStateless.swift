@@ -1,0 +1,180 @@
+import SIPCore
+import SIPTransport
+import ScriptEngine
+
+/// Stateless SIP behaviour of the core: local replies, request forwarding and reply relaying.
+extension CoreRuntime {
+    /// Where a locally generated reply to `request` goes.
+    ///
+    /// Stream transports: back over the connection the request came on (RFC 3261 §18.2.2).
+    /// Datagrams: to the source address; the port is the source port when the top Via asks
+    /// for `rport` (RFC 3581) or `force_rport()` ran, else the Via's sent-by port. Like
+    /// Kamailio (reply_to_via=0) we never send to the sent-by host or `maddr`: a forged Via
+    /// must not turn the server into a reflector, and the source address is what NATs reach.
+    public func replyDestination(for request: SIPMessage, info: ReceiveInfo, forceRport: Bool) -> Destination {
+        var addr = info.source
+        if info.proto.isStream {
+            return Destination(proto: info.proto, address: addr, connectionID: info.connectionID,
+                               listenerIndex: info.listenerIndex)
+        }
+        if !forceRport, let via = try? request.topVia(), via.rport == .absent {
+            addr.port = via.port ?? (via.isTransport("tls") ? 5061 : 5060)
+        }
+        return Destination(proto: info.proto, address: addr, listenerIndex: info.listenerIndex)
+    }
+
+    /// Sends a stateless reply to `request` (sl_send_reply). `toTag` nil: the deterministic
+    /// tag of `SIPReplyBuilder.toTag(for:)`, which the sl module recognises on the ACK.
+    @discardableResult
+    public func sendReply(to request: SIPMessage, info: ReceiveInfo, code: Int, reason: String,
+                          extraHeaders: [[UInt8]] = [], forceRport: Bool, toTag: [UInt8]? = nil) -> Bool {
+        var b = SIPReplyBuilder(statusCode: code, reason: reason)
+        b.sourceAddress = Array(info.source.ipString.utf8)
+        b.sourcePort = info.source.port
+        b.forceRport = forceRport
+        b.extraHeaders = extraHeaders
+        b.server = serverValue
+        b.toTag = toTag
+        return send(b.build(for: request), to: replyDestination(for: request, info: info, forceRport: forceRport))
+    }
+
+    /// The value part of `server_header` (`kamailiod` of `Server: kamailiod`).
+    var serverValue: [UInt8]? {
+        guard let line = serverHeader, let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return serverHeader }
+        return Array(SIPBytes.trimLWS(line[(colon + 1)...]))
+    }
+
+    /// Stateless forwarding of a request to `uri` (core `forward()`, RFC 3261 §16.11):
+    /// a new top Via with a branch derived from the request (so a retransmission, and a
+    /// CANCEL of it, get the same branch), `received`/`rport` on the previous top Via
+    /// (§18.2.1, RFC 3581), then the message with every recorded edit. Returns 1 on
+    /// success, -1 when the target cannot be resolved or sent to.
+    public func forward(_ ctx: ScriptContext, to uri: SIPURI) -> Int32 {
+        let msg = ctx.message
+        let info = ctx.receive
+        guard let host = uri.host else {
+            log(.error, "core", "forward: no host in \(uri)")
+            return -1
+        }
+        var proto: TransportProto = uri.scheme == .sips ? .tls : .udp
+        if let t = uri.transport {
+            guard let p = TransportProto(name: SIPBytes.string(t)) else {
+                log(.error, "core", "forward: unknown transport in \(uri)")
+                return -1
+            }
+            proto = p
+        }
+        let port = uri.port ?? proto.defaultPort
+        // Kamailio resolves with A/AAAA (and SRV/NAPTR when no port is given); we do A/AAAA only.
+        guard let addr = TransportResolver.resolve(host: SIPBytes.string(host.address), port: port,
+                                                   preferIPv6: host.kind == .ipv6) else {
+            log(.error, "core", "forward: cannot resolve \(host)")
+            return -1
+        }
+        guard let out = listener(for: proto, address: addr, preferred: info.listenerIndex) else {
+            log(.error, "core", "forward: no \(proto.name) socket for \(addr.isIPv6 ? "IPv6" : "IPv4") to reach \(addr)")
+            return -1
+        }
+        if let t = transport, t.listeners.contains(where: { $0.address == addr && $0.proto == proto }) {
+            log(.error, "core", "forward: refusing to send \(msg.isRequest ? SIPBytes.string(msg.methodBytes) : "reply") to myself (\(addr)): loop")
+            return -1
+        }
+        let saved = msg.edits
+        defer { msg.edits = saved }
+        fillReceived(msg, info: info, forceRport: ctx.core.forceRport)
+        var via: [UInt8] = Array("SIP/2.0/".utf8) + Array(proto.viaToken.utf8) + [SIPASCII.sp]
+        via += Array(out.advertisedHost.contains(":") ? "[\(out.advertisedHost)]".utf8 : out.advertisedHost.utf8)
+        via.append(SIPASCII.colon)
+        SIPBytes.appendDecimal(Int(out.advertisedPort), to: &via)
+        via += Array(";branch=z9hG4bK".utf8)
+        via += statelessBranch(msg)
+        msg.insertTopVia(via)
+        let bytes = ctx.serializeMessage()
+        return send(bytes, to: Destination(proto: proto, address: addr, listenerIndex: out.index)) ? 1 : -1
+    }
+
+    /// Adds `received` (and the `rport` value) to the request's top Via (§18.2.1, RFC 3581 §4).
+    func fillReceived(_ msg: SIPMessage, info: ReceiveInfo, forceRport: Bool) {
+        guard let via = try? msg.topVia() else { return }
+        let src = Array(info.source.ipString.utf8)
+        let wantRport = via.rport == .requested || (forceRport && via.rport == .absent)
+        if wantRport {
+            var digits: [UInt8] = []
+            SIPBytes.appendDecimal(Int(info.source.port), to: &digits)
+            if via.rport == .requested, let p = via.params.first(named: "rport") {
+                msg.edits.insert([SIPASCII.equals] + digits, at: p.name.endIndex)
+            } else {
+                msg.edits.insert(Array(";rport=".utf8) + digits, at: via.range.upperBound)
+            }
+        }
+        if wantRport || !via.host.matches(address: src) {
+            if let old = via.params.first(named: "received"), let v = old.value {
+                msg.edits.replace(v.startIndex..<v.endIndex, with: src)
+            } else {
+                msg.edits.insert(Array(";received=".utf8) + src, at: via.range.upperBound)
+            }
+        }
+    }
+
+    /// A branch for stateless forwarding (§16.11): a hash of what identifies the request
+    /// at this hop — the incoming top Via branch when it is an RFC 3261 one, otherwise
+    /// the RFC 2543 transaction identifiers — and the Request-URI, but not the method, so
+    /// a CANCEL gets the same branch as its INVITE.
+    func statelessBranch(_ msg: SIPMessage) -> [UInt8] {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix<C: Collection<UInt8>>(_ s: C) {
+            for b in s { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            h = (h ^ 0x2c) &* 0x0000_0100_0000_01b3
+        }
+        let top = try? msg.topVia()
+        if let top, top.hasRFC3261Branch, let br = top.branch {
+            mix(br)
+            mix(top.host.text)
+        } else {
+            mix(msg.callID ?? [])
+            mix((try? msg.from())?.tag ?? [])
+            mix((try? msg.to())?.tag ?? [])
+            if let cs = try? msg.cseq() {
+                var d: [UInt8] = []
+                SIPBytes.appendDecimal(Int(cs.number), to: &d)
+                mix(d)
+            }
+            if let top { mix(msg.bytes[top.range]) }
+        }
+        mix(msg.requestURIBytes)
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = Array("sl".utf8)
+        for shift in stride(from: 60, through: 0, by: -4) { out.append(hex[Int((h >> UInt64(shift)) & 0xf)]) }
+        return out
+    }
+
+    /// Relays a reply statelessly (§18.2.2 in reverse, Kamailio's core reply forwarding):
+    /// when the top Via is ours it is removed and the reply goes where the next Via says;
+    /// a reply whose top Via is not ours, or that has no further Via, is dropped.
+    /// `replyRoute` runs first and may drop it (returns false).
+    public func relayReply(_ msg: SIPMessage, info: ReceiveInfo, replyRoute: () -> Bool) {
+        let route: SIPResponseRoute
+        do {
+            route = try msg.responseRoute(isOurs: isOurVia)
+        } catch {
+            log(.warning, "core", "dropping reply from \(info.source): \(error)")
+            return
+        }
+        guard replyRoute() else { return }
+        switch route {
+        case .notOurs:
+            if logEnabled(.debug) { log(.debug, "core", "dropping reply from \(info.source): top Via is not ours") }
+        case .local:
+            if logEnabled(.debug) { log(.debug, "core", "dropping reply from \(info.source): no Via left to send it to") }
+        case .forward(let top, let target):
+            guard (try? msg.removeVia(top)) != nil else { return }
+            let proto = TransportProto(name: SIPBytes.string(target.transport)) ?? .udp
+            guard let addr = TransportResolver.resolve(host: target.hostString, port: target.port) else {
+                log(.error, "core", "cannot resolve \(target.hostString) to relay a reply")
+                return
+            }
+            let out = listener(for: proto, address: addr, preferred: info.listenerIndex)
+            send(msg.serialize(), to: Destination(proto: proto, address: addr, listenerIndex: out?.index ?? -1))
+        }
+    }
+}

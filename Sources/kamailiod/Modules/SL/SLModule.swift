@@ -1,0 +1,77 @@
+import SIPCore
+import SIPTransport
+import ScriptEngine
+import Synchronization
+
+/// Counters of the sl module (`sl.stats` later).
+public final class SLStatistics: Sendable {
+    /// Replies sent, by class 1xx...6xx (index 1...6).
+    let byClass = Mutex<[UInt64]>([UInt64](repeating: 0, count: 7))
+    /// ACKs to our own stateless replies, absorbed before the script.
+    public let filteredACKs = Atomic<UInt64>(0)
+    /// Replies that could not be sent.
+    public let failures = Atomic<UInt64>(0)
+
+    func count(_ code: Int) {
+        let c = code / 100
+        if c >= 1 && c <= 6 { byClass.withLock { $0[c] += 1 } }
+    }
+
+    /// Replies sent per class, index 1...6 for 1xx...6xx.
+    public var repliesByClass: [UInt64] { byClass.withLock { $0 } }
+}
+
+/// Stateless replies (Kamailio's `sl`): `sl_send_reply`, `send_reply`, `sl_reply_error`,
+/// and the absorption of ACKs for the non-2xx replies it sent.
+public final class SLModule: ScriptModule {
+    public let name = "sl"
+    public let parameters: [ScriptModuleParameter] = []
+    public let stats = SLStatistics()
+    let runtime: CoreRuntime
+
+    public init(runtime: CoreRuntime) { self.runtime = runtime }
+
+    public var functions: [ScriptFunction] {
+        let send: @Sendable (ScriptContext, ScriptFixedArgs) -> Int32 = { [self] ctx, args in
+            let code = Int(ctx.int(args[0]))
+            return reply(ctx, code: code, reason: ctx.string(args[1]))
+        }
+        let fixup: @Sendable (ScriptFixupContext) throws(ScriptError) -> ScriptFixedArgs = { f throws(ScriptError) in
+            let args = try f.defaultArgs()
+            if case .int(let c) = args[0], !(100...699).contains(c) {
+                throw f.error("reply code must be 100-699, found \(c)", argument: 0)
+            }
+            return args
+        }
+        return [
+            ScriptFunction("sl_send_reply", arity: 2...2, routes: [.request], fixup: fixup, run: send),
+            ScriptFunction("send_reply", arity: 2...2, routes: [.request, .failure], fixup: fixup, run: send),
+            ScriptFunction("sl_reply_error", arity: 0...0, routes: [.request]) { [self] ctx, _ in
+                let e = ctx.core.lastError ?? (500, "Server Internal Error")
+                return reply(ctx, code: e.code, reason: e.reason)
+            },
+        ]
+    }
+
+    /// Sends a stateless reply for the request in `ctx`; never for an ACK (RFC 3261 §17.1.1.3).
+    func reply(_ ctx: ScriptContext, code: Int, reason: String) -> Int32 {
+        let msg = ctx.message
+        guard msg.isRequest, msg.method != .ack, (100...699).contains(code) else { return -1 }
+        let state = ctx.core
+        let ok = runtime.sendReply(to: msg, info: ctx.receive, code: code, reason: reason,
+                                   extraHeaders: state.replyHeaders, forceRport: state.forceRport)
+        state.replied = true
+        if ok { stats.count(code) } else { stats.failures.wrappingAdd(1, ordering: .relaxed) }
+        return ok ? 1 : -1
+    }
+
+    /// True when `msg` is an ACK for a non-2xx reply this module sent: its To-tag is
+    /// the one `SIPReplyBuilder.toTag(for:)` gives (same Call-ID, From tag and branch as
+    /// the INVITE, §17.1.1.3). Such an ACK ends there, as Kamailio's sl does.
+    public func absorbsACK(_ msg: SIPMessage) -> Bool {
+        guard msg.method == .ack, let tag = (try? msg.to())?.tag else { return false }
+        guard tag.elementsEqual(SIPReplyBuilder.toTag(for: msg)) else { return false }
+        stats.filteredACKs.wrappingAdd(1, ordering: .relaxed)
+        return true
+    }
+}

@@ -1,0 +1,20 @@
+import SIPCore
+import ScriptEngine
+
+/// SIP helpers (Kamailio's `siputils`); more of its functions come with the script issue.
+public final class SipUtilsModule: ScriptModule {
+    public let name = "siputils"
+    public let parameters: [ScriptModuleParameter] = []
+
+    public init() {}
+
+    public var functions: [ScriptFunction] {
+        [
+            // A To-tag marks a request inside a dialog (RFC 3261 §12.2).
+            ScriptFunction("has_totag", arity: 0...0) { ctx, _ in
+                guard let to = try? ctx.message.to(), to.tag != nil else { return -1 }
+                return 1
+            },
+        ]
+    }
+}
