@@ -459,15 +459,18 @@ public struct BinrpcStreamDecoder: Sendable {
         guard available >= headerSize + bodyLength else { return .needMoreData }
 
         let bodyStart = start + headerSize
-        let body = buffer[bodyStart..<(bodyStart + bodyLength)]
+        let decoded = Result { () throws(BinrpcError) in
+            try BinrpcRecordReader.read(buffer[bodyStart..<(bodyStart + bodyLength)], baseOffset: headerSize, maxDepth: maxDepth)
+        }
         start = bodyStart + bodyLength
-        defer { if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 } }
-
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
         let values: [RPCValue]
-        do {
-            values = try BinrpcRecordReader.read(body, baseOffset: headerSize, maxDepth: maxDepth)
-        } catch {
-            return .malformed(cookie: cookie, type: type, error: error)
+        switch decoded {
+        case .success(let v): values = v
+        case .failure(let error): return .malformed(cookie: cookie, type: type, error: error)
         }
         switch type {
         case .reply:

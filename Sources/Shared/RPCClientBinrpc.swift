@@ -23,13 +23,15 @@ public final class RPCBinrpcClient: RPCClient {
             fd = try RPCSocketIO.connectUnix(path: path, type: RPCSocketIO.streamType, bindAutomatically: false)
             isStream = true
         case .tcp(let host, let port):
-            fd = try RPCSocketIO.connectInet(host: host, port: port, type: RPCSocketIO.streamType)
+            fd = try RPCSocketIO.connectInet(host: host, port: port, type: RPCSocketIO.streamType,
+                                             until: ContinuousClock.now + timeout)
             isStream = true
         case .unixDatagram(let path):
             fd = try RPCSocketIO.connectUnix(path: path, type: RPCSocketIO.datagramType, bindAutomatically: true)
             isStream = false
         case .udp(let host, let port):
-            fd = try RPCSocketIO.connectInet(host: host, port: port, type: RPCSocketIO.datagramType)
+            fd = try RPCSocketIO.connectInet(host: host, port: port, type: RPCSocketIO.datagramType,
+                                             until: ContinuousClock.now + timeout)
             isStream = false
         case .fifo:
             throw .unsupportedAddress(address)
@@ -70,12 +72,11 @@ public final class RPCBinrpcClient: RPCClient {
         while true {
             switch decoder.next() {
             case .packet(let reply):
-                // kamcmd insists on the echoed cookie; a server's corrupt-packet fault
-                // carries cookie 0 and still has to reach the caller.
-                guard reply.cookie == packet.cookie || reply.cookie == 0 else {
-                    throw .protocolError("reply cookie 0x\(String(reply.cookie, radix: 16)) does not match 0x\(String(packet.cookie, radix: 16))")
-                }
-                return reply
+                // A server's corrupt-packet fault carries cookie 0 and still has to reach
+                // the caller. Any other cookie belongs to an earlier call that timed out:
+                // kamcmd would give up, but an interactive console is better served by
+                // skipping the stale reply (replies come in request order) and waiting on.
+                if reply.cookie == packet.cookie || reply.cookie == 0 { return reply }
             case .malformed(_, _, let error), .corrupt(let error):
                 close()
                 throw .protocolError(error.description)

@@ -37,7 +37,8 @@ public final class RPCJSONDatagramClient: RPCClient {
         case .unixDatagram(let path):
             fd = try RPCSocketIO.connectUnix(path: path, type: RPCSocketIO.datagramType, bindAutomatically: true)
         case .udp(let host, let port):
-            fd = try RPCSocketIO.connectInet(host: host, port: port, type: RPCSocketIO.datagramType)
+            fd = try RPCSocketIO.connectInet(host: host, port: port, type: RPCSocketIO.datagramType,
+                                             until: ContinuousClock.now + timeout)
         default:
             throw .unsupportedAddress(address)
         }

@@ -89,8 +89,11 @@ public enum RPCSocketIO {
         return fd
     }
 
-    /// Opens a socket of `type` connected to `host:port` (first address that works).
-    static func connectInet(host: String, port: UInt16, type: Int32) throws(RPCClientError) -> Int32 {
+    /// Opens a socket of `type` connected to `host:port` (first address that works); a TCP
+    /// connect that has not completed by `deadline` counts as a timeout.
+    static func connectInet(host: String, port: UInt16, type: Int32,
+                            until deadline: ContinuousClock.Instant) throws(RPCClientError) -> Int32
+    {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = type
@@ -109,8 +112,24 @@ public enum RPCSocketIO {
                 lastErrno = errno
                 continue
             }
-            if connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 { return fd }
-            lastErrno = errno
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            var result = connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 ? 0 : errno
+            if result == EINPROGRESS {
+                // Wait for the handshake within the deadline, then read its outcome.
+                guard try waitWritable(fd, until: deadline) else {
+                    close(fd)
+                    throw .timeout
+                }
+                var soError: Int32 = 0
+                var size = socklen_t(MemoryLayout<Int32>.size)
+                result = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &size) == 0 ? soError : errno
+            }
+            if result == 0 {
+                _ = fcntl(fd, F_SETFL, flags)
+                return fd
+            }
+            lastErrno = result
             close(fd)
         }
         throw .system(call: "connect \(host):\(port)", errno: lastErrno)

@@ -30,7 +30,6 @@ public enum RPCTextRender {
         func collect(_ v: RPCValue) {
             switch v {
             case .struct(let members): members.forEach { collect($0.value) }
-            case .array(let elements): elements.forEach(collect)
             default: scalars.append(scalarText(v))
             }
         }
@@ -66,15 +65,12 @@ public enum RPCTextRender {
         }
     }
 
+    // Both walkers see values after `binrpcShaped`, so arrays have become structs.
     private static func renderTopLevel(_ value: RPCValue, into out: inout String) {
         switch value {
         case .struct(let members):
             out += "{\n"
             renderMembers(members, level: 1, into: &out)
-            out += "}\n"
-        case .array(let elements):
-            out += "{\n"
-            renderMembers(elements.map { RPCMember(nil, $0) }, level: 1, into: &out)
             out += "}\n"
         default:
             out += scalarText(value) + "\n"
@@ -89,10 +85,6 @@ public enum RPCTextRender {
             case .struct(let inner):
                 out += prefix + "{\n"
                 renderMembers(inner, level: level + 1, into: &out)
-                out += indent + "}\n"
-            case .array(let elements):
-                out += prefix + "{\n"
-                renderMembers(elements.map { RPCMember(nil, $0) }, level: level + 1, into: &out)
                 out += indent + "}\n"
             default:
                 out += prefix + scalarText(m.value) + "\n"

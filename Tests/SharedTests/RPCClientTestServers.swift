@@ -16,7 +16,9 @@ enum TestServers {
     /// A private directory with a binrpc stream server listening on `<dir>/ctl`.
     static func binrpcStreamFixture(connections: Int, trickle: Bool) throws -> (String, Int32) {
         let dir = try makeDirectory()
-        return (dir, startBinrpcStream(path: dir + "/ctl", connections: connections, trickle: trickle))
+        let listener = bindUnix(dir + "/ctl", type: RPCSocketIO.streamType)
+        startBinrpcStream(listener: listener, connections: connections, trickle: trickle)
+        return (dir, listener)
     }
 
     /// A private directory with a datagram server bound to `<dir><name>`.
@@ -40,6 +42,9 @@ enum TestServers {
         case "core.echo": return .result(.array(params))
         case "core.uptime": return .result(.object(["now": "Fri Nov 27 13:49:49 2026", "uptime": 251]))
         case "silent": return nil
+        case "slow":
+            usleep(400_000)
+            return .result("slow")
         default: return .error(.methodNotFound)
         }
     }
@@ -64,8 +69,7 @@ enum TestServers {
 
     /// A binrpc stream server like ctl: serves `connections` clients one after the other,
     /// pipelined requests in order; `trickle` writes replies one byte at a time.
-    static func startBinrpcStream(path: String, connections: Int, trickle: Bool) -> Int32 {
-        let listener = bindUnix(path, type: RPCSocketIO.streamType)
+    static func startBinrpcStream(listener: Int32, connections: Int, trickle: Bool) {
         listen(listener, 4)
         Thread.detachNewThread {
             for _ in 0..<connections {
@@ -105,7 +109,20 @@ enum TestServers {
                 close(conn)
             }
         }
-        return listener
+    }
+
+    /// A socket of `type` bound to 127.0.0.1 on a free port.
+    static func bindLoopback(type: Int32) -> (Int32, UInt16) {
+        let fd = socket(AF_INET, type, 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        precondition(RPCSocketIO.withSockaddr(&addr) { bind(fd, $0, len) } == 0)
+        _ = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return (fd, UInt16(bigEndian: addr.sin_port))
     }
 
     /// A datagram server answering to the sender address: binrpc or JSON-RPC, Unix or UDP.

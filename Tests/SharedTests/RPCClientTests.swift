@@ -77,7 +77,7 @@ struct RPCClientTests {
         #expect(try client.call("core.uptime", []) == [.object(["now": "Fri Nov 27 13:49:49 2026", "uptime": 251])])
     }
 
-    @Test("a silent stream server makes the call time out")
+    @Test("a silent stream server makes the call time out, and late replies are skipped")
     func binrpcTimeout() throws {
         let (dir, listener) = try TestServers.binrpcStreamFixture(connections: 1, trickle: false)
         defer { TestServers.tearDown(dir, listener) }
@@ -85,6 +85,11 @@ struct RPCClientTests {
         let started = ContinuousClock.now
         #expect(throws: RPCClientError.timeout) { try client.call("silent", []) }
         #expect(ContinuousClock.now - started < .seconds(3))
+        // A reply that arrives after its call timed out is skipped by the next call.
+        client.timeout = .milliseconds(100)
+        #expect(throws: RPCClientError.timeout) { try client.call("slow", []) }
+        client.timeout = .seconds(5)
+        #expect(try client.call("core.version") == ["kamailio 5.6.3 (x86_64/linux) "])
     }
 
     @Test("connecting to a missing socket reports the system error")
@@ -117,21 +122,27 @@ struct RPCClientTests {
 
     @Test("the JSON-RPC datagram client round-trips over UDP on 127.0.0.1")
     func jsonUDP() throws {
-        let fd = socket(AF_INET, RPCSocketIO.datagramType, 0)
+        let (fd, port) = TestServers.bindLoopback(type: RPCSocketIO.datagramType)
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        #expect(RPCSocketIO.withSockaddr(&addr) { bind(fd, $0, len) } == 0)
-        _ = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        let port = UInt16(bigEndian: addr.sin_port)
         TestServers.startDatagram(fd: fd, binrpc: false)
         let client = try RPCClients.connect(try RPCAddress(parsing: "udp:127.0.0.1:\(port)"), timeout: .seconds(5))
         #expect(try client.call("core.version", []) == ["kamailio 5.6.3 (x86_64/linux) "])
         #expect(throws: RPCClientError.fault(.methodNotFound)) { try client.call("nope", []) }
+    }
+
+    @Test("the binrpc client works over TCP, and a closed port is refused at once")
+    func binrpcTCP() throws {
+        let (listener, port) = TestServers.bindLoopback(type: RPCSocketIO.streamType)
+        defer { close(listener) }
+        TestServers.startBinrpcStream(listener: listener, connections: 1, trickle: false)
+        let client = try RPCClients.connect(try RPCAddress(parsing: "tcp:127.0.0.1:\(port)"))
+        #expect(try client.call("core.echo", ["x"]) == ["x"])
+
+        let (unused, closedPort) = TestServers.bindLoopback(type: RPCSocketIO.streamType)
+        close(unused)
+        #expect(throws: RPCClientError.system(call: "connect 127.0.0.1:\(closedPort)", errno: ECONNREFUSED)) {
+            _ = try RPCBinrpcClient(address: .tcp(host: "127.0.0.1", port: closedPort))
+        }
     }
 
     @Test("the binrpc client also speaks one packet per datagram")
