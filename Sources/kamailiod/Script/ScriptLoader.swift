@@ -1,0 +1,158 @@
+/// A script ready to run: core parameters, enabled modules and compiled routes.
+/// Shared read-only by all workers; per-message state lives in `ScriptContext`,
+/// per-worker state (`$var`) in `ScriptWorkerState`.
+public final class LoadedScript: Sendable {
+    /// Typed core parameters.
+    public let core: ScriptCoreConfig
+    /// Enabled modules in load order (core modules first).
+    public let modules: [any ScriptModule]
+    /// `loadpath`/`mpath` directories as written (informational).
+    public let loadPaths: [String]
+    let routes: [ScriptCompiledRoute]
+    let routeRefs: [ScriptRouteRef]
+    let varNames: [String]
+    let maxWhileLoops: Int
+    private let lookup: [String: Int]
+
+    init(core: ScriptCoreConfig, modules: [any ScriptModule], loadPaths: [String],
+         routes: [ScriptCompiledRoute], refs: [ScriptRouteRef], varNames: [String]) {
+        self.core = core
+        self.modules = modules
+        self.loadPaths = loadPaths
+        self.routes = routes
+        self.routeRefs = refs
+        self.varNames = varNames
+        maxWhileLoops = core.maxWhileLoops
+        var lookup: [String: Int] = [:]
+        for r in refs { lookup[r.type.rawValue + ":" + r.name] = r.index }
+        self.lookup = lookup
+    }
+
+    /// The route of a family and name (`""` for the main block), if the script has it.
+    public func route(_ type: ScriptRouteType, _ name: String = "") -> ScriptRouteRef? {
+        lookup[type.rawValue + ":" + name].map { routeRefs[$0] }
+    }
+
+    /// True when the script defines that route.
+    public func hasRoute(_ type: ScriptRouteType, _ name: String = "") -> Bool {
+        route(type, name) != nil
+    }
+
+    /// All routes, in file order (for the debugger and RPC listings).
+    public var allRoutes: [ScriptRouteRef] { routeRefs }
+
+    /// The module with this name, if enabled.
+    public func module(named name: String) -> (any ScriptModule)? {
+        modules.first { $0.name == name }
+    }
+
+    /// Fresh per-worker state; create one per worker thread and reuse it for every message.
+    public func makeWorkerState(worker: Int) -> ScriptWorkerState {
+        ScriptWorkerState(worker: worker, varCount: varNames.count)
+    }
+
+    /// Runs `request_route` for a request.
+    public func runRequestRoute(_ ctx: ScriptContext) -> ScriptRunResult {
+        guard let r = route(.request) else { return ScriptRunResult(code: 1, exited: false, dropped: false) }
+        return run(r, ctx)
+    }
+
+    /// Runs the top-level `reply_route {}` / `onreply_route {}` for a reply that is being
+    /// relayed statelessly; a script without one lets every reply through.
+    public func runReplyRoute(_ ctx: ScriptContext) -> ScriptRunResult {
+        guard let r = route(.onreply) else { return ScriptRunResult(code: 1, exited: false, dropped: false) }
+        return run(r, ctx)
+    }
+
+    /// Runs any route as a top-level route (failure, branch, event routes started by modules).
+    public func run(_ ref: ScriptRouteRef, _ ctx: ScriptContext) -> ScriptRunResult {
+        guard ref.index < routes.count else { return ScriptRunResult(code: -1, exited: false, dropped: false) }
+        return ScriptInterpreter.run(ref.index, in: self, ctx)
+    }
+}
+
+/// Loads kamailio.cfg scripts: preprocess, parse, check core parameters, enable modules,
+/// apply `modparam`s, compile the routes and initialise the modules.
+public enum ScriptLoader {
+    /// Loads the file at `path`. `defines` are `-A` values (`NAME`, `NAME=VALUE`).
+    public static func load(path: String, defines: [String] = [],
+                            modules: [any ScriptModule]) throws(ScriptError) -> LoadedScript {
+        try load(tree: try ScriptFrontEnd.parse(path: path, defines: defines), modules: modules)
+    }
+
+    /// Loads in-memory text (the embedded default config, tests); `name` is used in locations.
+    public static func load(text: String, name: String = "<script>", defines: [String] = [],
+                            modules: [any ScriptModule]) throws(ScriptError) -> LoadedScript {
+        try load(tree: try ScriptFrontEnd.parse(text: text, name: name, defines: defines), modules: modules)
+    }
+
+    /// The module name in `loadmodule "dir/tm.so"`: `tm`.
+    static func moduleName(_ path: String) -> String {
+        var name = Substring(path)
+        if let slash = name.lastIndex(of: "/") { name = name[name.index(after: slash)...] }
+        if name.hasSuffix(".so") { name = name.dropLast(3) }
+        return String(name)
+    }
+
+    static func load(tree: ScriptSyntaxTree, modules available: [any ScriptModule]) throws(ScriptError) -> LoadedScript {
+        let core = try ScriptCoreParams.build(tree.globals)
+        var enabled: [any ScriptModule] = available.filter(\.isCore)
+        for decl in tree.loadModules {
+            let name = moduleName(decl.path)
+            guard let module = available.first(where: { $0.name == name }) else {
+                throw ScriptError("module '\(name)' is not available in kamailiod", at: decl.location)
+            }
+            if !enabled.contains(where: { $0 === module }) { enabled.append(module) }
+        }
+        let symbols = ScriptSymbols(core: core)
+        for module in enabled {
+            for fn in module.functions { symbols.functions[fn.name, default: []].append(fn) }
+            for pv in module.pseudoVariables where symbols.modulePVs[pv.name] == nil { symbols.modulePVs[pv.name] = pv }
+        }
+        var compiler = ScriptCompiler(symbols: symbols)
+        for decl in tree.modParams { try applyModParam(decl, enabled, &compiler) }
+        let routes = try compiler.compile(tree)
+        let script = LoadedScript(core: core, modules: enabled, loadPaths: tree.loadPaths, routes: routes,
+                                  refs: symbols.routes, varNames: symbols.varNames)
+        for module in enabled { try module.initialize(ScriptModuleInitContext(script: script)) }
+        return script
+    }
+
+    private static func applyModParam(_ decl: ScriptModParamDecl, _ enabled: [any ScriptModule],
+                                      _ compiler: inout ScriptCompiler) throws(ScriptError) {
+        guard let module = enabled.first(where: { $0.name == decl.module }) else {
+            throw ScriptError("modparam for module '\(decl.module)', which is not loaded", at: decl.location)
+        }
+        guard let param = module.parameters.first(where: { $0.name == decl.name }) else {
+            throw ScriptError("module '\(decl.module)' has no parameter '\(decl.name)'", at: decl.location)
+        }
+        let value: ScriptValue
+        if case .word(let w) = decl.value.kind {
+            switch (param.kind, w.lowercased()) {
+            case (.int, "yes"), (.int, "on"), (.int, "true"): value = .int(1)
+            case (.int, "no"), (.int, "off"), (.int, "false"): value = .int(0)
+            default: value = .string(w)
+            }
+        } else {
+            guard case .constant(let v) = try compiler.expression(decl.value) else {
+                throw ScriptError("expected a constant value for modparam '\(decl.module)'/'\(decl.name)'",
+                                  at: decl.value.location)
+            }
+            value = v
+        }
+        switch (param.kind, value) {
+        case (.int, .int), (.string, .str): break
+        case (.int, _):
+            throw ScriptError("modparam '\(decl.module)'/'\(decl.name)' expects an integer, found \(value.debugShown)",
+                              at: decl.value.location)
+        case (.string, _):
+            throw ScriptError("modparam '\(decl.module)'/'\(decl.name)' expects a string, found \(value.debugShown)",
+                              at: decl.value.location)
+        }
+        do {
+            try param.set(value)
+        } catch {
+            throw ScriptError("modparam '\(decl.module)'/'\(decl.name)': \(error.message)", at: decl.value.location)
+        }
+    }
+}

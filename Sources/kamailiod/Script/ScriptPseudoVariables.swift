@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SIPCore
+import SIPTransport
+
+/// The core pseudo-variables. Each entry builds an accessor for one written occurrence;
+/// names that need an argument check it here, at load time.
+enum ScriptCorePVs {
+    typealias Factory = @Sendable (ScriptPVSpec, ScriptSymbols) throws(ScriptFixupError) -> ScriptPVAccessor
+
+    private static func ro(_ get: @escaping @Sendable (ScriptContext) -> ScriptValue) -> Factory {
+        { _, _ throws(ScriptFixupError) in ScriptPVAccessor(get: get) }
+    }
+
+    private static func int(_ v: some BinaryInteger) -> ScriptValue { .int(Int32(truncatingIfNeeded: v)) }
+
+    private static func from(_ part: ScriptMessageAccess.AddressPart) -> Factory {
+        ro { ScriptMessageAccess.address($0, to: false, part) }
+    }
+
+    private static func to(_ part: ScriptMessageAccess.AddressPart) -> Factory {
+        ro { ScriptMessageAccess.address($0, to: true, part) }
+    }
+
+    private static func firstHeader(_ kind: SIPHeaderKind) -> Factory {
+        ro { ctx in ctx.message.firstHeader(kind).map { .str(ctx.message.unfoldedValue(of: $0)) } ?? .null }
+    }
+
+    /// Name → factory. Module pseudo-variables are looked up after these.
+    static let table: [String: Factory] = [
+        "null": ro { _ in .null },
+        "rm": ro(ScriptMessageAccess.method),
+        "ru": { _, _ throws(ScriptFixupError) in
+            ScriptPVAccessor(get: { ctx in ctx.message.isRequest ? .str(ctx.requestURIBytes) : .null },
+                             set: { ctx, v, _ in if ctx.message.isRequest, !v.isNull { ctx.setRequestURI(v.bytes) } })
+        },
+        "rU": { _, _ throws(ScriptFixupError) in
+            ScriptPVAccessor(get: { ScriptMessageAccess.requestURI($0, .user) },
+                             set: { ctx, v, _ in ScriptMessageAccess.setRequestUser(ctx, v.bytes) })
+        },
+        "rd": { _, _ throws(ScriptFixupError) in
+            ScriptPVAccessor(get: { ScriptMessageAccess.requestURI($0, .host) },
+                             set: { ctx, v, _ in if !v.bytes.isEmpty { ScriptMessageAccess.setRequestHost(ctx, v.bytes) } })
+        },
+        "rp": ro { ScriptMessageAccess.requestURI($0, .port) },
+        "rz": ro { ScriptMessageAccess.requestURI($0, .scheme) },
+        "si": ro { .string($0.receive.source.ipString) },
+        "sp": ro { int($0.receive.source.port) },
+        "Ri": ro { .string($0.receive.local.ipString) },
+        "Rp": ro { int($0.receive.local.port) },
+        "proto": ro { .string($0.receive.proto.name) },
+        "pr": ro { .string($0.receive.proto.name) },
+        "ci": ro { ScriptMessageAccess.slice($0.message.callID) },
+        "fu": from(.uri), "fU": from(.user), "fd": from(.host), "ft": from(.tag), "fn": from(.displayName),
+        "tu": to(.uri), "tU": to(.user), "td": to(.host), "tt": to(.tag), "tn": to(.displayName),
+        "cs": ro { ctx in (try? ctx.message.cseq()).flatMap { $0.map { int($0.number) } } ?? .null },
+        "ua": ro { ScriptMessageAccess.slice($0.message.userAgent) },
+        "ct": firstHeader(.contact),
+        "du": { _, _ throws(ScriptFixupError) in
+            ScriptPVAccessor(get: { ctx in ctx.destinationURI.map { .str($0) } ?? .null },
+                             set: { ctx, v, _ in ctx.destinationURI = v.isNull || v.bytes.isEmpty ? nil : v.bytes })
+        },
+        "rs": ro { $0.message.isRequest ? .null : int($0.message.statusCode) },
+        "rr": ro { $0.message.isRequest ? .null : .str(Array($0.message.reasonPhrase)) },
+        "mb": ro { .str(Array($0.message.bytes)) },
+        "ml": ro { int($0.message.bytes.count) },
+        "rb": ro { .str(Array($0.message.body)) },
+        "cl": ro { ctx in (try? ctx.message.contentLength()).flatMap { $0.map { int($0) } } ?? .null },
+        "mt": ro { $0.message.isRequest ? .int(1) : .int(2) },
+        "rc": ro { .int($0.returnCode) },
+        "retcode": ro { .int($0.returnCode) },
+        "Ts": ro { _ in int(time(nil)) },
+        "hdr": { spec, _ throws(ScriptFixupError) in try header(spec) },
+        "hdrc": { spec, _ throws(ScriptFixupError) in
+            guard let name = spec.argument, !name.isEmpty else { throw ScriptFixupError("$hdrc needs a header name") }
+            let kind = SIPHeaderKind(name: name)
+            let bytes = Array(name.utf8)
+            return ScriptPVAccessor(get: { ctx in
+                int(kind == .other ? ctx.message.headers(named: bytes).count : ctx.message.headers(kind).count)
+            })
+        },
+        "var": { spec, symbols throws(ScriptFixupError) in
+            guard let name = spec.argument, !name.isEmpty else { throw ScriptFixupError("$var needs a name") }
+            let id = symbols.varID(name)
+            return ScriptPVAccessor(get: { ctx in id < ctx.worker.vars.count ? ctx.worker.vars[id] : .int(0) },
+                                    set: { ctx, v, _ in
+                                        // Kamailio stores 0 when $null is assigned to a $var
+                                        if id < ctx.worker.vars.count { ctx.worker.vars[id] = v.isNull ? .int(0) : v }
+                                    })
+        },
+        "avp": { spec, _ throws(ScriptFixupError) in try avp(spec) },
+        "cfg": { spec, _ throws(ScriptFixupError) in
+            switch spec.argument {
+            case "line": return ScriptPVAccessor(get: { int($0.currentLocation?.line ?? 0) })
+            case "file": return ScriptPVAccessor(get: { .string($0.currentLocation?.file ?? "") })
+            case "name", "route": return ScriptPVAccessor(get: { .string($0.currentRoute) })
+            default: throw ScriptFixupError("$cfg needs line, file or route")
+            }
+        },
+    ]
+
+    private static func header(_ spec: ScriptPVSpec) throws(ScriptFixupError) -> ScriptPVAccessor {
+        guard let name = spec.argument, !name.isEmpty else { throw ScriptFixupError("$hdr needs a header name") }
+        let kind = SIPHeaderKind(name: name)
+        let bytes = Array(name.utf8)
+        let index: ScriptHeaderIndex
+        switch spec.index {
+        case nil: index = .first
+        case .all: index = .all
+        case .int(let i): index = .fixed(i)
+        case .pv: index = .first // replaced by the symbol table, which can compile the index pv
+        }
+        return ScriptPVAccessor(get: { ScriptMessageAccess.header($0, name: bytes, kind: kind, index: index) })
+    }
+
+    /// `$hdr(name)[$pv]`: the index variable is compiled by the caller.
+    static func header(_ spec: ScriptPVSpec, dynamicIndex: ScriptCompiledPV) throws(ScriptFixupError) -> ScriptPVAccessor {
+        guard let name = spec.argument, !name.isEmpty else { throw ScriptFixupError("$hdr needs a header name") }
+        let kind = SIPHeaderKind(name: name)
+        let bytes = Array(name.utf8)
+        return ScriptPVAccessor(get: {
+            ScriptMessageAccess.header($0, name: bytes, kind: kind, index: .dynamic(dynamicIndex))
+        })
+    }
+
+    /// `$avp(name)`: assignment pushes a new value (also with an index); `$null` removes
+    /// the newest value; `:=` replaces all values.
+    private static func avp(_ spec: ScriptPVSpec) throws(ScriptFixupError) -> ScriptPVAccessor {
+        guard var name = spec.argument, !name.isEmpty else { throw ScriptFixupError("$avp needs a name") }
+        if name.hasPrefix("s:") || name.hasPrefix("i:") { name = String(name.dropFirst(2)) }
+        let key = name
+        var position = 0
+        var all = false
+        switch spec.index {
+        case .int(let i): position = i
+        case .all: all = true
+        case .pv, nil: break
+        }
+        let index = position
+        let joinAll = all
+        return ScriptPVAccessor(get: { ctx in
+            guard let values = ctx.avps[key], !values.isEmpty else { return .null }
+            if joinAll {
+                var out: [UInt8] = []
+                for (i, v) in values.enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    out += v.bytes
+                }
+                return .str(out)
+            }
+            let k = index < 0 ? values.count + index : index
+            return k >= 0 && k < values.count ? values[k] : .null
+        }, set: { ctx, v, isColon in
+            if v.isNull {
+                if ctx.avps[key]?.isEmpty == false { ctx.avps[key]?.removeFirst() }
+                return
+            }
+            if isColon {
+                ctx.avps[key] = [v]
+            } else {
+                ctx.avps[key, default: []].insert(v, at: 0)
+            }
+        })
+    }
+}
