@@ -12,6 +12,10 @@ struct SIPBytesTests {
         #expect(SIPBytes.parseUInt(ArraySlice("-1".utf8), max: 10) == nil)
         #expect(SIPBytes.parseUInt(ArraySlice("".utf8), max: 10) == nil)
         #expect(SIPBytes.parseUInt(ArraySlice("1 2".utf8), max: 100) == nil)
+        #expect(SIPBytes.parseUIntSaturating(ArraySlice("300".utf8), limit: 255) == 255)
+        #expect(SIPBytes.parseUIntSaturating(ArraySlice("99999999999999999999999999".utf8), limit: 255) == 255)
+        #expect(SIPBytes.parseUIntSaturating(ArraySlice("0012".utf8), limit: 255) == 12)
+        #expect(SIPBytes.parseUIntSaturating(ArraySlice("-1".utf8), limit: 255) == nil)
     }
 
     @Test("case-insensitive equality and LWS trimming")

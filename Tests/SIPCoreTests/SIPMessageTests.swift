@@ -119,6 +119,15 @@ struct SIPMessageTests {
         }
     }
 
+    @Test("Max-Forwards above 255 reads as 255; Expires saturates at 2^32-1")
+    func saturating() throws {
+        #expect(try message("OPTIONS sip:a@b SIP/2.0\nMax-Forwards: 70000000000000000000000\n\n").maxForwards() == 255)
+        #expect(try message("OPTIONS sip:a@b SIP/2.0\nMax-Forwards: 0068\n\n").maxForwards() == 68)
+        #expect(try message("OPTIONS sip:a@b SIP/2.0\nExpires: 4294967296\n\n").expires() == 4294967295)
+        #expect(throws: SIPParseError.self) { try message("OPTIONS sip:a@b SIP/2.0\nExpires: -1\n\n").expires() }
+        #expect(throws: SIPParseError.self) { try message("OPTIONS sip:a@b SIP/2.0\nMax-Forwards: \n\n").maxForwards() }
+    }
+
     @Test("Content-Length truncates a longer datagram body; numbers never wrap")
     func contentLength() throws {
         let m = try message("OPTIONS sip:a@b SIP/2.0\nContent-Length: 3\n\nabcdef")
@@ -149,7 +158,9 @@ struct SIPMessageTests {
         #expect(reason("", cseq: "2147483648 OPTIONS") == "Malformed CSeq")
         #expect(reason("", cseq: "1 INVITE") == "CSeq method does not match request method")
         #expect(reason("", cseq: "1") == "Malformed CSeq")
-        #expect(reason("Max-Forwards: 256\n") == "Malformed Max-Forwards")
+        #expect(reason("Max-Forwards: 256\n") == nil)
+        #expect(reason("Max-Forwards: 7x\n") == "Malformed Max-Forwards")
+        #expect(reason("Expires: 99999999999999999999999\n") == nil)
         #expect(reason("Expires: soon\n") == "Malformed Expires")
         #expect(reason("Contact: *\nExpires: 0\n", method: "REGISTER", cseq: "1 REGISTER") == nil)
         #expect(reason("Contact: *\nExpires: 10\n", method: "REGISTER", cseq: "1 REGISTER") == "Contact * requires Expires: 0")

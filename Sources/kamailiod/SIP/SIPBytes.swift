@@ -152,6 +152,20 @@ public enum SIPBytes {
         return v
     }
 
+    /// Parses an unsigned decimal integer and saturates at `limit` instead of failing
+    /// on larger values; only an empty or non-digit string is nil. For fields whose
+    /// RFC says a large value means "the maximum" (Expires, §20.19) or where Kamailio
+    /// clamps (Max-Forwards above 255).
+    public static func parseUIntSaturating(_ s: ArraySlice<UInt8>, limit: UInt64) -> UInt64? {
+        guard !s.isEmpty else { return nil }
+        var v: UInt64 = 0
+        for b in s {
+            guard SIPASCII.isDigit(b) else { return nil }
+            if v <= limit { v = v * 10 + UInt64(b - 48) }  // v ≤ limit < 2^60 cannot overflow
+        }
+        return min(v, limit)
+    }
+
     /// Replaces each folded line break (`CRLF 1*WSP` or `LF 1*WSP`) by one SP, as
     /// RFC 3261 §7.3.1 allows a recipient to do; the work is linear in the input.
     public static func unfold(_ s: ArraySlice<UInt8>) -> [UInt8] {

@@ -190,10 +190,10 @@ public enum SIPHeaderKind: UInt8, Sendable, Hashable, CaseIterable {
         case 0x65e8d7f3474f2639: kind = .reason; literal = "reason"
         default: return .other
         }
-        let same = literal.withUTF8Buffer { lit in
-            lit.count == name.count && zip(lit, name).allSatisfy { $0 == SIPASCII.lower($1) }
-        }
-        return same ? kind : .other
+        guard literal.utf8CodeUnitCount == name.count else { return .other }
+        let lit = literal.utf8Start
+        for i in 0..<name.count where lit[i] != SIPASCII.lower(name[i]) { return .other }
+        return kind
     }
 }
 

@@ -66,9 +66,14 @@ extension SIPMessage {
         return SIPCSeq(number: UInt32(n), method: m)
     }
 
-    /// Max-Forwards (§20.22) 0...255, nil when absent; text is an error.
+    /// Max-Forwards (§20.22), nil when absent; text is an error. A value above 255
+    /// reads as 255, as Kamailio's maxfwd module does (the ABNF is `1*DIGIT`).
     public func maxForwards() throws(SIPParseError) -> Int? {
-        try numericHeader(.maxForwards, max: 255, name: "Max-Forwards")
+        guard let f = firstHeader(.maxForwards) else { return nil }
+        guard let v = SIPBytes.parseUIntSaturating(bytes[f.value], limit: 255) else {
+            throw .bad("Max-Forwards", offset: f.value.lowerBound)
+        }
+        return Int(v)
     }
 
     /// Content-Length (§20.14), nil when absent; a negative or over-large value
@@ -78,9 +83,13 @@ extension SIPMessage {
     }
 
     /// Expires (§20.19) delta-seconds, nil when absent; negative or text is an error.
-    /// Values above 2^32-1 are an error rather than silently clamped.
+    /// Values above 2^32-1 read as 2^32-1 (delta-seconds saturate, §20.19/§25.1).
     public func expires() throws(SIPParseError) -> Int? {
-        try numericHeader(.expires, max: UInt64(UInt32.max), name: "Expires")
+        guard let f = firstHeader(.expires) else { return nil }
+        guard let v = SIPBytes.parseUIntSaturating(bytes[f.value], limit: UInt64(UInt32.max)) else {
+            throw .bad("Expires", offset: f.value.lowerBound)
+        }
+        return Int(v)
     }
 
     private func numericHeader(_ kind: SIPHeaderKind, max: UInt64, name: String) throws(SIPParseError) -> Int? {
