@@ -65,6 +65,10 @@ struct SIPNameAddrTests {
         #expect(try message("REGISTER sip:x SIP/2.0\nContact: *\n\n").contacts() == .star)
         #expect(throws: SIPParseError.self) { try message("REGISTER sip:x SIP/2.0\nContact: *, <sip:a@b>\n\n").contacts() }
         #expect(throws: SIPParseError.self) { try message("REGISTER sip:x SIP/2.0\nContact: *\nContact: <sip:a@b>\n\n").contacts() }
+        #expect(throws: SIPParseError.self) { try message("REGISTER sip:x SIP/2.0\nContact: <sip:a@b> , *\n\n").contacts() }
+        #expect(throws: SIPParseError.self) { try message("REGISTER sip:x SIP/2.0\nContact: *, *\n\n").contacts() }
+        #expect(throws: SIPParseError.self) { try message("INVITE sip:x SIP/2.0\nRoute: *\n\n").routes() }
+        #expect(try message("REGISTER sip:x SIP/2.0\nContact:  * \n\n").contacts() == .star)
         #expect(try message("REGISTER sip:x SIP/2.0\n\n").contacts() == nil)
     }
 

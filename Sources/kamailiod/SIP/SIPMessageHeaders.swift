@@ -103,23 +103,15 @@ extension SIPMessage {
     public func contacts() throws(SIPParseError) -> SIPContactList? {
         if let contactCache { return contactCache }
         let fields = headers(.contact)
-        guard !fields.isEmpty else { return nil }
+        guard let first = fields.first else { return nil }
         var list: [SIPNameAddr] = []
         var stars = 0
         for f in fields {
-            let v = bytes[f.value]
-            if v.count == 1, v.first == SIPASCII.star {
-                stars += 1
-                continue
-            }
-            if v.first == SIPASCII.star, (try? SIPScanner.splitCommaList(v))?.contains(where: { $0.elementsEqual([SIPASCII.star]) }) == true {
-                throw SIPParseError("Contact * mixed with other contacts", offset: f.value.lowerBound)
-            }
-            list.append(contentsOf: try SIPNameAddr.parseList(v))
+            list.append(contentsOf: try SIPNameAddr.parseList(bytes[f.value], stars: &stars))
         }
         if stars > 0 {
             guard stars == 1, list.isEmpty else {
-                throw SIPParseError("Contact * mixed with other contacts", offset: fields[0].value.lowerBound)
+                throw SIPParseError("Contact * mixed with other contacts", offset: first.value.lowerBound)
             }
             contactCache = .star
             return .star

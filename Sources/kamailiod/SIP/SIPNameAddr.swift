@@ -92,12 +92,27 @@ public struct SIPNameAddr: Sendable, Hashable {
                            range: start..<(params.last?.range.upperBound ?? uriEnd))
     }
 
-    /// Parses a comma list of addresses (Contact, Route, Record-Route, Path).
+    /// Parses a comma list of addresses (Route, Record-Route, Path); `*` is an error.
     static func parseList(_ v: ArraySlice<UInt8>) throws(SIPParseError) -> [SIPNameAddr] {
+        var stars = 0
+        let list = try parseList(v, stars: &stars)
+        guard stars == 0 else { throw SIPParseError("Unexpected * in address list", offset: v.startIndex) }
+        return list
+    }
+
+    /// Parses a comma list of addresses, counting bare `*` elements in `stars`
+    /// (Contact, §20.10) instead of failing on them.
+    static func parseList(_ v: ArraySlice<UInt8>, stars: inout Int) throws(SIPParseError) -> [SIPNameAddr] {
         var out: [SIPNameAddr] = []
         var sc = SIPScanner(v)
         while true {
-            out.append(try parse(&sc))
+            sc.skipLWS()
+            if sc.peek == SIPASCII.star {
+                sc.pos += 1
+                stars += 1
+            } else {
+                out.append(try parse(&sc))
+            }
             sc.skipLWS()
             if sc.atEnd { return out }
             guard sc.consume(SIPASCII.comma) else { throw SIPParseError("Malformed address list", offset: sc.pos) }
