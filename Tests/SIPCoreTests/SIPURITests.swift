@@ -84,7 +84,8 @@ struct SIPURITests {
     @Test("bad inputs: empty host, bad port, missing scheme, brackets, spaces")
     func badInputs() {
         for bad in ["sip:alice@", "sip:", "sip:alice@host:", "sip:alice@host:99999", "sip:alice@host:12a",
-                    "<sip:a@b>", "alice@example.com", "sip:a@b;;x", "sip:a@b c", ":foo", "sip:a@-bad"] {
+                    "<sip:a@b>", "alice@example.com", "sip:a@b;;x", "sip:a@b c", ":foo", "sip:a@-bad",
+                    "sip:@example.com", "sip:a\"b@example.com"] {
             #expect(throws: SIPParseError.self, "\(bad)") { try SIPURI(bad) }
         }
     }

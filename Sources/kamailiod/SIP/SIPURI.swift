@@ -93,7 +93,7 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             var colon = at
             for i in p..<at where bytes[i] == SIPASCII.colon { colon = i; break }
             let u = bytes[p..<colon]
-            guard SIPURI.validEscapes(u), u.allSatisfy(SIPURI.isUserChar) else {
+            guard !u.isEmpty, SIPURI.validEscapes(u), u.allSatisfy(SIPURI.isUserChar) else {
                 throw SIPParseError("Malformed URI user", offset: p)
             }
             userRange = p..<colon
@@ -182,7 +182,7 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
         switch b {
         case 48...57, 65...90, 97...122: return true
         case 45, 95, 46, 33, 126, 42, 39, 40, 41, 37: return true  // mark and %
-        case 38, 61, 43, 36, 44, 59, 63, 47, 58: return true  // user-unreserved (+ ':' in tel-style users)
+        case 38, 61, 43, 36, 44, 59, 63, 47: return true  // user-unreserved
         default: return false
         }
     }
