@@ -17,6 +17,7 @@ public enum BinrpcPacketType: UInt8, Sendable, Equatable {
 
 /// Record type numbers (the low nibble of a record tag).
 enum BinrpcRecordType: UInt8 {
+    /// INT, STR, DOUBLE, STRUCT, ARRAY, AVP (member name), BYTES — spec §3.3.
     case int = 0, string = 1, double = 2, structure = 3, array = 4, memberName = 5, bytes = 6
 }
 

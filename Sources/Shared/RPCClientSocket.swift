@@ -12,7 +12,7 @@ import Darwin
 /// deadline and no client can hang forever on a silent server (jsonrpcs simply drops
 /// requests it dislikes, spec §4.2).
 public enum RPCSocketIO {
-    /// Socket type constants, spelled the same on every libc.
+    /// `SOCK_STREAM`, spelled the same on every libc.
     static var streamType: Int32 {
         #if canImport(Glibc)
         Int32(SOCK_STREAM.rawValue)
@@ -21,6 +21,7 @@ public enum RPCSocketIO {
         #endif
     }
 
+    /// `SOCK_DGRAM`, spelled the same on every libc.
     static var datagramType: Int32 {
         #if canImport(Glibc)
         Int32(SOCK_DGRAM.rawValue)

@@ -99,6 +99,7 @@ public struct RPCJSONParser {
         return (value, parser.pos, bytes)
     }
 
+    /// JSON's four blank bytes (space, TAB, LF, CR).
     static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
     private mutating func skipBlanks() {
@@ -296,6 +297,7 @@ public enum RPCJSONStyle: Sendable {
 /// A struct whose members all have names is an object (duplicate names are written
 /// twice, as Kamailio does); a struct with any bare member is written as an array whose
 /// named members become one-member objects — the mapping jsonrpcs applies (spec §6.3).
+/// `.bytes` (binrpc only) is written as a string of its raw bytes.
 public enum RPCJSONWriter {
     /// The JSON text of `value` as bytes.
     public static func encode(_ value: RPCValue, style: RPCJSONStyle = .pretty) -> [UInt8] {
@@ -309,6 +311,7 @@ public enum RPCJSONWriter {
         String(decoding: encode(value, style: style), as: UTF8.self)
     }
 
+    /// Appends `value` at nesting `depth` (TABs of its members' indentation minus one).
     static func write(_ value: RPCValue, depth: Int, style: RPCJSONStyle, into out: inout [UInt8]) {
         switch value {
         case .int(let i): out.append(contentsOf: Array(String(i).utf8))
