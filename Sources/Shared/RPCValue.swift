@@ -64,6 +64,39 @@ public enum RPCValue: Equatable, Hashable, Sendable {
         }
     }
 
+    /// Types a command-line argument the way kamcmd does (spec §3.4): a whole integer is
+    /// an INT, else a whole decimal number a DOUBLE, else a string; `s:` forces a string
+    /// (`s:12` → `"12"`). Integers beyond 32 bits do not fit INT and so become DOUBLE, as
+    /// with kamcmd (binrpc then truncates them; use `s:` to send such numbers as text).
+    public init(kamcmdArgument text: String) {
+        if text.hasPrefix("s:") {
+            self = .string(String(text.dropFirst(2)))
+        } else if let i = Int32(text) {
+            self = .int(Int(i))
+        } else if text.contains(where: \.isNumber),
+                  text.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }),
+                  let d = Double(text) {
+            self = .double(d)
+        } else {
+            self = .string(text)
+        }
+    }
+
+    /// Types a command-line argument the way `kamctl rpc` does (spec §4.1): numeric-looking
+    /// text becomes a JSON number, anything else a string; `s:` forces a string and `i:`
+    /// a number.
+    public init(kamctlArgument text: String) {
+        if text.hasPrefix("s:") {
+            self = .string(String(text.dropFirst(2)))
+        } else if text.hasPrefix("i:") {
+            self = .int(Int(text.dropFirst(2)) ?? 0)
+        } else if let i = Int(text) {
+            self = .int(i)
+        } else {
+            self = .string(text)
+        }
+    }
+
     /// The value as Kamailio's ctl module would put it on the binrpc wire (spec §3.6):
     /// every array becomes a struct of bare elements, a one-member object inside an array
     /// becomes a named member (the inverse of JSON's wrapping, spec §6.3), booleans become

@@ -85,6 +85,24 @@ struct RPCBinrpcTests {
         #expect(BinrpcPacket.request("core.echo", ["12", "abcdefghij", 1.5, -5], cookie: 0x1db805a4).encoded() == echo[0].bytes)
     }
 
+    @Test("command-line arguments are typed as kamcmd typed them in the captures")
+    func kamcmdArgumentTyping() throws {
+        let types = HexDump.sections(try Fixture.text("binrpc/core.echo-param-types.hex"))[0]
+        let typed = ["s:12", "abcdefghij", "1.5", "-5"].map(RPCValue.init(kamcmdArgument:))
+        #expect(BinrpcPacket.request("core.echo", typed, cookie: 0x1db805a4).encoded() == types.bytes)
+        let sizes = HexDump.sections(try Fixture.text("binrpc/core.echo-int-sizes.hex"))[0]
+        let ints = ["s:x", "300", "70000", "-1"].map(RPCValue.init(kamcmdArgument:))
+        #expect(BinrpcPacket.request("core.echo", ints, cookie: 0x553464a1).encoded() == sizes.bytes)
+        #expect(RPCValue(kamcmdArgument: "inf") == "inf")
+        #expect(RPCValue(kamcmdArgument: "1e3") == 1000.0)
+        #expect(RPCValue(kamcmdArgument: "4294967296") == 4_294_967_296.0)
+        #expect(RPCValue(kamcmdArgument: "") == "")
+        #expect(RPCValue(kamctlArgument: "counter") == "counter")
+        #expect(RPCValue(kamctlArgument: "7") == 7)
+        #expect(RPCValue(kamctlArgument: "s:7") == "7")
+        #expect(RPCValue(kamctlArgument: "i:42") == 42)
+    }
+
     @Test("repeated member names and bare values inside structs survive decoding")
     func repeatedNamesAndBareValues() throws {
         let dump = HexDump.sections(try Fixture.text("binrpc/ul.dump-brief.hex"))[1]
