@@ -10,7 +10,7 @@ struct ScriptCoreParamsTests {
 
     @Test("ref.cfg's global section resolves to typed values")
     func refGlobals() throws {
-        let tree = try ScriptFrontEnd.parse(path: "/work/shared/harness/ref.cfg", defines: ["SIP_PORT=5999"])
+        let tree = try ScriptFrontEnd.parse(path: ScriptTestSupport.fixture("ref.cfg"), defines: ["SIP_PORT=5999"])
         let c = try ScriptCoreParams.build(tree.globals)
         #expect(c.debug == 2)
         #expect(c.children == 2)
@@ -29,7 +29,7 @@ struct ScriptCoreParamsTests {
 
     @Test("negative numbers, on/off and defines as values")
     func benchGlobals() throws {
-        let tree = try ScriptFrontEnd.parse(path: "/work/shared/bench/cfg/bench-stateless.cfg", defines: ["BENCH_CHILDREN=6"])
+        let tree = try ScriptFrontEnd.parse(path: ScriptTestSupport.fixture("bench-stateless.cfg"), defines: ["BENCH_CHILDREN=6"])
         let c = try ScriptCoreParams.build(tree.globals)
         #expect(c.debug == -1)
         #expect(c.children == 6)

@@ -67,14 +67,14 @@ struct ScriptParserTests {
 
     @Test("the real reference and benchmark scripts parse", arguments: ScriptTestSupport.sharedScripts)
     func realScripts(path: String) throws {
-        let tree = try ScriptFrontEnd.parse(path: path, defines: [])
+        let tree = try ScriptFrontEnd.parse(path: ScriptTestSupport.fixture(path), defines: [])
         #expect(tree.routes.contains { $0.type == .request && $0.name.isEmpty })
         #expect(!tree.loadModules.isEmpty)
     }
 
     @Test("ref.cfg yields its routes, modules and parameters")
     func refShape() throws {
-        let tree = try ScriptFrontEnd.parse(path: "/work/shared/harness/ref.cfg", defines: ["WITH_CFGTRACE"])
+        let tree = try ScriptFrontEnd.parse(path: ScriptTestSupport.fixture("ref.cfg"), defines: ["WITH_CFGTRACE"])
         let names = tree.routes.map { "\($0.type.rawValue)[\($0.name)]" }
         #expect(names == ["route[]", "route[REQINIT]", "route[WITHINDLG]", "route[AUTH]", "route[REGISTRAR]",
                           "route[CALLS]", "route[BLOCKED]", "route[LOCATION]", "route[RELAY]",
@@ -238,7 +238,7 @@ struct ScriptParserTests {
             let bytes = (0..<n).map { _ in Bool.random(using: &rng) ? alphabet.randomElement(using: &rng) ?? 0 : UInt8.random(in: 0...255, using: &rng) }
             _ = ScriptTestSupport.parse(String(decoding: bytes, as: UTF8.self))
         }
-        let ref = try String(contentsOfFile: "/work/shared/harness/ref.cfg", encoding: .utf8)
+        let ref = try String(contentsOfFile: ScriptTestSupport.fixture("ref.cfg"), encoding: .utf8)
         let chars = Array(ref)
         for cut in stride(from: 0, to: chars.count, by: 97) {
             _ = ScriptTestSupport.parse(String(chars[..<cut]))

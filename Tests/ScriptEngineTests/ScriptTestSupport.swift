@@ -4,15 +4,17 @@ import Testing
 
 /// Helpers shared by the script engine tests.
 enum ScriptTestSupport {
-    /// The real scripts the daemon must load: the harness reference script and the
-    /// benchmark scripts. Read in place from the shared tree (SwiftPM would warn about
-    /// undeclared `.cfg` resources in the test target, and Package.swift is not ours).
-    static let sharedScripts = [
-        "/work/shared/harness/ref.cfg",
-        "/work/shared/bench/cfg/bench-register.cfg",
-        "/work/shared/bench/cfg/bench-stateful.cfg",
-        "/work/shared/bench/cfg/bench-stateless.cfg",
-    ]
+    /// Directory of the fixture scripts next to this file.
+    static var fixtures: String {
+        (#filePath as NSString).deletingLastPathComponent + "/Fixtures"
+    }
+
+    /// A fixture's path.
+    static func fixture(_ name: String) -> String { fixtures + "/" + name }
+
+    /// The real scripts the daemon must load: copies of the harness reference script
+    /// and of the benchmark scripts.
+    static let sharedScripts = ["ref.cfg", "bench-register.cfg", "bench-stateful.cfg", "bench-stateless.cfg"]
 
     /// Parses `text` named `t.cfg`, returning the tree or the error text.
     static func parse(_ text: String, defines: [String] = []) -> Result<ScriptSyntaxTree, ScriptError> {

@@ -17,18 +17,21 @@ public final class ScriptRegex: @unchecked Sendable {
 
     /// Compiles `pattern`; throws a message naming the pattern when it is invalid.
     public init(_ pattern: String, caseInsensitive: Bool = true) throws(ScriptRegexError) {
-        self.pattern = pattern
-        storage = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
+        // compile into a local first: a failed init must not leave a half-built regex
+        // for deinit to free
+        let compiled = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
         var flags = REG_EXTENDED
         if caseInsensitive { flags |= REG_ICASE }
-        let rc = regcomp(storage, pattern, flags)
+        let rc = regcomp(compiled, pattern, flags)
         if rc != 0 {
             var buf = [CChar](repeating: 0, count: 256)
-            regerror(rc, storage, &buf, buf.count)
+            regerror(rc, compiled, &buf, buf.count)
             let text = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            storage.deallocate()
+            compiled.deallocate()
             throw ScriptRegexError(message: "invalid regular expression '\(pattern)': \(text)")
         }
+        self.pattern = pattern
+        storage = compiled
     }
 
     deinit {

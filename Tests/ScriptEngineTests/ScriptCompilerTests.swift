@@ -1,0 +1,188 @@
+import Testing
+@testable import ScriptEngine
+
+@Suite("Compiler and loader")
+struct ScriptCompilerTests {
+    private func err(_ body: String, routes: String = "", globals: String = "") -> String? {
+        ScriptRunner.loadError("\(globals)loadmodule \"test.so\"\nrequest_route {\n\(body)\n}\n\(routes)")
+    }
+
+    @Test("a module that kamailiod does not have is an error at the loadmodule line")
+    func unknownModule() {
+        #expect(ScriptRunner.loadError("debug=1\nloadmodule \"/usr/lib/kamailio/nope.so\"\n")
+            == "t.cfg:2:1: module 'nope' is not available in kamailiod")
+    }
+
+    @Test("unknown functions, wrong arity and undefined routes are errors with their location")
+    func unknownNames() {
+        #expect(err("  foo();") == "t.cfg:3:3: unknown function 'foo'")
+        #expect(err("  ok(1);") == "t.cfg:3:3: function 'ok' takes 0 arguments, found 1")
+        #expect(err("  two_or_three(1);") == "t.cfg:3:3: function 'two_or_three' takes 2 to 3 arguments, found 1")
+        #expect(err("  route(NOPE);") == "t.cfg:3:9: route 'NOPE' is not defined")
+        #expect(err("  if (route(NOPE)) exit;") == "t.cfg:3:13: route 'NOPE' is not defined")
+        #expect(err("  if (has_totag) exit;") == "t.cfg:3:7: unknown function 'has_totag'")
+    }
+
+    @Test("a function of a module that is not loaded is unknown")
+    func notLoaded() {
+        #expect(ScriptRunner.loadError("request_route {\n ok();\n}\n") == "t.cfg:2:2: unknown function 'ok'")
+    }
+
+    @Test("functions declared for some route families are refused elsewhere, also through sub-routes")
+    func routeFamilies() {
+        #expect(err("  req_only();", routes: "failure_route[F] {\n  req_only();\n}\n")
+            == "t.cfg:6:3: function 'req_only' cannot be used in failure routes")
+        #expect(err("  route(S);", routes: "route[S] {\n  req_only();\n}\nfailure_route[F] {\n  route(S);\n}\n")
+            == "t.cfg:6:3: function 'req_only' cannot be used in failure routes")
+        #expect(err("  route(S);", routes: "route[S] {\n  req_only();\n}\n") == nil)
+    }
+
+    @Test("fixups turn bad constant arguments into load-time errors at the argument")
+    func fixups() {
+        #expect(err("  ret(\"abc\");") == "t.cfg:3:7: expected an integer as argument 1 of 'ret', found \"abc\"")
+        #expect(err("  arm_failure(\"NOPE\");") == "t.cfg:3:15: failure_route[NOPE] is not defined")
+        #expect(err("  arm_failure(\"F\");", routes: "failure_route[F] { exit; }") == nil)
+        #expect(err("  out(\"$nope\");") == "t.cfg:3:7: unknown pseudo-variable '$nope'")
+    }
+
+    @Test("pseudo-variables: unknown names, read-only assignment, bad transformations")
+    func pseudoVariables() {
+        #expect(err("  $foo = 1;") == "t.cfg:3:3: unknown pseudo-variable '$foo'")
+        #expect(err("  $rm = 1;") == "t.cfg:3:3: '$rm' cannot be assigned")
+        #expect(err("  $var(x) = $(rU{s.nope});") == "t.cfg:3:13: unknown transformation '{s.nope}' in '$(rU{s.nope})'")
+        #expect(err("  $var(x) = $hdr();") == "t.cfg:3:13: $hdr needs a header name in '$hdr()'")
+    }
+
+    @Test("constant expressions of mixed type are refused as Kamailio does")
+    func mixedConstants() {
+        #expect(err("  $var(x) = 1 + \"2\";") == "t.cfg:3:13: invalid constant expression: type mismatch in '1 + \"2\"'")
+        #expect(err("  if (0 == \"\") exit;") == "t.cfg:3:7: invalid constant expression: type mismatch in '0 == \"\"'")
+        #expect(err("  if (\"a\" < \"b\") exit;") != nil)
+        #expect(err("  if (!\"\") exit;") == "t.cfg:3:7: invalid constant expression: '!' needs an integer")
+        #expect(err("  if (123 =~ \"x\") exit;") != nil)
+        #expect(err("  if (0 == $null) exit;") != nil)
+        #expect(err("  $var(x) = \"a\" + 1; if ($null == 0 && \"07\" == 7) exit;") == nil)
+        #expect(err("  if ($rm =~ \"(\") exit;")?.hasPrefix("t.cfg:3:14: invalid regular expression '('") == true)
+    }
+
+    @Test("modparam: unloaded module, unknown parameter, wrong type, rejected value")
+    func modparams() {
+        let base = "loadmodule \"test.so\"\n"
+        #expect(ScriptRunner.loadError(base + "modparam(\"tm\", \"x\", 1)\n") == "t.cfg:2:1: modparam for module 'tm', which is not loaded")
+        #expect(ScriptRunner.loadError(base + "modparam(\"test\", \"nope\", 1)\n") == "t.cfg:2:1: module 'test' has no parameter 'nope'")
+        #expect(ScriptRunner.loadError(base + "modparam(\"test\", \"count\", \"x\")\n")
+            == "t.cfg:2:27: modparam 'test'/'count' expects an integer, found \"x\"")
+        #expect(ScriptRunner.loadError(base + "modparam(\"test\", \"label\", 3)\n")
+            == "t.cfg:2:27: modparam 'test'/'label' expects a string, found 3")
+        #expect(ScriptRunner.loadError(base + "modparam(\"test\", \"count\", -2)\n")
+            == "t.cfg:2:27: modparam 'test'/'count': must not be negative")
+    }
+
+    @Test("modparam values: integers, define expressions, yes/no words, strings; init runs after load")
+    func modparamValues() throws {
+        let services = ScriptTestServices()
+        let module = ScriptTestModule(services: services)
+        _ = try ScriptLoader.load(text: """
+        #!define BASE 20
+        loadmodule "test.so"
+        modparam("test", "count", BASE * 2 + 1)
+        modparam("test", "label", "hello")
+        """, modules: [module])
+        #expect(module.param("count") == .int(41))
+        #expect(module.param("label") == .string("hello"))
+        #expect(module.initialized)
+        _ = try ScriptLoader.load(text: "loadmodule \"test.so\"\nmodparam(\"test\", \"count\", yes)\n", modules: [module])
+        #expect(module.param("count") == .int(1))
+    }
+
+    @Test("a route defined twice is an error")
+    func duplicateRoute() {
+        #expect(err("  exit;", routes: "route[A] { exit; }\nroute[A] { exit; }\n") == "t.cfg:6:1: route[A] is defined twice")
+    }
+
+    @Test("core modules are enabled without loadmodule")
+    func coreModule() throws {
+        final class Core: ScriptModule, @unchecked Sendable {
+            let name = "core"
+            var isCore: Bool { true }
+            var parameters: [ScriptModuleParameter] { [] }
+            var functions: [ScriptFunction] { [ScriptFunction("core_fn", arity: 0...0) { _, _ in 1 }] }
+        }
+        #expect(ScriptRunner.loadError("request_route { core_fn(); }", extra: [Core()]) == nil)
+    }
+
+    @Test("the real scripts compile against modules declaring the functions they use",
+          arguments: ScriptTestSupport.sharedScripts)
+    func realScriptsCompile(name: String) throws {
+        let tree = try ScriptFrontEnd.parse(path: ScriptTestSupport.fixture(name))
+        let modules = ScriptStubModules.make(for: tree)
+        let script = try ScriptLoader.load(path: ScriptTestSupport.fixture(name), modules: modules)
+        #expect(script.hasRoute(.request))
+        if name == "ref.cfg" {
+            #expect(script.hasRoute(.failure, "MANAGE_FAILURE"))
+            #expect(script.hasRoute(.event, "htable:mod-init"))
+            #expect(!script.hasRoute(.onreply))
+            #expect(script.core.children == 2)
+        }
+    }
+}
+
+/// Stub modules built from a script's own `loadmodule`/`modparam` lines and function
+/// calls, so the compiler can be run over real scripts before the real modules exist.
+enum ScriptStubModules {
+    final class Stub: ScriptModule, @unchecked Sendable {
+        let name: String
+        let parameters: [ScriptModuleParameter]
+        let functions: [ScriptFunction]
+        let pseudoVariables: [ScriptPVDefinition]
+        init(name: String, parameters: [ScriptModuleParameter], functions: [ScriptFunction], pvs: [ScriptPVDefinition]) {
+            self.name = name
+            self.parameters = parameters
+            self.functions = functions
+            self.pseudoVariables = pvs
+        }
+    }
+
+    static func make(for tree: ScriptSyntaxTree) -> [any ScriptModule] {
+        var calls: Set<String> = []
+        func walk(_ e: ScriptExpression) {
+            switch e.kind {
+            case .call(let c): calls.insert(c.name); c.arguments.forEach(walk)
+            case .unary(_, let x): walk(x)
+            case .binary(_, let a, let b): walk(a); walk(b)
+            default: break
+            }
+        }
+        func walk(_ s: [ScriptStatement]) {
+            for st in s {
+                switch st.kind {
+                case .call(let c): calls.insert(c.name)
+                case .assign(_, let e, _): walk(e)
+                case .ifElse(let c, let t, let e): walk(c); walk(t); walk(e ?? [])
+                case .switchCase(let e, let cases): walk(e); cases.forEach { walk($0.body) }
+                case .whileLoop(let c, let b): walk(c); walk(b)
+                case .returnValue(let e): if let e { walk(e) }
+                case .block(let b): walk(b)
+                default: break
+                }
+            }
+        }
+        tree.routes.forEach { walk($0.body) }
+        calls.remove("route")
+        let names = tree.loadModules.map { ScriptLoader.moduleName($0.path) }
+        var out: [any ScriptModule] = []
+        for (i, n) in names.enumerated() {
+            let params = tree.modParams.filter { $0.module == n }.map { p -> ScriptModuleParameter in
+                var kind = ScriptModuleParameter.Kind.int
+                if case .string = p.value.kind { kind = .string }
+                return ScriptModuleParameter(p.name, kind) { _ in }
+            }
+            let fns = i == 0 ? calls.map { ScriptFunction($0, arity: 0...6) { _, _ in 1 } } : []
+            let pvs = i == 0 ? ["sht", "shtinc", "dlg_var", "T_branch_idx", "T_reply_code"].map { n in
+                ScriptPVDefinition(n) { _, _ throws(ScriptError) in ScriptPVAccessor(get: { _ in .null }, set: { _, _, _ in }) }
+            } : []
+            out.append(Stub(name: n, parameters: params, functions: fns, pvs: pvs))
+        }
+        return out
+    }
+}
