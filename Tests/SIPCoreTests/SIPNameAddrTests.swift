@@ -22,6 +22,8 @@ struct SIPNameAddrTests {
         #expect(try addr("Bob Smith <sip:bob@b.example>").displayName == "Bob Smith")
         #expect(try addr("caller<sip:caller@example.com>;tag=323").displayName == "caller")
         #expect(try addr("<sip:caller@example.com>").displayName == nil)
+        #expect(try addr("Alice (work) <sip:a@b>;tag=1").displayName == "Alice (work)")
+        #expect(try addr("Alice (work) <sip:a@b>;tag=1").tagString == "1")
     }
 
     @Test("addr-spec form: parameters after the URI belong to the header")

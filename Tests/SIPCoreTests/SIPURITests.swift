@@ -53,6 +53,7 @@ struct SIPURITests {
     func ipv4() throws {
         #expect(try SIPURI("sip:10.0.0.255").host?.kind == .ipv4)
         #expect(try SIPURI("sip:a.example.com").host?.kind == .name)
+        #expect(try SIPURI("sip:my_host.example.com").host?.kind == .name)
         #expect(throws: SIPParseError.self) { try SIPURI("sip:10.0.0.256") }
         #expect(throws: SIPParseError.self) { try SIPURI("sip:10.0.0") }
     }

@@ -85,11 +85,13 @@ public enum SIPASCII {
         }
     }
 
-    /// Characters allowed in a host name or IPv4 literal (alphanum, `-`, `.`).
+    /// Characters allowed in a host name or IPv4 literal: alphanum, `-`, `.` (RFC 3261
+    /// §25.1), and `_`, which the RFC excludes but real deployments use (Kamailio
+    /// accepts it too).
     @inline(__always)
     public static func isHostChar(_ b: UInt8) -> Bool {
         switch b {
-        case 48...57, 65...90, 97...122, 45, 46: return true
+        case 48...57, 65...90, 97...122, 45, 46, 95: return true
         default: return false
         }
     }

@@ -60,10 +60,13 @@ public struct SIPNameAddr: Sendable, Hashable {
             sc.skipLWS()
             guard sc.peek == SIPASCII.laquot else { throw SIPParseError("Expected < after display name", offset: sc.pos) }
         } else if sc.peek != SIPASCII.laquot {
-            // *(token LWS) directly followed by '<' is a display name (RFC 4475
-            // lwsdisp: `caller<sip:...>`); otherwise this is an addr-spec.
+            // Unquoted text directly followed by '<' is a display name (RFC 4475
+            // lwsdisp: `caller<sip:...>`); otherwise this is an addr-spec. The RFC
+            // allows only *(token LWS) here; like Kamailio we also take other
+            // printable text (`Alice (work) <sip:...>`), stopping at the bytes that
+            // end an element, so a list and an addr-spec still split correctly.
             var p = sc.pos
-            while p < sc.end, SIPASCII.isToken(sc.s[p]) || SIPASCII.isLWS(sc.s[p]) { p += 1 }
+            while p < sc.end, !SIPNameAddr.endsUnquotedDisplay(sc.s[p]) { p += 1 }
             if p < sc.end, sc.s[p] == SIPASCII.laquot {
                 display = SIPBytes.trimLWS(sc.s[sc.pos..<p])
                 sc.pos = p
@@ -90,6 +93,13 @@ public struct SIPNameAddr: Sendable, Hashable {
         return SIPNameAddr(displayNameRaw: display?.isEmpty == true ? nil : display, uri: uri,
                            hasAngleBrackets: angle, params: params,
                            range: start..<(params.last?.range.upperBound ?? uriEnd))
+    }
+
+    private static func endsUnquotedDisplay(_ b: UInt8) -> Bool {
+        switch b {
+        case SIPASCII.laquot, SIPASCII.raquot, SIPASCII.comma, SIPASCII.semicolon, SIPASCII.dquote: return true
+        default: return false
+        }
     }
 
     /// Parses a comma list of addresses (Route, Record-Route, Path); `*` is an error.
