@@ -19,6 +19,7 @@ struct DaemonConfigCheckTests {
         let r = try check("""
         listen=udp:127.0.0.1:5999
         loadmodule "sl.so"
+        loadmodule "textops.so"
         request_route {
             if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
             drop;

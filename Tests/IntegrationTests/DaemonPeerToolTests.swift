@@ -16,7 +16,7 @@ struct DaemonPeerToolTests {
     @Test("sipp calls complete through the stateless proxy (uac -> kamailiod -> uas)", .enabled(if: which("sipp") != nil))
     func sippCalls() throws {
         let uasPort = freePort()
-        let d = try DaemonProcess(config: DaemonForwardingTests.proxyConfig(uasPort: uasPort))
+        let d = try DaemonProcess(config: DaemonForwardingTests.proxyConfig(uasPort: uasPort), waitForUDP: false)
         defer { d.stop() }
         let uas = Process()
         uas.executableURL = URL(fileURLWithPath: which("sipp") ?? "sipp")

@@ -38,6 +38,13 @@ final class DaemonProcess {
         process.standardOutput = logHandle
         process.standardError = logHandle
         try process.run()
+        // The pid file is written once every socket is bound.
+        let pidPath = dir.appendingPathComponent("pid").path
+        for _ in 0..<1000 where process.isRunning && !FileManager.default.fileExists(atPath: pidPath) { usleep(10_000) }
+        guard process.isRunning, FileManager.default.fileExists(atPath: pidPath) else {
+            stop()
+            throw PeerError.socket("daemon did not start on port \(port); log:\n\(log)")
+        }
         if waitForUDP {
             let peer = try UDPPeer()
             for _ in 0..<100 {

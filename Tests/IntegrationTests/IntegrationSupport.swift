@@ -27,7 +27,12 @@ enum TestPaths {
 /// interface: the precondition for sending hostile messages whose Vias name real
 /// neighbours (192.0.2.x). Tests that need it are skipped elsewhere, with a reason.
 func inIsolatedNetwork() -> Bool {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []
+    // /proc/self/net/dev lists the interfaces of this process's network namespace
+    // (/sys/class/net shows the namespace sysfs was mounted in).
+    guard let text = try? String(contentsOfFile: "/proc/self/net/dev", encoding: .utf8) else { return false }
+    let names = text.split(separator: "\n").dropFirst(2).compactMap { line in
+        line.split(separator: ":").first.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
     return names == ["lo"]
 }
 

@@ -37,10 +37,14 @@ public final class SLModule: ScriptModule {
             return reply(ctx, code: code, reason: ctx.string(args[1]))
         }
         let fixup: @Sendable (ScriptFixupContext) throws(ScriptError) -> ScriptFixedArgs = { f throws(ScriptError) in
-            let args = try f.defaultArgs()
-            if case .int(let c) = args[0], !(100...699).contains(c) {
-                throw f.error("reply code must be 100-699, found \(c)", argument: 0)
+            var args = try f.defaultArgs()
+            if case .expression = f.arguments[0] { return args }
+            if case .string(let s) = f.arguments[0], s.contains("$") { return args }
+            let code = try f.fixupInt(0)
+            guard (100...699).contains(code) else {
+                throw f.error("reply code must be 100-699, found \(code)", argument: 0)
             }
+            args.values[0] = .int(code)
             return args
         }
         return [
