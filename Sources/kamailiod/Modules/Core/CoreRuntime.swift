@@ -41,6 +41,12 @@ public final class CoreRuntime: @unchecked Sendable {
     private let ready = Atomic<Bool>(false)
     private var transportRef: TransportManager?
     private var ours: [OwnAddress] = []
+    /// The listeners, and per listener the start of the Via we insert
+    /// (`SIP/2.0/UDP host:port;branch=z9hG4bK`) and our Record-Route address
+    /// (`sip:host:port;transport=tcp`), built once instead of per message.
+    private(set) var listenerCache: [ListenerInfo] = []
+    private(set) var viaPrefixes: [[UInt8]] = []
+    private(set) var rrAddresses: [[UInt8]] = []
     /// `Server: ...` header line for local replies, without CRLF; nil for none.
     public private(set) var serverHeader: [UInt8]?
     /// `User-Agent: ...` header line for local requests, without CRLF; nil for none.
@@ -84,6 +90,13 @@ public final class CoreRuntime: @unchecked Sendable {
             }
         }
         ours = list
+        listenerCache = transport.listeners
+        viaPrefixes = listenerCache.map { l in
+            Array("SIP/2.0/\(l.proto.viaToken) \(Self.uriHost(l.advertisedHost)):\(l.advertisedPort);branch=z9hG4bK".utf8)
+        }
+        rrAddresses = listenerCache.map { l in
+            Array("sip:\(Self.uriHost(l.advertisedHost)):\(l.advertisedPort)\(l.proto == .udp ? "" : ";transport=" + l.proto.name)".utf8)
+        }
         self.serverHeader = serverHeader.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
         self.userAgentHeader = userAgentHeader.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
         ready.store(true, ordering: .releasing)
@@ -94,6 +107,11 @@ public final class CoreRuntime: @unchecked Sendable {
 
     /// The transport; nil only before `attach` (tests that never send).
     public var transport: TransportManager? { transportRef }
+
+    /// A host as it goes into a URI or Via: IPv6 in brackets.
+    static func uriHost(_ h: String) -> String {
+        h.contains(":") && !h.hasPrefix("[") ? "[\(h)]" : h
+    }
 
     private static func normalise(_ s: String) -> [UInt8] {
         var b = Array(s.lowercased().utf8)
@@ -120,15 +138,12 @@ public final class CoreRuntime: @unchecked Sendable {
 
     /// The listener a message arrived on.
     public func listener(_ index: Int) -> ListenerInfo? {
-        guard let t = transportRef else { return nil }
-        let ls = t.listeners
-        return index >= 0 && index < ls.count ? ls[index] : nil
+        index >= 0 && index < listenerCache.count ? listenerCache[index] : nil
     }
 
     /// A listener of `proto` whose family matches `address`, preferring `preferred`.
     public func listener(for proto: TransportProto, address: SocketAddress, preferred: Int) -> ListenerInfo? {
-        guard let t = transportRef else { return nil }
-        let ls = t.listeners
+        let ls = listenerCache
         if preferred >= 0, preferred < ls.count, ls[preferred].proto == proto,
            ls[preferred].address.isIPv6 == address.isIPv6 {
             return ls[preferred]

@@ -29,7 +29,7 @@ extension CoreRuntime {
     public func sendReply(to request: SIPMessage, info: ReceiveInfo, code: Int, reason: String,
                           extraHeaders: [[UInt8]] = [], forceRport: Bool, toTag: [UInt8]? = nil) -> Bool {
         var b = SIPReplyBuilder(statusCode: code, reason: reason)
-        b.sourceAddress = Array(info.source.ipString.utf8)
+        b.sourceAddress = info.source.ipBytes
         b.sourcePort = info.source.port
         b.forceRport = forceRport
         b.extraHeaders = extraHeaders
@@ -75,18 +75,14 @@ extension CoreRuntime {
             log(.error, "core", "forward: no \(proto.name) socket for \(addr.isIPv6 ? "IPv6" : "IPv4") to reach \(addr)")
             return -1
         }
-        if let t = transport, t.listeners.contains(where: { $0.address == addr && $0.proto == proto }) {
+        if listenerCache.contains(where: { $0.address == addr && $0.proto == proto }) {
             log(.error, "core", "forward: refusing to send \(msg.isRequest ? SIPBytes.string(msg.methodBytes) : "reply") to myself (\(addr)): loop")
             return -1
         }
         let saved = msg.edits
         defer { msg.edits = saved }
         fillReceived(msg, info: info, forceRport: ctx.core.forceRport)
-        var via: [UInt8] = Array("SIP/2.0/".utf8) + Array(proto.viaToken.utf8) + [SIPASCII.sp]
-        via += Array(out.advertisedHost.contains(":") ? "[\(out.advertisedHost)]".utf8 : out.advertisedHost.utf8)
-        via.append(SIPASCII.colon)
-        SIPBytes.appendDecimal(Int(out.advertisedPort), to: &via)
-        via += Array(";branch=z9hG4bK".utf8)
+        var via = viaPrefixes[out.index]
         via += statelessBranch(msg)
         msg.insertTopVia(via)
         let bytes = ctx.serializeMessage()
@@ -96,7 +92,7 @@ extension CoreRuntime {
     /// Adds `received` (and the `rport` value) to the request's top Via (§18.2.1, RFC 3581 §4).
     func fillReceived(_ msg: SIPMessage, info: ReceiveInfo, forceRport: Bool) {
         guard let via = try? msg.topVia() else { return }
-        let src = Array(info.source.ipString.utf8)
+        let src = info.source.ipBytes
         let wantRport = via.rport == .requested || (forceRport && via.rport == .absent)
         if wantRport {
             var digits: [UInt8] = []
@@ -176,5 +172,22 @@ extension CoreRuntime {
             let out = listener(for: proto, address: addr, preferred: info.listenerIndex)
             send(msg.serialize(), to: Destination(proto: proto, address: addr, listenerIndex: out?.index ?? -1))
         }
+    }
+}
+
+extension SocketAddress {
+    /// The numeric address as bytes (no brackets); IPv4 without going through a String.
+    var ipBytes: [UInt8] {
+        guard !isIPv6 else { return Array(ipString.utf8) }
+        let a = withUnsafeBytes(of: storage) { raw in
+            (raw[4], raw[5], raw[6], raw[7])  // sockaddr_in.sin_addr, network order
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(15)
+        for (i, octet) in [a.0, a.1, a.2, a.3].enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ".")) }
+            SIPBytes.appendDecimal(Int(octet), to: &out)
+        }
+        return out
     }
 }

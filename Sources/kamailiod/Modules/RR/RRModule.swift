@@ -38,11 +38,8 @@ public final class RRModule: ScriptModule {
     func recordRoute(_ ctx: ScriptContext, extra: [UInt8]) -> Int32 {
         let msg = ctx.message
         guard msg.isRequest, let l = runtime.listener(ctx.receive.listenerIndex) else { return -1 }
-        var line = Array("Record-Route: <sip:".utf8)
-        line += Array((l.advertisedHost.contains(":") ? "[\(l.advertisedHost)]" : l.advertisedHost).utf8)
-        line.append(SIPASCII.colon)
-        SIPBytes.appendDecimal(Int(l.advertisedPort), to: &line)
-        if l.proto != .udp { line += Array(";transport=\(l.proto.name)".utf8) }
+        var line = Array("Record-Route: <".utf8)
+        line += runtime.rrAddresses[l.index]
         line += Array(";lr".utf8)
         if appendFromTag.load(ordering: .relaxed) != 0, let tag = (try? msg.from())?.tag {
             line += Array(";ftag=".utf8)
