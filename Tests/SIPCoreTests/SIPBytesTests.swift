@@ -39,4 +39,26 @@ struct SIPBytesTests {
         SIPBytes.appendDecimal(0, to: &digits)
         #expect(str(digits) == "655350")
     }
+
+    @Test("quote and bracket balance checks, short and long values, escapes at the end")
+    func balance() {
+        func ok(_ text: String) -> Bool {
+            let b = Array(text.utf8)
+            return b.withUnsafeBufferPointer { buf in
+                (try? SIPScanner.checkBalanced(buf, 0..<buf.count)) != nil
+            }
+        }
+        #expect(ok(""))
+        #expect(ok("Digest realm=\"example.com\", nonce=\"abc\""))
+        #expect(ok("\"Alice \\\"The Great\\\" Liddell and a long tail\" <sip:alice@atlanta.example.com>"))
+        #expect(ok("\"a<b\" <sip:x@y>, <sip:z@w;lr>"))
+        #expect(ok("\"ends in escaped backslash\\\\\""))
+        #expect(!ok("Digest realm=\"example.com, nonce=abc"))
+        #expect(!ok("\"escaped quote at the very end\\\""))
+        #expect(!ok("<sip:alice@atlanta.example.com;transport=tcp"))
+        #expect(!ok("\"x\" <sip:a@b>, <sip:c@d"))
+        let long = String(repeating: "a", count: 1000)
+        #expect(ok("\"\(long)\" <sip:\(long)@b>"))
+        #expect(!ok("\"\(long) <sip:a@b>"))
+    }
 }

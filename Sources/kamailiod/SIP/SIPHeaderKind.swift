@@ -121,79 +121,81 @@ public enum SIPHeaderKind: UInt8, Sendable, Hashable, CaseIterable {
         return lookupLong(name)
     }
 
-    // Full names: FNV-1a of the lower-cased name selects one candidate, which is
-    // then compared byte for byte (no tables, no allocation, no retain).
+    // Full names: (length, first, last byte) selects the candidates, which are then
+    // compared byte for byte (no tables, no allocation, no retain).
     private static func lookupLong(_ name: UnsafeBufferPointer<UInt8>) -> SIPHeaderKind {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in name { h = (h ^ UInt64(SIPASCII.lower(b))) &* 0x0000_0100_0000_01b3 }
-        let kind: SIPHeaderKind
-        let literal: StaticString
-        switch h {
-        case 0x68e8f7194eba5d73: kind = .via; literal = "via"
-        case 0x7f845078d7a5c0b5: kind = .from; literal = "from"
-        case 0x08c83907b56ac0a4: kind = .to; literal = "to"
-        case 0x82acdf99cfbd03c1: kind = .callID; literal = "call-id"
-        case 0x1a1d7b9090b95b09: kind = .cseq; literal = "cseq"
-        case 0x353435f1cce83396: kind = .maxForwards; literal = "max-forwards"
-        case 0x623617b538360a63: kind = .contact; literal = "contact"
-        case 0x3127fb469f19ebde: kind = .route; literal = "route"
-        case 0xb3bbd0c913f7c260: kind = .recordRoute; literal = "record-route"
-        case 0x2d69a1e6ee916e7d: kind = .contentLength; literal = "content-length"
-        case 0x0f4dd5cf6a7a0235: kind = .contentType; literal = "content-type"
-        case 0x8baea7ccb2afa2c8: kind = .contentEncoding; literal = "content-encoding"
-        case 0x64f9c4dddb6099dc: kind = .contentDisposition; literal = "content-disposition"
-        case 0xdd57512a8f8460b3: kind = .contentLanguage; literal = "content-language"
-        case 0xb1b241f06bb1cf03: kind = .expires; literal = "expires"
-        case 0x6909e5690d7fbad6: kind = .minExpires; literal = "min-expires"
-        case 0x32b391bbfc9f96ae: kind = .userAgent; literal = "user-agent"
-        case 0x7294d77db181ded2: kind = .server; literal = "server"
-        case 0x9640735281e90c0f: kind = .subject; literal = "subject"
-        case 0x1fdf54ad12bcc3a9: kind = .supported; literal = "supported"
-        case 0x9336e4b8d1137564: kind = .require; literal = "require"
-        case 0x7521e0d2fc0efc3d: kind = .proxyRequire; literal = "proxy-require"
-        case 0x64eda1185891f750: kind = .unsupported; literal = "unsupported"
-        case 0x69cf87bb73bb55b2: kind = .allow; literal = "allow"
-        case 0x7e5f7abe09509b09: kind = .accept; literal = "accept"
-        case 0x1d28531d6419b959: kind = .acceptEncoding; literal = "accept-encoding"
-        case 0xa6217d121bf7cd76: kind = .acceptLanguage; literal = "accept-language"
-        case 0x112b8c0079b0649f: kind = .event; literal = "event"
-        case 0x2c8db91bfb06a5fc: kind = .allowEvents; literal = "allow-events"
-        case 0x580714bc8b661061: kind = .referTo; literal = "refer-to"
-        case 0x766f69692b9dec6e: kind = .referredBy; literal = "referred-by"
-        case 0x2def17823d06f636: kind = .sessionExpires; literal = "session-expires"
-        case 0xe90f184c6aa3ffbb: kind = .identity; literal = "identity"
-        case 0xff974ce1fd18159e: kind = .authorization; literal = "authorization"
-        case 0x5bae9ac1094f949b: kind = .proxyAuthorization; literal = "proxy-authorization"
-        case 0x6588c89f383dede2: kind = .wwwAuthenticate; literal = "www-authenticate"
-        case 0x8343384c51b1f4ef: kind = .proxyAuthenticate; literal = "proxy-authenticate"
-        case 0x9b6ad94a6b855cf8: kind = .authenticationInfo; literal = "authentication-info"
-        case 0x03c52d0debd70676: kind = .path; literal = "path"
-        case 0x855b516730a34339: kind = .date; literal = "date"
-        case 0x5ddc92338ef53403: kind = .timestamp; literal = "timestamp"
-        case 0x129fac0ae1df7c8f: kind = .warning; literal = "warning"
-        case 0x434ef288821301b6: kind = .retryAfter; literal = "retry-after"
-        case 0xf654c81f8ed8df8c: kind = .rseq; literal = "rseq"
-        case 0x6de0001fd211efd2: kind = .rack; literal = "rack"
-        case 0x1b30920c3985d243: kind = .replyTo; literal = "reply-to"
-        case 0xf082e2890ae7df8f: kind = .inReplyTo; literal = "in-reply-to"
-        case 0xf5b6ea8c35ac1e89: kind = .priority; literal = "priority"
-        case 0x5f7099c57e3be0ca: kind = .organization; literal = "organization"
-        case 0x4cbf701eb709db00: kind = .alertInfo; literal = "alert-info"
-        case 0xfae5c750b5b4db90: kind = .callInfo; literal = "call-info"
-        case 0x29c1cee9e991fe48: kind = .errorInfo; literal = "error-info"
-        case 0x0db0d5b3e9f01ddc: kind = .mimeVersion; literal = "mime-version"
-        case 0x385c9697a9d2df7c: kind = .subscriptionState; literal = "subscription-state"
-        case 0xc56e382dd98062e7: kind = .privacy; literal = "privacy"
-        case 0x91919c7e3bfd2122: kind = .pAssertedIdentity; literal = "p-asserted-identity"
-        case 0x6c5772338e923504: kind = .pPreferredIdentity; literal = "p-preferred-identity"
-        case 0x7fda8423bc3d13f8: kind = .serviceRoute; literal = "service-route"
-        case 0x65e8d7f3474f2639: kind = .reason; literal = "reason"
+        let n = name.count
+        guard n >= 2 else { return .other }
+        switch (n, SIPASCII.lower(name[0]), SIPASCII.lower(name[n - 1])) {
+        case (2, UInt8(ascii: "t"), UInt8(ascii: "o")): return matches(name, "to") ? .to : .other
+        case (3, UInt8(ascii: "v"), UInt8(ascii: "a")): return matches(name, "via") ? .via : .other
+        case (4, UInt8(ascii: "c"), UInt8(ascii: "q")): return matches(name, "cseq") ? .cseq : .other
+        case (4, UInt8(ascii: "d"), UInt8(ascii: "e")): return matches(name, "date") ? .date : .other
+        case (4, UInt8(ascii: "f"), UInt8(ascii: "m")): return matches(name, "from") ? .from : .other
+        case (4, UInt8(ascii: "p"), UInt8(ascii: "h")): return matches(name, "path") ? .path : .other
+        case (4, UInt8(ascii: "r"), UInt8(ascii: "k")): return matches(name, "rack") ? .rack : .other
+        case (4, UInt8(ascii: "r"), UInt8(ascii: "q")): return matches(name, "rseq") ? .rseq : .other
+        case (5, UInt8(ascii: "a"), UInt8(ascii: "w")): return matches(name, "allow") ? .allow : .other
+        case (5, UInt8(ascii: "e"), UInt8(ascii: "t")): return matches(name, "event") ? .event : .other
+        case (5, UInt8(ascii: "r"), UInt8(ascii: "e")): return matches(name, "route") ? .route : .other
+        case (6, UInt8(ascii: "a"), UInt8(ascii: "t")): return matches(name, "accept") ? .accept : .other
+        case (6, UInt8(ascii: "r"), UInt8(ascii: "n")): return matches(name, "reason") ? .reason : .other
+        case (6, UInt8(ascii: "s"), UInt8(ascii: "r")): return matches(name, "server") ? .server : .other
+        case (7, UInt8(ascii: "c"), UInt8(ascii: "d")): return matches(name, "call-id") ? .callID : .other
+        case (7, UInt8(ascii: "c"), UInt8(ascii: "t")): return matches(name, "contact") ? .contact : .other
+        case (7, UInt8(ascii: "e"), UInt8(ascii: "s")): return matches(name, "expires") ? .expires : .other
+        case (7, UInt8(ascii: "p"), UInt8(ascii: "y")): return matches(name, "privacy") ? .privacy : .other
+        case (7, UInt8(ascii: "r"), UInt8(ascii: "e")): return matches(name, "require") ? .require : .other
+        case (7, UInt8(ascii: "s"), UInt8(ascii: "t")): return matches(name, "subject") ? .subject : .other
+        case (7, UInt8(ascii: "w"), UInt8(ascii: "g")): return matches(name, "warning") ? .warning : .other
+        case (8, UInt8(ascii: "i"), UInt8(ascii: "y")): return matches(name, "identity") ? .identity : .other
+        case (8, UInt8(ascii: "p"), UInt8(ascii: "y")): return matches(name, "priority") ? .priority : .other
+        case (8, UInt8(ascii: "r"), UInt8(ascii: "o")):
+            if matches(name, "refer-to") { return .referTo }
+            return matches(name, "reply-to") ? .replyTo : .other
+        case (9, UInt8(ascii: "c"), UInt8(ascii: "o")): return matches(name, "call-info") ? .callInfo : .other
+        case (9, UInt8(ascii: "s"), UInt8(ascii: "d")): return matches(name, "supported") ? .supported : .other
+        case (9, UInt8(ascii: "t"), UInt8(ascii: "p")): return matches(name, "timestamp") ? .timestamp : .other
+        case (10, UInt8(ascii: "a"), UInt8(ascii: "o")): return matches(name, "alert-info") ? .alertInfo : .other
+        case (10, UInt8(ascii: "e"), UInt8(ascii: "o")): return matches(name, "error-info") ? .errorInfo : .other
+        case (10, UInt8(ascii: "u"), UInt8(ascii: "t")): return matches(name, "user-agent") ? .userAgent : .other
+        case (11, UInt8(ascii: "i"), UInt8(ascii: "o")): return matches(name, "in-reply-to") ? .inReplyTo : .other
+        case (11, UInt8(ascii: "m"), UInt8(ascii: "s")): return matches(name, "min-expires") ? .minExpires : .other
+        case (11, UInt8(ascii: "r"), UInt8(ascii: "r")): return matches(name, "retry-after") ? .retryAfter : .other
+        case (11, UInt8(ascii: "r"), UInt8(ascii: "y")): return matches(name, "referred-by") ? .referredBy : .other
+        case (11, UInt8(ascii: "u"), UInt8(ascii: "d")): return matches(name, "unsupported") ? .unsupported : .other
+        case (12, UInt8(ascii: "a"), UInt8(ascii: "s")): return matches(name, "allow-events") ? .allowEvents : .other
+        case (12, UInt8(ascii: "c"), UInt8(ascii: "e")): return matches(name, "content-type") ? .contentType : .other
+        case (12, UInt8(ascii: "m"), UInt8(ascii: "n")): return matches(name, "mime-version") ? .mimeVersion : .other
+        case (12, UInt8(ascii: "m"), UInt8(ascii: "s")): return matches(name, "max-forwards") ? .maxForwards : .other
+        case (12, UInt8(ascii: "o"), UInt8(ascii: "n")): return matches(name, "organization") ? .organization : .other
+        case (12, UInt8(ascii: "r"), UInt8(ascii: "e")): return matches(name, "record-route") ? .recordRoute : .other
+        case (13, UInt8(ascii: "a"), UInt8(ascii: "n")): return matches(name, "authorization") ? .authorization : .other
+        case (13, UInt8(ascii: "p"), UInt8(ascii: "e")): return matches(name, "proxy-require") ? .proxyRequire : .other
+        case (13, UInt8(ascii: "s"), UInt8(ascii: "e")): return matches(name, "service-route") ? .serviceRoute : .other
+        case (14, UInt8(ascii: "c"), UInt8(ascii: "h")): return matches(name, "content-length") ? .contentLength : .other
+        case (15, UInt8(ascii: "a"), UInt8(ascii: "e")): return matches(name, "accept-language") ? .acceptLanguage : .other
+        case (15, UInt8(ascii: "a"), UInt8(ascii: "g")): return matches(name, "accept-encoding") ? .acceptEncoding : .other
+        case (15, UInt8(ascii: "s"), UInt8(ascii: "s")): return matches(name, "session-expires") ? .sessionExpires : .other
+        case (16, UInt8(ascii: "c"), UInt8(ascii: "e")): return matches(name, "content-language") ? .contentLanguage : .other
+        case (16, UInt8(ascii: "c"), UInt8(ascii: "g")): return matches(name, "content-encoding") ? .contentEncoding : .other
+        case (16, UInt8(ascii: "w"), UInt8(ascii: "e")): return matches(name, "www-authenticate") ? .wwwAuthenticate : .other
+        case (18, UInt8(ascii: "p"), UInt8(ascii: "e")): return matches(name, "proxy-authenticate") ? .proxyAuthenticate : .other
+        case (18, UInt8(ascii: "s"), UInt8(ascii: "e")): return matches(name, "subscription-state") ? .subscriptionState : .other
+        case (19, UInt8(ascii: "a"), UInt8(ascii: "o")): return matches(name, "authentication-info") ? .authenticationInfo : .other
+        case (19, UInt8(ascii: "c"), UInt8(ascii: "n")): return matches(name, "content-disposition") ? .contentDisposition : .other
+        case (19, UInt8(ascii: "p"), UInt8(ascii: "n")): return matches(name, "proxy-authorization") ? .proxyAuthorization : .other
+        case (19, UInt8(ascii: "p"), UInt8(ascii: "y")): return matches(name, "p-asserted-identity") ? .pAssertedIdentity : .other
+        case (20, UInt8(ascii: "p"), UInt8(ascii: "y")): return matches(name, "p-preferred-identity") ? .pPreferredIdentity : .other
         default: return .other
         }
-        guard literal.utf8CodeUnitCount == name.count else { return .other }
+    }
+
+    @inline(__always)
+    private static func matches(_ name: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
         let lit = literal.utf8Start
-        for i in 0..<name.count where lit[i] != SIPASCII.lower(name[i]) { return .other }
-        return kind
+        for i in 0..<name.count where lit[i] != SIPASCII.lower(name[i]) { return false }
+        return true
     }
 }
 

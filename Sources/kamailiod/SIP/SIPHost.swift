@@ -34,16 +34,23 @@ public struct SIPHost: Sendable, Hashable, CustomStringConvertible {
                 throw SIPParseError("Malformed IPv6 reference", offset: text.startIndex)
             }
             kind = .ipv6
-        } else if text.allSatisfy({ SIPASCII.isDigit($0) || $0 == SIPASCII.dot }) {
-            guard SIPHost.isIPv4(text) else { throw SIPParseError("Malformed IPv4 address", offset: text.startIndex) }
-            kind = .ipv4
         } else {
-            // hostname = *( domainlabel "." ) toplabel [ "." ]: alphanum and "-".
-            guard text.allSatisfy(SIPASCII.isHostChar), first != SIPASCII.dot,
-                  first != 45 else {
-                throw SIPParseError("Malformed host name", offset: text.startIndex)
+            // One pass: all digits and dots is an IPv4 literal; otherwise a hostname
+            // (*( domainlabel "." ) toplabel [ "." ]: alphanum and "-").
+            var numeric = true
+            for b in text {
+                guard SIPASCII.isHostChar(b) else { throw SIPParseError("Malformed host name", offset: text.startIndex) }
+                if numeric, !SIPASCII.isDigit(b), b != SIPASCII.dot { numeric = false }
             }
-            kind = .name
+            if numeric {
+                guard SIPHost.isIPv4(text) else { throw SIPParseError("Malformed IPv4 address", offset: text.startIndex) }
+                kind = .ipv4
+            } else {
+                guard first != SIPASCII.dot, first != 45 else {
+                    throw SIPParseError("Malformed host name", offset: text.startIndex)
+                }
+                kind = .name
+            }
         }
         self.text = text
     }

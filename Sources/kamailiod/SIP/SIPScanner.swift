@@ -28,8 +28,7 @@ extension Array where Element == SIPParam {
 
     /// First parameter with this name, compared case-insensitively.
     public func first(named name: String) -> SIPParam? {
-        let n = [UInt8](name.utf8)
-        return first { SIPBytes.equalsIgnoringCase($0.name, n) }
+        first { SIPBytes.equalsIgnoringCase($0.name, name.utf8) }
     }
 
     /// How many parameters carry this name (duplicate `tag` detection).
@@ -108,6 +107,7 @@ struct SIPScanner {
                 skipLWS()
                 value = try paramValue(what: what)
             }
+            if out.isEmpty { out.reserveCapacity(4) }  // one allocation for typical lists
             out.append(SIPParam(name: name, value: value))
         }
         return out
@@ -159,20 +159,45 @@ struct SIPScanner {
     static func checkBalanced(_ v: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(SIPParseError) {
         var i = range.lowerBound
         let e = range.upperBound
-        while i < e {
-            let b = v[i]
-            if b == SIPASCII.dquote {
-                let open = i
+        while true {
+            i = nextByte(v, from: i, end: e, SIPASCII.dquote, SIPASCII.laquot)
+            guard i < e else { return }
+            let open = i
+            if v[i] == SIPASCII.dquote {
                 i += 1
-                while i < e, v[i] != SIPASCII.dquote { i += v[i] == SIPASCII.backslash ? 2 : 1 }
-                guard i < e else { throw SIPParseError("Unterminated quoted string", offset: open) }
-            } else if b == SIPASCII.laquot {
-                let open = i
-                while i < e, v[i] != SIPASCII.raquot { i += 1 }
+                while true {
+                    i = nextByte(v, from: i, end: e, SIPASCII.dquote, SIPASCII.backslash)
+                    guard i < e else { throw SIPParseError("Unterminated quoted string", offset: open) }
+                    if v[i] == SIPASCII.dquote { break }
+                    i += 2  // quoted-pair
+                }
+            } else {
+                i = nextByte(v, from: i + 1, end: e, SIPASCII.raquot, SIPASCII.raquot)
                 guard i < e else { throw SIPParseError("Unclosed <", offset: open) }
             }
             i += 1
         }
+    }
+
+    /// Index of the first byte equal to `a` or `b` in `from..<end`, or `end`. Tests
+    /// eight bytes at a time (SWAR zero-byte test on x ^ pattern).
+    static func nextByte(_ v: UnsafeBufferPointer<UInt8>, from: Int, end: Int, _ a: UInt8, _ b: UInt8) -> Int {
+        var i = from
+        if let base = v.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            let pa = UInt64(a) &* 0x0101_0101_0101_0101
+            let pb = UInt64(b) &* 0x0101_0101_0101_0101
+            while i + 8 <= end {
+                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let xa = x ^ pa
+                let xb = x ^ pb
+                let hit = ((xa &- 0x0101_0101_0101_0101) & ~xa) | ((xb &- 0x0101_0101_0101_0101) & ~xb)
+                if hit & 0x8080_8080_8080_8080 != 0 { break }
+                i += 8
+            }
+        }
+        while i < end, v[i] != a, v[i] != b { i += 1 }
+        return min(i, end)
     }
 
     /// Removes the quotes and quoted-pair escapes of a quoted string and unfolds it.

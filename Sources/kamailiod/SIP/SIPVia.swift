@@ -70,6 +70,7 @@ public struct SIPVia: Sendable, Hashable {
     /// empty parameter or an empty list element is an error.
     static func parseField(_ v: ArraySlice<UInt8>, fieldIndex: Int) throws(SIPParseError) -> [SIPVia] {
         var out: [SIPVia] = []
+        out.reserveCapacity(2)
         var sc = SIPScanner(v)
         while true {
             sc.skipLWS()
