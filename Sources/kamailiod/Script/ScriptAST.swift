@@ -62,6 +62,7 @@ public struct ScriptPVSpec: Sendable, Hashable, CustomStringConvertible {
 
 /// Operators of expressions, named after their spelling.
 public enum ScriptBinaryOp: String, Sendable {
+    // Cases are listed by family; the raw value is the spelling in the script.
     case or = "||", and = "&&"
     case bitOr = "|", bitAnd = "&", bitXor = "^", shiftLeft = "<<", shiftRight = ">>"
     case equal = "==", notEqual = "!=", match = "=~"
@@ -72,6 +73,7 @@ public enum ScriptBinaryOp: String, Sendable {
 
 /// Prefix operators.
 public enum ScriptUnaryOp: String, Sendable {
+    // `!` (also `not`), unary minus and bitwise not.
     case not = "!", negate = "-", bitNot = "~"
 }
 
@@ -87,13 +89,19 @@ public struct ScriptCallSyntax: Sendable {
 
 /// An expression node.
 public indirect enum ScriptExpressionKind: Sendable {
+    /// An integer literal as written (wrapped to 32 bits by the compiler).
     case integer(Int64)
+    /// A string literal, escapes resolved.
     case string(String)
+    /// A pseudo-variable read.
     case pseudoVariable(ScriptPVSpec)
     /// A bare word used as a value: `myself`, `uri`, `method`, `status`, a route or flag name.
     case word(String)
+    /// A function call (or `route(NAME)`) used as a value.
     case call(ScriptCallSyntax)
+    /// A prefix operator.
     case unary(ScriptUnaryOp, ScriptExpression)
+    /// An infix operator.
     case binary(ScriptBinaryOp, ScriptExpression, ScriptExpression)
     /// `defined $x`.
     case defined(ScriptPVSpec)
@@ -109,8 +117,11 @@ public struct ScriptExpression: Sendable {
 
 /// A `case`/`default` label of a `switch`.
 public enum ScriptCaseLabel: Sendable, Hashable {
+    /// `case 1:` / `case -2:`.
     case integer(Int64)
+    /// `case "INVITE":`.
     case string(String)
+    /// `default:`.
     case defaultLabel
 }
 
@@ -126,16 +137,25 @@ public struct ScriptSwitchCase: Sendable {
 
 /// A statement node.
 public indirect enum ScriptStatementKind: Sendable {
+    /// `name(args);`, `name;` or `route(NAME);`.
     case call(ScriptCallSyntax)
     /// `$pv = e` (`isColon` for `:=`).
     case assign(ScriptPVSpec, ScriptExpression, isColon: Bool)
+    /// `if (c) ... else ...` (`else if` nests in the else branch).
     case ifElse(ScriptExpression, [ScriptStatement], [ScriptStatement]?)
+    /// `switch (e) { case ...: ... }`.
     case switchCase(ScriptExpression, [ScriptSwitchCase])
+    /// `while (c) ...`.
     case whileLoop(ScriptExpression, [ScriptStatement])
+    /// `return;` / `return e;`.
     case returnValue(ScriptExpression?)
+    /// `exit;`
     case exit
+    /// `drop;`
     case drop
+    /// `break;`
     case breakLoop
+    /// `{ ... }` used as a statement.
     case block([ScriptStatement])
 }
 
@@ -151,11 +171,15 @@ public struct ScriptStatement: Sendable {
 public enum ScriptRouteType: String, Sendable, Hashable, CaseIterable {
     /// `request_route` / `route` / `route[NAME]` (sub-routes are also of this family).
     case request = "route"
+    /// `failure_route[NAME]`.
     case failure = "failure_route"
+    /// `branch_route[NAME]`.
     case branch = "branch_route"
     /// `onreply_route[NAME]` armed by `t_on_reply`, and the top-level `onreply_route {}`.
     case onreply = "onreply_route"
+    /// `onsend_route {}`.
     case onsend = "onsend_route"
+    /// `event_route[module:event]`.
     case event = "event_route"
 }
 
@@ -185,23 +209,34 @@ public struct ScriptGlobalAssign: Sendable {
 
 /// `modparam("module", "name", value)`.
 public struct ScriptModParamDecl: Sendable {
+    /// Module name.
     public var module: String
+    /// Parameter name.
     public var name: String
+    /// The value expression (a constant after folding).
     public var value: ScriptExpression
+    /// Where `modparam` is.
     public var location: ScriptSourceLocation
 }
 
 /// `loadmodule "x.so"`.
 public struct ScriptLoadModuleDecl: Sendable {
+    /// The path as written (`tm.so`, `/usr/lib/.../tm.so`).
     public var path: String
+    /// Where `loadmodule` is.
     public var location: ScriptSourceLocation
 }
 
 /// A parsed script: the global section and the routes, in file order.
 public struct ScriptSyntaxTree: Sendable {
+    /// `name = value` lines.
     public var globals: [ScriptGlobalAssign] = []
+    /// `loadpath "dir"` directories.
     public var loadPaths: [String] = []
+    /// `loadmodule` lines.
     public var loadModules: [ScriptLoadModuleDecl] = []
+    /// `modparam` lines.
     public var modParams: [ScriptModParamDecl] = []
+    /// Route blocks in file order.
     public var routes: [ScriptRouteDecl] = []
 }

@@ -23,9 +23,12 @@ public struct ScriptCompiledPV: Sendable {
 
 /// A call of a module function at one place in the script.
 final class ScriptCallSite: Sendable {
+    /// The resolved function.
     let function: ScriptFunction
+    /// Its arguments as prepared by the fixup.
     let args: ScriptFixedArgs
 
+    /// Binds a function to its prepared arguments.
     init(function: ScriptFunction, args: ScriptFixedArgs) {
         self.function = function
         self.args = args
@@ -34,16 +37,27 @@ final class ScriptCallSite: Sendable {
 
 /// A compiled expression node.
 indirect enum ScriptExprNode: Sendable {
+    /// A folded constant.
     case constant(ScriptValue)
+    /// A pseudo-variable read.
     case pv(ScriptCompiledPV)
+    /// A function call: 1 when its code is > 0, else 0.
     case call(ScriptCallSite, ScriptSourceLocation)
+    /// `route(NAME)`: 1 when the route's value is > 0, else 0.
     case route(Int, ScriptSourceLocation)
+    /// `!x`.
     case not(ScriptExprNode)
+    /// `-x`.
     case negate(ScriptExprNode)
+    /// `~x`.
     case bitNot(ScriptExprNode)
+    /// `a && b` (short-circuit, 1 or 0).
     case and(ScriptExprNode, ScriptExprNode)
+    /// `a || b` (short-circuit, 1 or 0).
     case or(ScriptExprNode, ScriptExprNode)
+    /// `a + b`, typed by the left operand.
     case plus(ScriptExprNode, ScriptExprNode)
+    /// Integer operators other than `+`.
     case arithmetic(ScriptBinaryOp, ScriptExprNode, ScriptExprNode)
     /// `==`/`!=` (negated), following the left operand's type.
     case equal(ScriptExprNode, ScriptExprNode, negated: Bool)
@@ -51,11 +65,13 @@ indirect enum ScriptExprNode: Sendable {
     case stringEqual(ScriptExprNode, ScriptExprNode, negated: Bool)
     /// `ieq`/`ine`: integer comparison.
     case intEqual(ScriptExprNode, ScriptExprNode, negated: Bool)
+    /// `< > <= >=` on integers.
     case relational(ScriptBinaryOp, ScriptExprNode, ScriptExprNode)
     /// `=~` with a constant pattern compiled at load time.
     case match(ScriptExprNode, ScriptRegex)
     /// `=~` with a pattern computed per message.
     case matchDynamic(ScriptExprNode, ScriptExprNode)
+    /// `defined $x`.
     case defined(ScriptCompiledPV)
     /// `uri == myself` and friends.
     case myself(ScriptMyselfSubject, negated: Bool)
@@ -63,11 +79,13 @@ indirect enum ScriptExprNode: Sendable {
 
 /// What `== myself` tests.
 enum ScriptMyselfSubject: Sendable {
+    // uri, from_uri, to_uri, src_ip, dst_ip
     case requestURI, fromURI, toURI, sourceIP, destinationIP
 }
 
 /// An expression usable by modules (a function argument that is not a constant).
 public struct ScriptCompiledExpression: Sendable {
+    /// The compiled tree.
     let node: ScriptExprNode
     /// Where it was written.
     public let location: ScriptSourceLocation
@@ -75,37 +93,56 @@ public struct ScriptCompiledExpression: Sendable {
 
 /// One compiled `case` of a `switch`.
 struct ScriptCompiledCase: Sendable {
+    /// The label.
     let label: ScriptCaseLabel
+    /// Statements up to the next label.
     let body: [ScriptAction]
 }
 
 /// A compiled statement.
 indirect enum ScriptActionKind: Sendable {
+    /// A module function call.
     case call(ScriptCallSite)
+    /// `route(NAME)` by route index.
     case route(Int)
+    /// `$pv = e` / `$pv := e`.
     case assign(ScriptCompiledPV, ScriptExprNode, isColon: Bool)
+    /// `if`; an absent else is an empty list.
     case ifElse(ScriptExprNode, [ScriptAction], [ScriptAction])
+    /// `switch` with its cases in order.
     case switchCase(ScriptExprNode, [ScriptCompiledCase])
+    /// `while`.
     case whileLoop(ScriptExprNode, [ScriptAction])
+    /// `return` (nil value: 1).
     case returnValue(ScriptExprNode?)
+    /// `exit`.
     case exit
+    /// `drop`.
     case drop
+    /// `break`.
     case breakLoop
+    /// A nested block.
     case block([ScriptAction])
 }
 
 /// A compiled statement with the place it was written: what trace, breakpoints and
 /// `$cfg(line)` report.
 struct ScriptAction: Sendable {
+    /// What to do.
     let kind: ScriptActionKind
+    /// Where it was written.
     let location: ScriptSourceLocation
 }
 
 /// A compiled route block.
 struct ScriptCompiledRoute: Sendable {
+    /// Route family.
     let type: ScriptRouteType
+    /// Name (empty for a main block).
     let name: String
+    /// Body.
     var actions: [ScriptAction]
+    /// Where the block starts.
     let location: ScriptSourceLocation
 }
 

@@ -3,6 +3,7 @@
 /// bad regexes, mixed-type constants and functions used in the wrong route family
 /// are load-time errors with their location.
 struct ScriptCompiler {
+    /// Names known to this load.
     let symbols: ScriptSymbols
     /// Route indices called by each route (for the route-family check).
     private var calls: [[Int]] = []
@@ -10,6 +11,7 @@ struct ScriptCompiler {
     private var uses: [[(ScriptFunction, ScriptSourceLocation)]] = []
     private var current = 0
 
+    /// A compiler over `symbols`.
     init(symbols: ScriptSymbols) {
         self.symbols = symbols
     }

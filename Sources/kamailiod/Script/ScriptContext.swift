@@ -19,6 +19,7 @@ public final class ScriptWorkerState {
     /// `$var` slots, indexed by the ids the compiler gave to the names.
     var vars: [ScriptValue]
 
+    /// State with every `$var` at 0.
     init(worker: Int, varCount: Int) {
         self.worker = worker
         vars = Array(repeating: .int(0), count: varCount)

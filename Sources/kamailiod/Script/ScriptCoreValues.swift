@@ -30,6 +30,7 @@ public enum ScriptCoreValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Strings quoted, other values as text (for messages).
     public var description: String {
         if case .string(let s) = self { return "\"\(s)\"" }
         return text
@@ -160,6 +161,8 @@ enum ScriptAddressSyntax {
 
 /// A problem with one core value; the loader adds the location.
 struct ScriptCoreParamError: Error {
+    /// What was wrong.
     var message: String
+    /// Creates an error.
     init(_ message: String) { self.message = message }
 }

@@ -66,8 +66,10 @@ public final class ScriptFixupContext {
     /// Where the call is.
     public let location: ScriptSourceLocation
     private let argumentLocations: [ScriptSourceLocation]
+    /// The load's symbol table.
     let symbols: ScriptSymbols
 
+    /// Made by the compiler for each call site or pseudo-variable occurrence.
     init(functionName: String, arguments: [ScriptArgument], location: ScriptSourceLocation,
          argumentLocations: [ScriptSourceLocation], symbols: ScriptSymbols) {
         self.functionName = functionName

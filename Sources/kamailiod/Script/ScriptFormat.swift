@@ -2,12 +2,14 @@
 /// time into literal pieces and variable reads, rendered per message into bytes.
 /// This is what `xlog`, `append_hf`, `sl_send_reply` reasons and friends take.
 public struct ScriptFormat: Sendable {
+    /// A piece of the text.
     enum Part: Sendable {
         case literal([UInt8])
         case pv(ScriptCompiledPV)
         case expression(ScriptCompiledExpression)
     }
 
+    /// The pieces in order.
     let parts: [Part]
     /// The text as written, for messages and the debugger.
     public let text: String

@@ -18,6 +18,7 @@ struct ScriptLexer {
     private static let twoCharSymbols: Set<String> = [":=", "==", "!=", "=~", "<=", ">=", "<<", ">>", "||", "&&"]
     private static let oneCharSymbols: Set<UInt8> = Set("(){}[];,:=<>+-*/|&^~!.".utf8)
 
+    /// A lexer over preprocessed lines.
     init(_ source: ScriptPreprocessedSource) {
         self.source = source
     }
@@ -180,6 +181,7 @@ struct ScriptLexer {
         return (value, j)
     }
 
+    /// The value of a hexadecimal digit.
     static func hexDigit(_ b: UInt8) -> Int? {
         switch b {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(b - UInt8(ascii: "0"))

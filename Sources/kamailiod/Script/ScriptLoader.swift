@@ -8,12 +8,17 @@ public final class LoadedScript: Sendable {
     public let modules: [any ScriptModule]
     /// `loadpath`/`mpath` directories as written (informational).
     public let loadPaths: [String]
+    /// Compiled routes, indexed like `routeRefs`.
     let routes: [ScriptCompiledRoute]
+    /// Route references in table order.
     let routeRefs: [ScriptRouteRef]
+    /// `$var` names by slot.
     let varNames: [String]
+    /// `max_while_loops`, read per loop.
     let maxWhileLoops: Int
     private let lookup: [String: Int]
 
+    /// Made by `ScriptLoader`.
     init(core: ScriptCoreConfig, modules: [any ScriptModule], loadPaths: [String],
          routes: [ScriptCompiledRoute], refs: [ScriptRouteRef], varNames: [String]) {
         self.core = core
@@ -94,6 +99,7 @@ public enum ScriptLoader {
         return String(name)
     }
 
+    /// Loads a parsed tree.
     static func load(tree: ScriptSyntaxTree, modules available: [any ScriptModule]) throws(ScriptError) -> LoadedScript {
         let core = try ScriptCoreParams.build(tree.globals)
         var enabled: [any ScriptModule] = available.filter(\.isCore)

@@ -5,11 +5,13 @@
 struct ScriptParser {
     private let tokens: [ScriptToken]
     private var pos = 0
+    /// Current nesting of blocks and expressions.
     var depth = 0
 
     /// Nesting limit for blocks and expressions, so hostile input cannot exhaust the stack.
     static let maxDepth = 256
 
+    /// A parser over a token list ending in `.eof`.
     init(tokens: [ScriptToken]) {
         self.tokens = tokens
     }
@@ -22,16 +24,20 @@ struct ScriptParser {
 
     // MARK: - Token access
 
+    /// The next token.
     var peek: ScriptToken { tokens[min(pos, tokens.count - 1)] }
 
+    /// The token `offset` places ahead.
     func peek(_ offset: Int) -> ScriptToken { tokens[min(pos + offset, tokens.count - 1)] }
 
+    /// Consumes and returns the next token.
     mutating func advance() -> ScriptToken {
         let t = peek
         if pos < tokens.count - 1 { pos += 1 }
         return t
     }
 
+    /// Consumes `symbol` if it is next.
     mutating func accept(_ symbol: String) -> Bool {
         if peek.isSymbol(symbol) {
             pos += 1
@@ -40,15 +46,18 @@ struct ScriptParser {
         return false
     }
 
+    /// Consumes `symbol` or fails with "expected 'symbol' context".
     mutating func expect(_ symbol: String, _ context: String) throws(ScriptError) {
         guard accept(symbol) else { throw error("expected '\(symbol)' \(context)") }
     }
 
+    /// An error "what, found X" at the token.
     func error(_ what: String, at token: ScriptToken? = nil) -> ScriptError {
         let t = token ?? peek
         return ScriptError("\(what), found \(t.kind.display)", at: t.location)
     }
 
+    /// Enters one nesting level, failing past `maxDepth`.
     mutating func nest() throws(ScriptError) {
         depth += 1
         if depth > Self.maxDepth { throw ScriptError("nesting too deep", at: peek.location) }
@@ -278,6 +287,7 @@ struct ScriptParser {
         return ScriptCallSyntax(name: name, arguments: args, location: loc)
     }
 
+    /// Parses a pseudo-variable token's text.
     func pvSpec(_ text: String, at token: ScriptToken) throws(ScriptError) -> ScriptPVSpec {
         do {
             return try ScriptPVSpec.parse(text)

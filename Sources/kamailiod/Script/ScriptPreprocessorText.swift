@@ -7,6 +7,7 @@ extension ScriptPreprocessor {
             || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
     }
 
+    /// Blanks inside a line.
     static func isSpace(_ b: UInt8) -> Bool {
         b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r")
     }
@@ -25,6 +26,7 @@ extension ScriptPreprocessor {
         return out
     }
 
+    /// Strips blanks at both ends.
     static func trim(_ bytes: [UInt8]) -> [UInt8] {
         var s = bytes[...]
         while let f = s.first, isSpace(f) { s = s.dropFirst() }

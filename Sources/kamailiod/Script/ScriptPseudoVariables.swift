@@ -9,6 +9,7 @@ import SIPTransport
 /// The core pseudo-variables. Each entry builds an accessor for one written occurrence;
 /// names that need an argument check it here, at load time.
 enum ScriptCorePVs {
+    /// Builds an accessor for one occurrence.
     typealias Factory = @Sendable (ScriptPVSpec, ScriptSymbols) throws(ScriptFixupError) -> ScriptPVAccessor
 
     private static func ro(_ get: @escaping @Sendable (ScriptContext) -> ScriptValue) -> Factory {

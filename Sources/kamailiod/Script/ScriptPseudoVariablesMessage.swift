@@ -3,6 +3,7 @@ import SIPCore
 /// Message reads shared by the core pseudo-variables. Everything returns `.null` when
 /// the part is absent or unparsable, which the comparisons treat as "" and 0.
 enum ScriptMessageAccess {
+    /// A slice as a string value, null when absent.
     static func slice(_ s: ArraySlice<UInt8>?) -> ScriptValue {
         guard let s else { return .null }
         return .str(Array(s))
@@ -19,6 +20,7 @@ enum ScriptMessageAccess {
         case uri, user, host, tag, displayName
     }
 
+    /// `$fu`, `$tU`, ...: a part of the From or To header.
     static func address(_ ctx: ScriptContext, to: Bool, _ part: AddressPart) -> ScriptValue {
         guard let na = try? (to ? ctx.message.to() : ctx.message.from()) else { return .null }
         switch part {
@@ -35,6 +37,7 @@ enum ScriptMessageAccess {
         case user, host, port, scheme
     }
 
+    /// `$rU`, `$rd`, `$rp`, `$rz`: a part of the current R-URI.
     static func requestURI(_ ctx: ScriptContext, _ part: URIPart) -> ScriptValue {
         guard let uri = ctx.requestURI else { return .null }
         switch part {
@@ -110,6 +113,7 @@ enum ScriptMessageAccess {
 
 /// How a `$hdr` occurrence picks among several header lines.
 enum ScriptHeaderIndex: Sendable {
+    // no index, [*], [n], [$pv]
     case first
     case all
     case fixed(Int)

@@ -67,6 +67,7 @@ public struct ScriptModuleParameter: Sendable {
 
 /// The route families a function may be used in (Kamailio's REQUEST_ROUTE, ...).
 public struct ScriptRouteMask: OptionSet, Sendable, Hashable {
+    /// The bits.
     public let rawValue: UInt8
     /// Creates a mask from bits.
     public init(rawValue: UInt8) { self.rawValue = rawValue }

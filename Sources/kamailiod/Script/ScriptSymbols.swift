@@ -14,6 +14,7 @@ final class ScriptSymbols {
     private(set) var varNames: [String] = []
     private var varIDs: [String: Int] = [:]
 
+    /// An empty table for a load with these core parameters.
     init(core: ScriptCoreConfig) {
         self.core = core
     }

@@ -8,10 +8,12 @@ public struct ScriptTransform: Sendable {
 
 /// The table of known transformations; add new ones here as `class.name` entries.
 enum ScriptTransforms {
+    /// Builds the function for one occurrence from its parameters.
     typealias Factory = @Sendable ([String]) throws(ScriptFixupError) -> @Sendable (ScriptValue) -> ScriptValue
 
     private static let empty = ScriptValue.str([])
 
+    /// `class.name` → factory.
     static let table: [String: Factory] = [
         "s.len": { _ throws(ScriptFixupError) in { v in .int(Int32(truncatingIfNeeded: v.bytes.count)) } },
         "s.int": { _ throws(ScriptFixupError) in { v in
