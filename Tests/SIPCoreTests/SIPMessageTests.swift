@@ -56,6 +56,17 @@ struct SIPMessageTests {
             #expect(kind.compactForm == Character(letter))
             #expect(SIPHeaderKind(name: kind.canonicalName.uppercased()) == kind)
         }
+        for kind in SIPHeaderKind.allCases where kind != .other {
+            #expect(SIPHeaderKind(name: kind.canonicalName) == kind, "\(kind)")
+            #expect(SIPHeaderKind(name: kind.canonicalName.lowercased()) == kind, "\(kind)")
+            #expect(SIPHeaderKind(name: kind.canonicalName + "x") == .other, "\(kind)")
+            if kind.canonicalName.count > 2 {  // "T" is the compact form of To
+                #expect(SIPHeaderKind(name: String(kind.canonicalName.dropLast())) != kind, "\(kind)")
+            }
+        }
+        #expect(SIPHeaderKind(name: "Reply-To") == .replyTo)
+        #expect(SIPHeaderKind(name: "Refer-To") == .referTo)
+        #expect(SIPHeaderKind(name: "") == .other)
         #expect(SIPHeaderKind(name: "cAlL-iD") == .callID)
         #expect(SIPHeaderKind(name: "X-Custom") == .other)
         let m = try message("OPTIONS sip:a@b SIP/2.0\ni: one\nCall-ID: two\nX-A: 1\nx-a: 2\n\n")

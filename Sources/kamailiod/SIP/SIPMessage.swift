@@ -4,6 +4,16 @@
 /// are parsed on first access and cached. All positions are offsets into `bytes`,
 /// which are never modified: edits are recorded in `edits` and applied by
 /// `serialize()`. The class is not `Sendable`: one worker thread owns a message.
+///
+/// Typical use on receipt:
+///
+///     let msg = try SIPMessage(bytes: datagram)      // garbage throws: drop it
+///     do { try msg.validateForProcessing() }         // 400 with e.replyReasonPhrase
+///     catch { reply(SIPReplyBuilder(statusCode: error.statusCode,
+///                                   reason: error.replyReasonPhrase).build(for: msg)) }
+///     let branch = try msg.topVia()?.branch
+///     msg.insertTopVia(ourVia); msg.setRequestURI(target)
+///     send(msg.serialize())
 public final class SIPMessage {
     /// Largest message accepted: the UDP payload limit rounded to 16 bits. A larger
     /// message is refused with 513 (RFC 3261 §18.1.1, §21.5.14). The per-line limit
