@@ -37,6 +37,8 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["SIPTransport"], swiftSettings: strict),
         .testTarget(name: "ScriptEngineTests", dependencies: ["ScriptEngine", "BuiltinModules"],
                     exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "BuiltinModulesTests", dependencies: ["BuiltinModules", "ScriptEngine", "SIPCore", "SIPTransport"],
+                    swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["kamailiod", "Shared"],
                     swiftSettings: strict),

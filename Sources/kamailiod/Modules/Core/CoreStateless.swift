@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SIPCore
 import SIPTransport
 import ScriptEngine
@@ -66,8 +69,7 @@ extension CoreRuntime {
         }
         let port = uri.port ?? proto.defaultPort
         // Kamailio resolves with A/AAAA (and SRV/NAPTR when no port is given); we do A/AAAA only.
-        guard let addr = TransportResolver.resolve(host: SIPBytes.string(host.address), port: port,
-                                                   preferIPv6: host.kind == .ipv6) else {
+        guard let addr = resolve(host.address, port: port) else {
             log(.error, "core", "forward: cannot resolve \(host)")
             return -1
         }
@@ -165,13 +167,49 @@ extension CoreRuntime {
         case .forward(let top, let target):
             guard (try? msg.removeVia(top)) != nil else { return }
             let proto = TransportProto(name: SIPBytes.string(target.transport)) ?? .udp
-            guard let addr = TransportResolver.resolve(host: target.hostString, port: target.port) else {
+            guard let addr = resolve(target.host, port: target.port) else {
                 log(.error, "core", "cannot resolve \(target.hostString) to relay a reply")
                 return
             }
             let out = listener(for: proto, address: addr, preferred: info.listenerIndex)
             send(msg.serialize(), to: Destination(proto: proto, address: addr, listenerIndex: out?.index ?? -1))
         }
+    }
+}
+
+extension CoreRuntime {
+    /// Resolves a host from a URI or Via: dotted-quad IPv4 straight from the bytes (the
+    /// per-message case), anything else through the resolver (A/AAAA).
+    func resolve(_ host: ArraySlice<UInt8>, port: UInt16) -> SocketAddress? {
+        var octets: (UInt32, UInt32, UInt32, UInt32, Int) = (0, 0, 0, 0, 0)
+        var cur: UInt32 = 0
+        var digits = 0
+        var ok = !host.isEmpty
+        for b in host where ok {
+            if b >= 48 && b <= 57 {
+                cur = cur * 10 + UInt32(b - 48)
+                digits += 1
+                ok = digits <= 3 && cur <= 255
+            } else if b == 46 {
+                ok = digits > 0 && octets.4 < 3
+                switch octets.4 { case 0: octets.0 = cur; case 1: octets.1 = cur; default: octets.2 = cur }
+                octets.4 += 1
+                cur = 0
+                digits = 0
+            } else {
+                ok = false
+            }
+        }
+        if ok, octets.4 == 3, digits > 0 {
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = port.bigEndian
+            sin.sin_addr.s_addr = ((octets.0 << 24) | (octets.1 << 16) | (octets.2 << 8) | cur).bigEndian
+            var ss = sockaddr_storage()
+            withUnsafeMutableBytes(of: &ss) { dst in withUnsafeBytes(of: sin) { dst.copyMemory(from: $0) } }
+            return SocketAddress(storage: ss, length: socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+        return TransportResolver.resolve(host: SIPBytes.string(host), port: port, preferIPv6: host.contains(58))
     }
 }
 
