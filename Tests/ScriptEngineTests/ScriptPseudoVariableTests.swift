@@ -116,4 +116,26 @@ struct ScriptPseudoVariableTests {
         """)
         #expect(out == ["uri-myself", "from-not-myself", "words"])
     }
+
+    @Test("flags, destination parts and clocks")
+    func flagsAndTime() throws {
+        let (out, _) = try ScriptRunner.run("""
+        $mf = 5; out("$mf");
+        $du = "sip:10.1.1.1:5081;transport=tcp"; out("$dd $dp");
+        if ($TV(s) > 1700000000 && $Ts > 1700000000 && $time(year) >= 2024 && $time(mon) <= 12) out("clock");
+        if ($TV(u) >= 0 && $Tf != "") out("micro");
+        """)
+        #expect(out == ["5", "10.1.1.1 5081", "clock", "micro"])
+    }
+
+    @Test("formats can be compiled after load, e.g. for log_prefix")
+    func lateFormat() throws {
+        let (script, services) = try ScriptRunner.load("loadmodule \"test.so\"\nrequest_route { $var(seen) = 7; }")
+        let format = try script.compileFormat("{$rm $hdr(CSeq) $ci $var(seen) $var(other)} ")
+        let ctx = ScriptContext(message: try SIPMessage(ScriptRunner.invite), receive: ScriptRunner.receiveInfo(),
+                                worker: script.makeWorkerState(worker: 0), services: services)
+        _ = script.runRequestRoute(ctx)
+        #expect(format.string(ctx) == "{INVITE 10 INVITE call-1@example.com 7 0} ")
+        #expect(throws: ScriptError.self) { _ = try script.compileFormat("$nope") }
+    }
 }

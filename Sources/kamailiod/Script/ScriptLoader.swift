@@ -16,17 +16,21 @@ public final class LoadedScript: Sendable {
     let varNames: [String]
     /// `max_while_loops`, read per loop.
     let maxWhileLoops: Int
+    /// Module pseudo-variables, for formats compiled after load.
+    let modulePVs: [String: ScriptPVDefinition]
     private let lookup: [String: Int]
 
     /// Made by `ScriptLoader`.
     init(core: ScriptCoreConfig, modules: [any ScriptModule], loadPaths: [String],
-         routes: [ScriptCompiledRoute], refs: [ScriptRouteRef], varNames: [String]) {
+         routes: [ScriptCompiledRoute], refs: [ScriptRouteRef], varNames: [String],
+         modulePVs: [String: ScriptPVDefinition]) {
         self.core = core
         self.modules = modules
         self.loadPaths = loadPaths
         self.routes = routes
         self.routeRefs = refs
         self.varNames = varNames
+        self.modulePVs = modulePVs
         maxWhileLoops = core.maxWhileLoops
         var lookup: [String: Int] = [:]
         for r in refs { lookup[r.type.rawValue + ":" + r.name] = r.index }
@@ -45,6 +49,15 @@ public final class LoadedScript: Sendable {
 
     /// All routes, in file order (for the debugger and RPC listings).
     public var allRoutes: [ScriptRouteRef] { routeRefs }
+
+    /// Compiles a format string after load (the core's `log_prefix`, RPC-driven logging).
+    /// `$var` names not used by the script read as 0.
+    public func compileFormat(_ text: String) throws(ScriptError) -> ScriptFormat {
+        let symbols = ScriptSymbols(core: core)
+        for name in varNames { _ = symbols.varID(name) }
+        symbols.modulePVs = modulePVs
+        return try ScriptFormat.compile(text, symbols: symbols)
+    }
 
     /// The module with this name, if enabled.
     public func module(named name: String) -> (any ScriptModule)? {
@@ -119,7 +132,7 @@ public enum ScriptLoader {
         for decl in tree.modParams { try applyModParam(decl, enabled, &compiler) }
         let routes = try compiler.compile(tree)
         let script = LoadedScript(core: core, modules: enabled, loadPaths: tree.loadPaths, routes: routes,
-                                  refs: symbols.routes, varNames: symbols.varNames)
+                                  refs: symbols.routes, varNames: symbols.varNames, modulePVs: symbols.modulePVs)
         for module in enabled { try module.initialize(ScriptModuleInitContext(script: script)) }
         return script
     }

@@ -74,6 +74,21 @@ enum ScriptCorePVs {
         "rc": ro { .int($0.returnCode) },
         "retcode": ro { .int($0.returnCode) },
         "Ts": ro { _ in int(time(nil)) },
+        "Tf": ro { _ in
+            var t = time(nil)
+            var buf = [CChar](repeating: 0, count: 32)
+            // ctime_r's fixed layout, newline dropped, as Kamailio prints $Tf
+            guard ctime_r(&t, &buf) != nil else { return .null }
+            return .str(buf.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) })
+        },
+        "TV": { spec, _ throws(ScriptFixupError) in try timeValue(spec) },
+        "time": { spec, _ throws(ScriptFixupError) in try brokenDownTime(spec) },
+        "mf": { _, _ throws(ScriptFixupError) in
+            ScriptPVAccessor(get: { .int(Int32(bitPattern: $0.flags)) },
+                             set: { ctx, v, _ in ctx.flags = UInt32(bitPattern: v.intValue) })
+        },
+        "dd": ro { ctx in destinationPart(ctx) { .str(Array($0.host?.text ?? [])) } },
+        "dp": ro { ctx in destinationPart(ctx) { int($0.port ?? 5060) } },
         "hdr": { spec, _ throws(ScriptFixupError) in try header(spec) },
         "hdrc": { spec, _ throws(ScriptFixupError) in
             guard let name = spec.argument, !name.isEmpty else { throw ScriptFixupError("$hdrc needs a header name") }
@@ -102,6 +117,46 @@ enum ScriptCorePVs {
             }
         },
     ]
+
+    private static func destinationPart(_ ctx: ScriptContext, _ part: (SIPURI) -> ScriptValue) -> ScriptValue {
+        guard let du = ctx.destinationURI, let uri = try? SIPURI(bytes: du[...]) else { return .null }
+        return part(uri)
+    }
+
+    /// `$TV(s)`, `$TV(u)`, `$TV(sn)`, `$TV(un)`: wall-clock seconds and microseconds.
+    /// (Kamailio caches `s`/`u` per message; we read the clock on each access.)
+    private static func timeValue(_ spec: ScriptPVSpec) throws(ScriptFixupError) -> ScriptPVAccessor {
+        let micro: Bool
+        switch spec.argument {
+        case "s", "sn": micro = false
+        case "u", "un": micro = true
+        default: throw ScriptFixupError("$TV needs s, u, sn or un")
+        }
+        return ScriptPVAccessor(get: { _ in
+            var tv = timeval()
+            gettimeofday(&tv, nil)
+            return micro ? int(tv.tv_usec) : int(tv.tv_sec)
+        })
+    }
+
+    /// `$time(name)`: a field of the local time (`sec`, `min`, `hour`, `mday`, `mon`
+    /// 1-12, `year` full, `wday` 1-7, `yday` 1-366, `isdst`).
+    private static func brokenDownTime(_ spec: ScriptPVSpec) throws(ScriptFixupError) -> ScriptPVAccessor {
+        let fields: [String: @Sendable (tm) -> Int32] = [
+            "sec": { $0.tm_sec }, "min": { $0.tm_min }, "hour": { $0.tm_hour }, "mday": { $0.tm_mday },
+            "mon": { $0.tm_mon + 1 }, "year": { $0.tm_year + 1900 }, "wday": { $0.tm_wday + 1 },
+            "yday": { $0.tm_yday + 1 }, "isdst": { $0.tm_isdst },
+        ]
+        guard let name = spec.argument, let field = fields[name] else {
+            throw ScriptFixupError("unknown $time field")
+        }
+        return ScriptPVAccessor(get: { _ in
+            var t = time(nil)
+            var parts = tm()
+            guard localtime_r(&t, &parts) != nil else { return .null }
+            return .int(field(parts))
+        })
+    }
 
     private static func header(_ spec: ScriptPVSpec) throws(ScriptFixupError) -> ScriptPVAccessor {
         guard let name = spec.argument, !name.isEmpty else { throw ScriptFixupError("$hdr needs a header name") }
