@@ -138,4 +138,21 @@ struct ScriptPseudoVariableTests {
         #expect(format.string(ctx) == "{INVITE 10 INVITE call-1@example.com 7 0} ")
         #expect(throws: ScriptError.self) { _ = try script.compileFormat("$nope") }
     }
+
+    @Test("SIP transformations: uri, nameaddr (keeps quotes and the blank), tobody, param")
+    func sipTransformations() throws {
+        let (out, _) = try ScriptRunner.run("""
+        $var(u) = "sip:bob:pw@h.test:5070;transport=tcp;lr";
+        out("$(var(u){uri.user})|$(var(u){uri.host})|$(var(u){uri.port})|$(var(u){uri.passwd})|$(var(u){uri.transport})|$(var(u){uri.params})|$(var(u){uri.param,lr})");
+        out("[$(hdr(From){nameaddr.name})]|$(hdr(From){nameaddr.uri})|$(hdr(From){tobody.user})|$(hdr(From){tobody.tag})");
+        $var(p) = "a=1; b=two;c"; out("$(var(p){param.value,b})|$(var(p){param.value,x})");
+        out("$(rU{s.strip,2})|$(rU{s.striptail,2})|$(rU{s.replace,li,LI})|$(rU{s.encode.hexa})");
+        $var(h) = "616263"; out("$(var(h){s.decode.hexa})|$(ci{uri.user})");
+        """)
+        #expect(out == ["bob|h.test|5070|pw|tcp|transport=tcp;lr|",
+                        "[\"Bob\" ]|sip:bob@example.com|bob|ft1",
+                        "two|",
+                        "ice|ali|aLIce|616c696365",
+                        "abc|"])
+    }
 }

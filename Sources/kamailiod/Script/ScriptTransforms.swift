@@ -13,8 +13,11 @@ enum ScriptTransforms {
 
     private static let empty = ScriptValue.str([])
 
-    /// `class.name` → factory.
-    static let table: [String: Factory] = [
+    /// `class.name` → factory (string transformations here, SIP ones in
+    /// `ScriptTransformsSIP`).
+    static let table: [String: Factory] = stringTable.merging(ScriptTransformsSIP.table) { a, _ in a }
+
+    private static let stringTable: [String: Factory] = [
         "s.len": { _ throws(ScriptFixupError) in { v in .int(Int32(truncatingIfNeeded: v.bytes.count)) } },
         "s.int": { _ throws(ScriptFixupError) in { v in
             if case .int = v { return v }
@@ -39,6 +42,36 @@ enum ScriptTransforms {
                 return .str(Array(b[start..<end]))
             }
         },
+        "s.strip": { p throws(ScriptFixupError) in
+            let n = try count(p, "{s.strip,N}")
+            return { v in .str(Array(v.bytes.dropFirst(n))) }
+        },
+        "s.striptail": { p throws(ScriptFixupError) in
+            let n = try count(p, "{s.striptail,N}")
+            return { v in .str(Array(v.bytes.dropLast(n))) }
+        },
+        "s.replace": { p throws(ScriptFixupError) in
+            guard p.count == 2, !p[0].isEmpty else { throw ScriptFixupError("{s.replace,match,replacement} needs two strings") }
+            let what = Array(p[0].utf8)
+            let with = Array(p[1].utf8)
+            return { v in .str(replaceAll(v.bytes, what, with)) }
+        },
+        "s.encode.hexa": { _ throws(ScriptFixupError) in { v in
+            let digits = Array("0123456789abcdef".utf8)
+            return .str(v.bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+        } },
+        "s.decode.hexa": { _ throws(ScriptFixupError) in { v in
+            let b = v.bytes
+            guard b.count % 2 == 0 else { return empty }
+            var out: [UInt8] = []
+            var i = 0
+            while i < b.count {
+                guard let hi = ScriptLexer.hexDigit(b[i]), let lo = ScriptLexer.hexDigit(b[i + 1]) else { return empty }
+                out.append(UInt8(hi << 4 | lo))
+                i += 2
+            }
+            return .str(out)
+        } },
         "s.select": { p throws(ScriptFixupError) in
             guard p.count == 2, let idx = Int(p[0]), let sep = p[1].utf8.first else {
                 throw ScriptFixupError("{s.select,index,separator} needs an integer and a character")
@@ -51,6 +84,26 @@ enum ScriptTransforms {
             }
         },
     ]
+
+    private static func count(_ p: [String], _ form: String) throws(ScriptFixupError) -> Int {
+        guard p.count == 1, let n = Int(p[0]), n >= 0 else { throw ScriptFixupError("\(form) needs a count") }
+        return n
+    }
+
+    private static func replaceAll(_ b: [UInt8], _ what: [UInt8], _ with: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while i < b.count {
+            if i + what.count <= b.count, b[i..<(i + what.count)].elementsEqual(what) {
+                out += with
+                i += what.count
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return out
+    }
 
     private static func trim(_ b: [UInt8], left: Bool, right: Bool) -> [UInt8] {
         func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
