@@ -113,8 +113,9 @@ struct ScriptPseudoVariableTests {
         if (from_uri != myself) out("from-not-myself");
         if (src_ip == myself) out("wrong");
         if (method == "INVITE" && uri =~ "^sip:alice@") out("words");
+        if (src_ip == 10.0.0.1 && dst_ip != 10.0.0.2) out("ip-literal");
         """)
-        #expect(out == ["uri-myself", "from-not-myself", "words"])
+        #expect(out == ["uri-myself", "from-not-myself", "words", "ip-literal"])
     }
 
     @Test("flags, destination parts and clocks")

@@ -87,6 +87,12 @@ struct ScriptLexer {
                 }
                 continue
             }
+            if Self.isDigit(b), let end = Self.ipv4End(line, from: i) {
+                // `src_ip == 10.0.0.1`: an IPv4 literal compares as its text
+                tokens.append(ScriptToken(kind: .string(String(decoding: line[i..<end], as: UTF8.self)), location: loc(start)))
+                i = end
+                continue
+            }
             if Self.isDigit(b) {
                 let (value, end) = Self.integer(line, from: i)
                 tokens.append(ScriptToken(kind: .integer(value), location: loc(start)))
@@ -159,6 +165,22 @@ struct ScriptLexer {
                                                       valueColumn: valueStart + 1),
                                   location: loc(start)))
         return min(k + 1, line.count)
+    }
+
+    /// End of a dotted-quad IPv4 literal starting at `i`, or nil.
+    static func ipv4End(_ line: [UInt8], from i: Int) -> Int? {
+        var j = i
+        for part in 0..<4 {
+            let digitsStart = j
+            while j < line.count, isDigit(line[j]), j - digitsStart < 3 { j += 1 }
+            guard j > digitsStart else { return nil }
+            if part < 3 {
+                guard j < line.count, line[j] == UInt8(ascii: ".") else { return nil }
+                j += 1
+            }
+        }
+        if j < line.count, isDigit(line[j]) || isLetter(line[j]) || line[j] == UInt8(ascii: ".") { return nil }
+        return j
     }
 
     /// Decimal, `0x` hexadecimal or leading-zero octal, wrapping silently like C.
