@@ -190,7 +190,7 @@ struct SIPFixtureTests {
             ("adversarial/via-missing-host.sip", "Missing Via sent-by host"),
             ("adversarial/auth-unterminated-quote.sip", "Unterminated quoted string"),
             ("adversarial/line-missing-ruri.sip", "Missing Request-URI"),
-            ("adversarial/byte-nul-in-header-value.sip", "Control character in header section"),
+            ("adversarial/byte-nul-in-header-value.sip", "Control character in header"),
             ("adversarial/cve-2018-14767-double-to-empty-tag.sip", "Duplicate To"),
             ("adversarial/frame-no-blank-line.sip", "Missing empty line after headers"),
         ]

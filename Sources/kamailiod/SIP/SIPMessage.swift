@@ -105,33 +105,35 @@ public final class SIPMessage {
     }
 
     /// Finds the end of the line starting at `from`: returns the offset of the
-    /// terminator (CR of CRLF, or the LF) and the offset of the next line. Control
-    /// bytes other than HTAB are rejected (the grammar has no place for them, and a
-    /// NUL would truncate C-string consumers downstream).
+    /// terminator (CR of CRLF, or the LF) and the offset of the next line. A CR not
+    /// followed by LF is an error. Other control bytes are left to
+    /// `validateForProcessing`: inside a quoted-pair they are legal (RFC 4475 intmeth
+    /// escapes NUL, BEL and DEL in a display name).
     static func scanLine(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) throws(SIPParseError) -> (end: Int, next: Int) {
         let n = bytes.count
         var e = from
-        // Skip 8 bytes at a time while none is below 0x20 (SWAR: a byte b < 0x20 sets
-        // its high bit in (x - 0x20..20) & ~x). Most header bytes are printable.
-        if let base = bytes.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            while e + 8 <= n {
-                let x = raw.loadUnaligned(fromByteOffset: e, as: UInt64.self)
-                if (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080 != 0 { break }
-                e += 8
-            }
-        }
         while e < n {
-            let c = bytes[e]
-            if c < 0x20 {
+            // Skip 8 bytes at a time while none is below 0x20 (SWAR: a byte b < 0x20
+            // sets its high bit in (x - 0x20..20) & ~x). Most header bytes are printable.
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while e + 8 <= n {
+                    let x = raw.loadUnaligned(fromByteOffset: e, as: UInt64.self)
+                    if (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080 != 0 { break }
+                    e += 8
+                }
+            }
+            // At most one word byte by byte, then back to the fast path (HTAB is common).
+            let stop = min(n, e + 8)
+            while e < stop {
+                let c = bytes[e]
                 if c == SIPASCII.lf { return (e, e + 1) }
                 if c == SIPASCII.cr {
                     if e + 1 < n, bytes[e + 1] == SIPASCII.lf { return (e, e + 2) }
                     throw SIPParseError("Bare CR in header section", offset: e)
                 }
-                if c != SIPASCII.htab { throw SIPParseError("Control character in header section", offset: e) }
+                e += 1
             }
-            e += 1
         }
         return (n, n)
     }

@@ -87,6 +87,8 @@ public struct SIPNameAddr: Sendable, Hashable {
                   b != SIPASCII.dquote, b != SIPASCII.raquot { sc.pos += 1 }
             guard sc.pos > u else { throw SIPParseError("Missing URI", offset: u) }
             uri = try SIPURI(bytes: sc.s[u..<sc.pos])
+            // §20.10: a URI with headers (or ',' ';' '?') must be in <> (RFC 4475 regbadct).
+            guard uri.headers.isEmpty else { throw SIPParseError("URI with headers needs <>", offset: u) }
         }
         let uriEnd = sc.pos
         let params = try sc.params(what: "address")

@@ -26,6 +26,7 @@ public struct SIPParseError: Error, Sendable, Hashable, CustomStringConvertible 
         case 513: return "Message Too Large"
         case 413: return "Request Entity Too Large"
         case 414: return "Request-URI Too Long"
+        case 505: return "Version Not Supported"
         default: return "Bad Request - " + reason
         }
     }

@@ -40,9 +40,26 @@ struct SIPStartLine {
         while p < hi, line[p] != SIPASCII.sp, line[p] != SIPASCII.htab { p += 1 }
         guard p > uriStart else { throw SIPParseError("Missing Request-URI", offset: uriStart) }
         uri = uriStart..<p
-        guard p + 8 == hi, line[p] == SIPASCII.sp, SIPStartLine.isVersion(line[(p + 1)..<hi]) else {
+        guard p < hi, line[p] == SIPASCII.sp else { throw SIPParseError("Malformed request line", offset: lo) }
+        let version = line[(p + 1)..<hi]
+        guard SIPStartLine.isVersion(version) else {
+            // A well-formed other version (`SIP/7.0`, RFC 4475 badvers) gets 505
+            // Version Not Supported (§21.5.7); anything else is malformed.
+            if SIPStartLine.isOtherVersion(version) {
+                throw SIPParseError("Version Not Supported", status: 505, offset: p + 1)
+            }
             throw SIPParseError("Malformed request line", offset: lo)
         }
+    }
+
+    /// `SIP/` 1*DIGIT `.` 1*DIGIT (§25.1 SIP-Version), any version number.
+    static func isOtherVersion(_ s: ArraySlice<UInt8>) -> Bool {
+        guard s.count >= 7, SIPBytes.equalsLower(s.prefix(4), "sip/") else { return false }
+        let rest = s.dropFirst(4)
+        guard let dot = rest.firstIndex(of: SIPASCII.dot) else { return false }
+        let major = rest[rest.startIndex..<dot]
+        let minor = rest[(dot + 1)...]
+        return !major.isEmpty && !minor.isEmpty && major.allSatisfy(SIPASCII.isDigit) && minor.allSatisfy(SIPASCII.isDigit)
     }
 
     /// `SIP/2.0`, compared case-insensitively (§7.1: the version string is

@@ -22,6 +22,7 @@ extension SIPMessage {
         if let to = try to(), to.params.count(named: "tag") > 1 { throw SIPParseError("Duplicate tag in To") }
         guard let cseq = try cseq() else { throw .missing("CSeq") }
         try checkQuotesAndBrackets()
+        try checkControlBytes()
         if let cl = try contentLength() {
             // §18.3: bytes beyond Content-Length are discarded; fewer is an error.
             guard bodyStart + cl <= bytes.count else {
@@ -34,7 +35,9 @@ extension SIPMessage {
 
         guard cseq.number <= UInt32(Int32.max) else { throw .bad("CSeq") }
         guard cseq.method.elementsEqual(methodBytes) else { throw SIPParseError("CSeq method does not match request method") }
-        _ = try requestURI
+        // §19.1.1 table 1: URI headers are not allowed in a Request-URI (RFC 4475
+        // escruri expects 400).
+        guard try requestURI.headers.isEmpty else { throw SIPParseError("Headers in Request-URI") }
         // Contact is parsed here only for REGISTER, as Kamailio's sanity checks do
         // (uri_checks cover the Request-URI, From and To); others parse it on use.
         if method == .register, try contacts() == .star {
@@ -76,6 +79,36 @@ extension SIPMessage {
         guard slot < 0 else { throw SIPParseError("Duplicate " + name, offset: f.line.lowerBound) }
         guard !empty else { throw SIPParseError("Empty " + name, offset: f.value.lowerBound) }
         slot = f.index
+    }
+
+    /// Rejects control bytes (CTL: 0x00-0x1F but HTAB, and DEL) in the header section
+    /// unless escaped by a backslash: TEXT-UTF8 excludes them, quoted-pair allows
+    /// them (§25.1; RFC 4475 intmeth is valid, a raw NUL in Subject is not).
+    func checkControlBytes() throws(SIPParseError) {
+        try bytes.withUnsafeBufferPointer { buf throws(SIPParseError) in
+            guard let base = buf.baseAddress else { return }
+            let raw = UnsafeRawPointer(base)
+            var i = headersStart
+            let e = headersEnd
+            while i < e {
+                while i + 8 <= e {
+                    let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    let del = x ^ 0x7f7f_7f7f_7f7f_7f7f
+                    let hit = ((x &- 0x2020_2020_2020_2020) & ~x) | ((del &- 0x0101_0101_0101_0101) & ~del)
+                    if hit & 0x8080_8080_8080_8080 != 0 { break }
+                    i += 8
+                }
+                let stop = min(e, i + 8)
+                while i < stop {
+                    let c = buf[i]
+                    if c < 0x20 || c == 0x7f, c != SIPASCII.htab, c != SIPASCII.cr, c != SIPASCII.lf,
+                       i == 0 || buf[i - 1] != SIPASCII.backslash {
+                        throw SIPParseError("Control character in header", offset: i)
+                    }
+                    i += 1
+                }
+            }
+        }
     }
 
     /// Rejects an unterminated quoted string or an unclosed `<` in any header whose
