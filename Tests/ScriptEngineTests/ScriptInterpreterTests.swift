@@ -179,4 +179,14 @@ struct ScriptInterpreterTests {
         let (out, _) = try ScriptRunner.run("route(R); out(\"done\");", routes: "route[R] { route(R); }")
         #expect(out == ["done"])
     }
+
+    @Test("a call used as a value gives its code; under !, && and || it counts as code > 0")
+    func callValues() throws {
+        #expect(try ScriptRunner.run("""
+        $var(a) = is_method("INVITE"); $var(b) = is_method("BYE"); $var(c) = route(R);
+        $var(d) = !is_method("BYE"); $var(e) = is_method("INVITE") + 5; $var(f) = nok() || ok();
+        is_method("BYE"); $var(x) = 1; $var(g) = $rc;
+        out("$var(a) $var(b) $var(c) $var(d) $var(e) $var(f) $var(g)");
+        """, routes: "route[R] { return -5; }").0 == ["1 -1 -5 1 6 1 -1"])
+    }
 }

@@ -82,7 +82,7 @@ struct ScriptPseudoVariableTests {
         $avp(x) := 9; out("$(avp(x)[*])");
         out("$avp(s:none)");
         """)
-        #expect(out == ["3 two 1 3,two,1", "two", "9", "<null>"])
+        #expect(out == ["3 two 1 3, two, 1", "two", "9", "<null>"])
     }
 
     @Test("defined, $null, $rc/$retcode and $cfg(line)")

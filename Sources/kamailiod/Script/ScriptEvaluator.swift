@@ -1,7 +1,8 @@
 /// Evaluation of compiled expressions with Kamailio's rules (script-semantics.md):
 /// `+` takes its type from the left operand, `< > <= >=` compare integers, `==` follows
-/// the left operand, function calls and `route()` in expressions count as 1 when their
-/// code is > 0 and 0 otherwise, and `!`/`&&`/`||` treat any non-zero value as true.
+/// the left operand, a function call or `route()` used as a value gives its return code
+/// (`$var(x) = is_method("X")` stores -1), and `!`/`&&`/`||` see calls as true when
+/// their code is > 0 and other values as true when non-zero.
 enum ScriptEvaluator {
     /// The value of `node` for the current message; throws when an operation fails
     /// (division by zero), in which case the statement using it is skipped.
@@ -12,21 +13,21 @@ enum ScriptEvaluator {
         case .pv(let pv):
             return pv.get(ctx)
         case .call(let site, let loc):
-            return .int(ScriptInterpreter.call(site, at: loc, ctx) > 0 ? 1 : 0)
+            return .int(ScriptInterpreter.call(site, at: loc, ctx))
         case .route(let index, _):
-            return .int(ScriptInterpreter.callRoute(index, ctx) > 0 ? 1 : 0)
+            return .int(ScriptInterpreter.callRoute(index, ctx))
         case .not(let x):
-            return .int(try value(x, ctx).intValue == 0 ? 1 : 0)
+            return .int(try truth(x, ctx) ? 0 : 1)
         case .negate(let x):
             return .int(0 &- (try value(x, ctx).intValue))
         case .bitNot(let x):
             return .int(~(try value(x, ctx).intValue))
         case .and(let a, let b):
-            guard try value(a, ctx).intValue != 0 else { return .int(0) }
-            return .int(try value(b, ctx).intValue != 0 ? 1 : 0)
+            guard try truth(a, ctx) else { return .int(0) }
+            return .int(try truth(b, ctx) ? 1 : 0)
         case .or(let a, let b):
-            if try value(a, ctx).intValue != 0 { return .int(1) }
-            return .int(try value(b, ctx).intValue != 0 ? 1 : 0)
+            if try truth(a, ctx) { return .int(1) }
+            return .int(try truth(b, ctx) ? 1 : 0)
         case .plus(let a, let b):
             return ScriptOperators.plus(try value(a, ctx), try value(b, ctx))
         case .arithmetic(let op, let a, let b):
@@ -57,6 +58,16 @@ enum ScriptEvaluator {
             return bool(!pv.get(ctx).isNull)
         case .myself(let subject, let negated):
             return bool(isMyself(subject, ctx) != negated)
+        }
+    }
+
+    /// An operand of `!`, `&&` or `||`: a function call or `route()` is true when its
+    /// code is > 0 (so `!is_method("X")` works with the -1 of a false function), any
+    /// other value when it is non-zero (so `!$var(x)` is 0 for x = -4). Observed on 5.6.
+    private static func truth(_ node: ScriptExprNode, _ ctx: ScriptContext) throws(ScriptEvalError) -> Bool {
+        switch node {
+        case .call, .route: return try value(node, ctx).intValue > 0
+        default: return try value(node, ctx).intValue != 0
         }
     }
 

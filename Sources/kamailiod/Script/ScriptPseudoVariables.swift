@@ -202,7 +202,8 @@ enum ScriptCorePVs {
             if joinAll {
                 var out: [UInt8] = []
                 for (i, v) in values.enumerated() {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    // Kamailio 5.6 joins AVP values with ", " (headers with ",")
+                    if i > 0 { out += [UInt8(ascii: ","), UInt8(ascii: " ")] }
                     out += v.bytes
                 }
                 return .str(out)

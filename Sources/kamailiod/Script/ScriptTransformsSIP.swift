@@ -82,7 +82,8 @@ enum ScriptTransformsSIP {
         "tobody.user": nameaddr { slice($0.uri.user) },
         "tobody.host": nameaddr { slice($0.uri.host?.text) },
         "tobody.tag": nameaddr { slice($0.tag) },
-        "tobody.display": nameaddr { na in na.displayName.map { .string($0) } ?? empty },
+        // Kamailio keeps the quotes of a quoted display name here
+        "tobody.display": nameaddr { slice($0.displayNameRaw) },
         "param.value": { p throws(ScriptFixupError) in
             guard p.count == 1 || p.count == 2, !p[0].isEmpty else {
                 throw ScriptFixupError("{param.value,name[,separator]} needs a name")
