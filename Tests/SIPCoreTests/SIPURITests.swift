@@ -43,6 +43,14 @@ struct SIPURITests {
         #expect(c.host?.kind == .ipv6)
         let d = try SIPURI("sip:[2001:db8:0:0:0:0:0:1]")
         #expect(d.host?.kind == .ipv6)
+        // RFC 5118 §4.9/§4.10: two colons before an embedded IPv4 are right, three are not.
+        #expect(try SIPURI("sip:[2001:db8::192.0.2.1]").host?.kind == .ipv6)
+        #expect(throws: SIPParseError.self) { try SIPURI("sip:[2001:db8:::192.0.2.1]") }
+        #expect(try SIPURI("sip:[::1]").host?.kind == .ipv6)
+        #expect(try SIPURI("sip:[::]").host?.kind == .ipv6)
+        #expect(try SIPURI("sip:[1::]").host?.kind == .ipv6)
+        #expect(throws: SIPParseError.self) { try SIPURI("sip:[1:2:3:4:5:6:7::8]") }
+        #expect(throws: SIPParseError.self) { try SIPURI("sip:[1:]") }
         for bad in ["sip:[2001::db8::1]", "sip:[2001:db8::1", "sip:2001:db8::10", "sip:[]",
                     "sip:[2001:db8:0:0:0:0:0:0:1]", "sip:[12345::1]", "sip:[2001:db8::g]"] {
             #expect(throws: SIPParseError.self, "\(bad)") { try SIPURI(bad) }
