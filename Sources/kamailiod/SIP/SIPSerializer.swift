@@ -60,7 +60,8 @@ private let crlf: [UInt8] = [SIPASCII.cr, SIPASCII.lf]
 // High-level edit operations and serialization.
 extension SIPMessage {
     /// Adds a header line (`"X-Foo: bar"`, no line terminator) at the end of the
-    /// header section.
+    /// header section. (A message without the empty line after its headers, which
+    /// `validateForProcessing` rejects, gets the line appended at its very end.)
     public func addHeader(_ line: [UInt8]) {
         edits.insert(line + crlf, at: hasHeaderTerminator ? headersEnd : headerSectionEnd)
     }
