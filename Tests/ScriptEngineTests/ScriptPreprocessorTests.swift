@@ -148,4 +148,20 @@ struct ScriptPreprocessorTests {
         #expect(out.map(\.0) == ["x = 1 +  2"])
         #expect(out.map(\.2) == [3])
     }
+
+    @Test("defenv defines from the environment, quoted with defenvs; a missing variable defines nothing")
+    func defenv() throws {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let out = try ScriptTestSupport.preprocess("""
+        #!defenv PATH
+        #!defenvs P2=PATH
+        #!defenv NOPE=KAMAILIOD_TEST_UNSET_VARIABLE
+        #!ifdef NOPE
+        wrong
+        #!endif
+        a PATH
+        b P2
+        """)
+        #expect(out.map(\.0) == ["a \(path)", "b \"\(path)\""])
+    }
 }

@@ -13,7 +13,10 @@ public protocol ScriptServices: AnyObject, Sendable {
 
 /// Per-worker state that outlives one message: `$var` values, which in Kamailio live
 /// in the process and keep their values from one message to the next.
-public final class ScriptWorkerState {
+///
+/// `@unchecked Sendable` only so the daemon can create the states at start-up and hand
+/// each to its worker thread; after that one worker uses it, never two at once.
+public final class ScriptWorkerState: @unchecked Sendable {
     /// The worker index this state belongs to.
     public let worker: Int
     /// `$var` slots, indexed by the ids the compiler gave to the names.

@@ -185,6 +185,19 @@ struct ScriptPreprocessor {
                 if keyword == "define" { throw ScriptError("'\(name)' is already defined", at: loc) }
             }
             defines[name] = value
+        case "defenv", "defenvs", "trydefenv", "trydefenvs":
+            // `#!defenv ID=VAR` or `#!defenv VAR`: define ID as the environment value
+            // (quoted for the `s` forms); a missing variable leaves ID undefined
+            let text = String(decoding: arg, as: UTF8.self)
+            let parts = text.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard let id = parts.first, !id.isEmpty else { throw ScriptError("expected a name after #!\(keyword)", at: loc) }
+            let variable = parts.count == 2 ? parts[1] : id
+            guard let value = ProcessInfo.processInfo.environment[variable] else { return }
+            if defines[id] != nil {
+                if keyword.hasPrefix("try") { return }
+                throw ScriptError("'\(id)' is already defined", at: loc)
+            }
+            defines[id] = keyword.hasSuffix("s") ? Array("\"\(value)\"".utf8) : Array(value.utf8)
         case "subst", "substdef", "substdefs":
             try addSubst(arg, define: keyword != "subst", quoteDefine: keyword == "substdefs", at: loc)
         case "include_file", "import_file":
