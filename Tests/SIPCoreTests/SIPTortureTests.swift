@@ -104,8 +104,14 @@ struct SIPTortureTests {
 
     @Test("badvers: another SIP version is 505, not 400")
     func badvers() {
-        let e = rejection(Self.request("OPTIONS sip:t.watson@example.org SIP/7.0"))
+        let bytes = Self.request("OPTIONS sip:t.watson@example.org SIP/7.0")
+        let e = rejection(bytes)
         #expect(e?.statusCode == 505)
+        // The message itself parses, so the 505 can be built from it.
+        let m = try? SIPMessage(bytes: bytes)
+        #expect(m?.hasUnsupportedVersion == true)
+        #expect(m.map { str(SIPReplyBuilder(statusCode: 505, reason: "Version Not Supported").build(for: $0).prefix(40)) }
+                == "SIP/2.0 505 Version Not Supported\r\nVia: ")
         #expect(e?.replyReasonPhrase == "Version Not Supported")
         #expect(rejection(Self.request("OPTIONS sip:t.watson@example.org SIP/7"))?.statusCode == 400)
     }

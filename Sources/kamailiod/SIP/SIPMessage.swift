@@ -51,6 +51,9 @@ public final class SIPMessage {
     public let hasHeaderTerminator: Bool
     /// Leading CRLFs skipped before the start line (§7.5).
     public let leadingBytesSkipped: Int
+    /// True when a request line names a SIP version other than 2.0 (`SIP/7.0`);
+    /// `validateForProcessing` then throws 505 Version Not Supported (§21.5.7).
+    public let hasUnsupportedVersion: Bool
 
     /// Recorded modifications applied by `serialize()`.
     public var edits = SIPEditList()
@@ -88,6 +91,7 @@ public final class SIPMessage {
         requestURIRange = start.uri
         statusCode = start.status
         reasonPhraseRange = start.reason
+        hasUnsupportedVersion = start.unsupportedVersion
         headersStart = next
 
         let index = try bytes.withUnsafeBufferPointer { buf throws(SIPParseError) in

@@ -5,6 +5,7 @@ struct SIPStartLine {
     var uri: Range<Int> = 0..<0
     var status = 0
     var reason: Range<Int> = 0..<0
+    var unsupportedVersion = false
 
     /// Parses `line` (without its terminator). Elements are separated by exactly one
     /// SP (§25.1 Request-Line); RFC 4475 lwsstart (two spaces) is rejected, as the
@@ -42,13 +43,12 @@ struct SIPStartLine {
         uri = uriStart..<p
         guard p < hi, line[p] == SIPASCII.sp else { throw SIPParseError("Malformed request line", offset: lo) }
         let version = line[(p + 1)..<hi]
-        guard SIPStartLine.isVersion(version) else {
-            // A well-formed other version (`SIP/7.0`, RFC 4475 badvers) gets 505
-            // Version Not Supported (§21.5.7); anything else is malformed.
-            if SIPStartLine.isOtherVersion(version) {
-                throw SIPParseError("Version Not Supported", status: 505, offset: p + 1)
-            }
-            throw SIPParseError("Malformed request line", offset: lo)
+        if !SIPStartLine.isVersion(version) {
+            // A well-formed other version (`SIP/7.0`, RFC 4475 badvers) parses, so a
+            // 505 can be built; validateForProcessing reports it. Anything else is
+            // malformed.
+            guard SIPStartLine.isOtherVersion(version) else { throw SIPParseError("Malformed request line", offset: lo) }
+            unsupportedVersion = true
         }
     }
 

@@ -2,7 +2,7 @@
 // what Kamailio's parser and sanity module reject, with RFC 3261 as the reference.
 extension SIPMessage {
     /// Checks that a message is well-formed enough to process (RFC 3261 §8.2, §16.3,
-    /// §18.3). Throws a `SIPParseError` whose status (400 mostly) and reason feed the
+    /// §18.3). A request line with another SIP version fails first, with 505. Throws a `SIPParseError` whose status (400 mostly) and reason feed the
     /// reply; the caller drops instead when the error leaves no way to answer.
     ///
     /// Requests: Via present and parseable (sent-by host, closed IPv6 brackets);
@@ -13,6 +13,7 @@ extension SIPMessage {
     /// Expires numeric; `Contact: *` alone (§10.3); a parseable Request-URI.
     /// Responses: Via, From, To, Call-ID, CSeq present and well-formed.
     public func validateForProcessing() throws(SIPParseError) {
+        guard !hasUnsupportedVersion else { throw SIPParseError("Version Not Supported", status: 505) }
         guard hasHeaderTerminator else { throw SIPParseError("Missing empty line after headers", offset: headersEnd) }
         // Via first: without it there is nowhere to reply (§18.2.2).
         guard firstHeader(.via) != nil else { throw .missing("Via") }
