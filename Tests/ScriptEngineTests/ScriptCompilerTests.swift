@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ScriptEngine
 
@@ -109,6 +110,27 @@ struct ScriptCompilerTests {
             var functions: [ScriptFunction] { [ScriptFunction("core_fn", arity: 0...0) { _, _ in 1 }] }
         }
         #expect(ScriptRunner.loadError("request_route { core_fn(); }", extra: [Core()]) == nil)
+    }
+
+    @Test("mutated real scripts never crash the loader")
+    func fuzzLoader() throws {
+        let path = ScriptTestSupport.fixture("ref.cfg")
+        let modules = ScriptStubModules.make(for: try ScriptFrontEnd.parse(path: path))
+        let original = Array(try String(contentsOfFile: path, encoding: .utf8).utf8)
+        let alphabet = Array("{}()[];,$\"'#!=<>|&^~+-*/ \nabcif0x9_:.@".utf8)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            var bytes = original
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let at = Int.random(in: 0..<bytes.count, using: &rng)
+                bytes[at] = alphabet.randomElement(using: &rng) ?? 0x20
+            }
+            _ = try? ScriptLoader.load(text: String(decoding: bytes, as: UTF8.self), name: "ref.cfg", modules: modules)
+        }
+        let extremes = ["0x8000000000000000", "-0x8000000000000000", "99999999999999999999", "$(rU{s.substr,9223372036854775807,9223372036854775807})"]
+        for e in extremes {
+            _ = try? ScriptRunner.run("$var(x) = \(e); out(\"$var(x)\"); switch ($var(x)) { case -0x8000000000000000: exit; }")
+        }
     }
 
     @Test("the real scripts compile against modules declaring the functions they use",

@@ -57,7 +57,7 @@ public enum ScriptCoreValue: Sendable, Hashable, CustomStringConvertible {
         let digits = negative ? Array(bytes.dropFirst()) : bytes
         if let first = digits.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") {
             let (v, end) = ScriptLexer.integer(digits, from: 0)
-            if end == digits.count { return (.int(Int(negative ? -v : v)), description) }
+            if end == digits.count { return (.int(Int(negative ? 0 &- v : v)), description) }
         }
         return (.token(trimmed), description)
     }

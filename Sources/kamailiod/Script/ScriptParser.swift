@@ -255,7 +255,7 @@ struct ScriptParser {
             } else if t.isIdentifier("case") {
                 let negative = accept("-")
                 switch advance().kind {
-                case .integer(let v): label = .integer(negative ? -v : v)
+                case .integer(let v): label = .integer(negative ? 0 &- v : v)
                 case .string(let s) where !negative: label = .string(s)
                 default: throw error("expected an integer or a string after 'case'", at: tokens[pos - 1])
                 }

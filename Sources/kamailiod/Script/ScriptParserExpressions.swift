@@ -58,7 +58,7 @@ extension ScriptParser {
             defer { depth -= 1 }
             let operand = try parseUnary()
             if op == .negate, case .integer(let v) = operand.kind {
-                return ScriptExpression(kind: .integer(-v), location: t.location)
+                return ScriptExpression(kind: .integer(0 &- v), location: t.location)
             }
             return ScriptExpression(kind: .unary(op, operand), location: t.location)
         }

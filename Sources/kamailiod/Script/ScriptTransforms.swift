@@ -36,9 +36,8 @@ enum ScriptTransforms {
             return { v in
                 let b = v.bytes
                 let start = off < 0 ? b.count + off : off
-                guard start >= 0, start <= b.count, len >= 0 else { return empty }
+                guard start >= 0, start <= b.count, len >= 0, len <= b.count - start else { return empty }
                 let end = len == 0 ? b.count : start + len
-                guard end <= b.count else { return empty }
                 return .str(Array(b[start..<end]))
             }
         },
