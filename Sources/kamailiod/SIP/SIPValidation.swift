@@ -2,16 +2,19 @@
 // what Kamailio's parser and sanity module reject, with RFC 3261 as the reference.
 extension SIPMessage {
     /// Checks that a message is well-formed enough to process (RFC 3261 §8.2, §16.3,
-    /// §18.3). A request line with another SIP version fails first, with 505. Throws a `SIPParseError` whose status (400 mostly) and reason feed the
-    /// reply; the caller drops instead when the error leaves no way to answer.
+    /// §18.3). Throws a `SIPParseError` whose status and reason feed the reply; the
+    /// caller drops instead when the error leaves no way to answer.
     ///
-    /// Requests: Via present and parseable (sent-by host, closed IPv6 brackets);
-    /// From, To, Call-ID and CSeq present, single and well-formed; To not empty; no
-    /// duplicate tags; quoted strings and `<` closed in structured headers; CSeq
-    /// number ≤ 2^31-1 (§8.1.1.5) and its method equal to the request method;
-    /// Content-Length numeric and not beyond the bytes received; Max-Forwards and
-    /// Expires numeric; `Contact: *` alone (§10.3); a parseable Request-URI.
-    /// Responses: Via, From, To, Call-ID, CSeq present and well-formed.
+    /// First a request line with another SIP version (505). Then, for all messages:
+    /// the empty line after the headers; Via present and parseable (sent-by host,
+    /// closed IPv6 brackets); From, To, Call-ID and CSeq present once and not empty;
+    /// Content-Length and Max-Forwards at most once; From/To parseable without
+    /// duplicate tags; CSeq well-formed; quoted strings and `<` closed in structured
+    /// headers; no raw control bytes in the header section; Content-Length numeric
+    /// and not beyond the bytes received; Max-Forwards and Expires numeric.
+    /// Requests also: CSeq number ≤ 2^31-1 (§8.1.1.5) and its method equal to the
+    /// request method; a parseable Request-URI without URI headers; for REGISTER,
+    /// `Contact: *` alone and only with Expires: 0 (§10.2.2, §10.3).
     public func validateForProcessing() throws(SIPParseError) {
         guard !hasUnsupportedVersion else { throw SIPParseError("Version Not Supported", status: 505) }
         guard hasHeaderTerminator else { throw SIPParseError("Missing empty line after headers", offset: headersEnd) }
