@@ -2,6 +2,12 @@ import SIPCore
 import Testing
 @testable import ScriptEngine
 
+/// Hands out one recorder to every run, as a debugger attaching to all traffic would.
+final class ScriptRecorderProvider: ScriptDebugHookProvider, @unchecked Sendable {
+    let recorder = ScriptLineRecorder()
+    func hook(for context: ScriptContext) -> (any ScriptDebugHook)? { recorder }
+}
+
 /// Records every action the interpreter is about to run.
 final class ScriptLineRecorder: ScriptDebugHook {
     var steps: [String] = []
@@ -68,5 +74,18 @@ struct ScriptDebugHookTests {
         let r = script.runReplyRoute(ctx)
         #expect(r.dropped)
         #expect(services.output == ["reply 486"])
+    }
+
+    @Test("a hook provider attaches to every run until removed; action locations list breakpoint lines")
+    func provider() throws {
+        let (script, _) = try ScriptRunner.load("loadmodule \"test.so\"\nrequest_route {\n  ok();\n  if (ok()) {\n    nok();\n  }\n}\n")
+        #expect(script.actionLocations.map(\.line) == [3, 4, 5])
+        let provider = ScriptRecorderProvider()
+        script.setDebugHookProvider(provider)
+        _ = try ScriptRunner.run("", script: (script, ScriptTestServices()))
+        #expect(provider.recorder.steps == ["route:3", "route:4", "route:5"])
+        script.setDebugHookProvider(nil)
+        _ = try ScriptRunner.run("", script: (script, ScriptTestServices()))
+        #expect(provider.recorder.steps.count == 3)
     }
 }

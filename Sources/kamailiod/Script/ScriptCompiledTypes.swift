@@ -162,3 +162,10 @@ public protocol ScriptDebugHook: AnyObject {
     /// About to run the action at `location` in route `route` (name, or the family for main blocks).
     func willExecute(at location: ScriptSourceLocation, route: String, context: ScriptContext)
 }
+
+/// Makes hooks for route runs (see `LoadedScript.setDebugHookProvider`). Called on the
+/// worker that runs the message; return nil to leave that message alone.
+public protocol ScriptDebugHookProvider: Sendable {
+    /// A hook for the run that is starting on `context`, or nil.
+    func hook(for context: ScriptContext) -> (any ScriptDebugHook)?
+}

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A script ready to run: core parameters, enabled modules and compiled routes.
 /// Shared read-only by all workers; per-message state lives in `ScriptContext`,
 /// per-worker state (`$var`) in `ScriptWorkerState`.
@@ -18,6 +20,9 @@ public final class LoadedScript: Sendable {
     let maxWhileLoops: Int
     /// Module pseudo-variables, for formats compiled after load.
     let modulePVs: [String: ScriptPVDefinition]
+    /// Whether a hook provider is installed: one relaxed load per message when not.
+    private let hookEnabled = Atomic<Bool>(false)
+    private let hookProvider = Mutex<(any ScriptDebugHookProvider)?>(nil)
     private let lookup: [String: Int]
 
     /// Made by `ScriptLoader`.
@@ -85,7 +90,36 @@ public final class LoadedScript: Sendable {
     /// Runs any route as a top-level route (failure, branch, event routes started by modules).
     public func run(_ ref: ScriptRouteRef, _ ctx: ScriptContext) -> ScriptRunResult {
         guard ref.index < routes.count else { return ScriptRunResult(code: -1, exited: false, dropped: false) }
+        if ctx.debugHook == nil, hookEnabled.load(ordering: .relaxed) {
+            ctx.debugHook = hookProvider.withLock { $0 }?.hook(for: ctx)
+        }
         return ScriptInterpreter.run(ref.index, in: self, ctx)
+    }
+
+    /// Installs (or, with nil, removes) a provider asked for a hook at the start of every
+    /// route run whose context has none: how a debugger or `cfgtrace` attaches to all
+    /// traffic without the daemon's help.
+    public func setDebugHookProvider(_ provider: (any ScriptDebugHookProvider)?) {
+        hookProvider.withLock { $0 = provider }
+        hookEnabled.store(provider != nil, ordering: .releasing)
+    }
+
+    /// Every place an action starts, in file order per route: where breakpoints can go.
+    public var actionLocations: [ScriptSourceLocation] {
+        var out: [ScriptSourceLocation] = []
+        func walk(_ actions: [ScriptAction]) {
+            for a in actions {
+                out.append(a.location)
+                switch a.kind {
+                case .ifElse(_, let t, let e): walk(t); walk(e)
+                case .switchCase(_, let cases): cases.forEach { walk($0.body) }
+                case .whileLoop(_, let body), .block(let body): walk(body)
+                default: break
+                }
+            }
+        }
+        routes.forEach { walk($0.actions) }
+        return out
     }
 }
 
