@@ -117,4 +117,32 @@ struct SIPReplyBuilderTests {
         #expect(try target("Via: SIP/2.0/UDP [2001:db8::5]:5080;branch=z9hG4bK1\n") == ("2001:db8::5", 5080))
         #expect(try target("Via: SIP/2.0/UDP x;received=[2001:db8::9];rport=9\n") == ("2001:db8::9", 9))
     }
+
+    @Test("an existing received is overwritten; IPv6 sources are written without brackets")
+    func receivedIPv6() throws {
+        let req = try message("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP [2001:db8::1]:5060;received=192.0.2.1;rport;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: x\nCSeq: 1 OPTIONS\n\n")
+        var b = SIPReplyBuilder(statusCode: 200, reason: "OK")
+        b.sourceAddress = Array("2001:db8::2".utf8)
+        b.sourcePort = 5070
+        let reply = try SIPMessage(bytes: b.build(for: req))
+        let via = try #require(try reply.topVia())
+        #expect(via.received.map(str) == "2001:db8::2")
+        #expect(via.rport == .value(5070))
+        #expect(via.params.count(named: "received") == 1)
+        #expect(str(reply.bytes[via.range]) == "SIP/2.0/UDP [2001:db8::1]:5060;received=2001:db8::2;rport=5070;branch=z9hG4bK1")
+        // The bracketed sent-by equals the bare source address: no received without rport.
+        let plain = try message("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP [2001:DB8::2];branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: x\nCSeq: 1 OPTIONS\n\n")
+        #expect(try SIPMessage(bytes: b.build(for: plain)).topVia()?.received == nil)
+    }
+
+    @Test("a body replaces Content-Length 0 and carries its Content-Type")
+    func replyBody() throws {
+        var b = SIPReplyBuilder(statusCode: 200, reason: "OK")
+        b.body = Array("hello".utf8)
+        b.contentType = Array("text/plain".utf8)
+        let reply = try SIPMessage(bytes: b.build(for: try message(sampleInvite)))
+        #expect(str(reply.body) == "hello")
+        #expect(try reply.contentLength() == 5)
+        #expect(reply.contentType.map(str) == "text/plain")
+    }
 }

@@ -117,4 +117,27 @@ struct SIPSerializerTests {
         m.edits.removeAll()
         #expect(m.serialize() == crlf(base))
     }
+
+    @Test("removing the middle value of three keeps both neighbours and one comma between them")
+    func removeMiddle() throws {
+        let m = try message("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP a;branch=z9hG4bK1 ,SIP/2.0/UDP b;branch=z9hG4bK2,  SIP/2.0/UDP c;branch=z9hG4bK3\n\n")
+        try m.removeVia(try m.vias()[1])
+        #expect(str(m.serialize()) == "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1,  SIP/2.0/UDP c;branch=z9hG4bK3\r\n\r\n")
+        let again = try SIPMessage(bytes: m.serialize())
+        #expect(try again.vias().map(\.host.description) == ["a", "c"])
+    }
+
+    @Test("a folded header is removed with all its continuation lines")
+    func removeFolded() throws {
+        let m = try message("OPTIONS sip:a@b SIP/2.0\nSubject: one\n two\n\tthree\nCall-ID: x\n\n")
+        m.removeHeader(try #require(m.firstHeader(.subject)))
+        #expect(str(m.serialize()) == "OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n")
+    }
+
+    @Test("LF-only messages keep their bytes; added lines use CRLF")
+    func bareLF() throws {
+        let m = try SIPMessage(bytes: Array("OPTIONS sip:a@b SIP/2.0\nCall-ID: x\n\n".utf8))
+        m.addHeader("X: 1")
+        #expect(str(m.serialize()) == "OPTIONS sip:a@b SIP/2.0\nCall-ID: x\nX: 1\r\n\n")
+    }
 }

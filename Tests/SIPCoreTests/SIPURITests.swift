@@ -57,6 +57,21 @@ struct SIPURITests {
         }
     }
 
+    @Test("hosts match addresses by value for IP literals and case-insensitively for names")
+    func hostMatching() throws {
+        let v6 = try #require(try SIPURI("sip:[2001:db8:0:0::1]").host)
+        #expect(v6.matches(address: Array("2001:db8::1".utf8)))
+        #expect(v6.matches(address: Array("[2001:DB8::1]".utf8)))
+        #expect(!v6.matches(address: Array("2001:db8::2".utf8)))
+        let v4 = try #require(try SIPURI("sip:192.0.2.1").host)
+        #expect(v4.matches(address: Array("192.0.2.1".utf8)))
+        #expect(!v4.matches(address: Array("192.0.2.10".utf8)))
+        let name = try #require(try SIPURI("sip:Example.COM").host)
+        #expect(name.matches(address: Array("example.com".utf8)))
+        #expect(SIPHost.binaryAddress(ArraySlice("::ffff:192.0.2.1".utf8))?.suffix(4) == [192, 0, 2, 1])
+        #expect(SIPHost.binaryAddress(ArraySlice("not-an-ip".utf8)) == nil)
+    }
+
     @Test("IPv4 literals are validated, host names classified")
     func ipv4() throws {
         #expect(try SIPURI("sip:10.0.0.255").host?.kind == .ipv4)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A host as written in a URI or Via sent-by (RFC 3261 §25.1 `host`): a domain
 /// name, an IPv4 literal, or an IPv6 reference in brackets (RFC 5118).
 public struct SIPHost: Sendable, Hashable, CustomStringConvertible {
@@ -55,11 +61,33 @@ public struct SIPHost: Sendable, Hashable, CustomStringConvertible {
         self.text = text
     }
 
-    /// Compares hosts as RFC 3261 §19.1.4 does: case-insensitively, brackets ignored.
+    /// Compares with an address or host text: IP literals by value (so `[2001:db8:0::1]`
+    /// matches `2001:db8::1`), names case-insensitively (§19.1.4); brackets ignored.
     public func matches<C: Collection<UInt8>>(address other: C) -> Bool {
         var o = ArraySlice(other)
         if o.first == SIPASCII.lbracket, o.last == SIPASCII.rbracket { o = o.dropFirst().dropLast() }
-        return SIPBytes.equalsIgnoringCase(address, o)
+        if SIPBytes.equalsIgnoringCase(address, o) { return true }
+        guard kind != .name, let a = SIPHost.binaryAddress(address), let b = SIPHost.binaryAddress(o) else { return false }
+        return a == b
+    }
+
+    /// The 4 or 16 bytes of an IPv4 or IPv6 literal (no brackets), via `inet_pton`.
+    public static func binaryAddress(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        guard text.count < 64 else { return nil }
+        let isV6 = text.contains(SIPASCII.colon)
+        var cString = Array(text)
+        cString.append(0)
+        var out = [UInt8](repeating: 0, count: isV6 ? 16 : 4)
+        let ok = cString.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBytes { dst in
+                src.baseAddress.map { p in
+                    p.withMemoryRebound(to: CChar.self, capacity: src.count) {
+                        inet_pton(isV6 ? AF_INET6 : AF_INET, $0, dst.baseAddress)
+                    }
+                } ?? 0
+            }
+        }
+        return ok == 1 ? out : nil
     }
 
     /// Dotted-quad with each part 0...255.
