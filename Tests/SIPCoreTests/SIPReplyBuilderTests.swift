@@ -3,6 +3,19 @@ import Testing
 
 @Suite("Reply builder and response routing")
 struct SIPReplyBuilderTests {
+    /// An OPTIONS request whose Via lines are `vias` (each ending in a newline).
+    func options(vias: String) throws -> SIPMessage {
+        try message("OPTIONS sip:a@b SIP/2.0\n\(vias)From: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: x\nCSeq: 1 OPTIONS\n\n")
+    }
+
+    /// A 200 OK builder for a request from `address`:`port`.
+    func ok(from address: String, port: UInt16) -> SIPReplyBuilder {
+        var b = SIPReplyBuilder(statusCode: 200, reason: "OK")
+        b.sourceAddress = Array(address.utf8)
+        b.sourcePort = port
+        return b
+    }
+
     @Test("a reply copies Vias, From, Call-ID, CSeq exactly and adds a To tag")
     func copies() throws {
         let req = try message(sampleInvite)
@@ -32,9 +45,7 @@ struct SIPReplyBuilderTests {
     @Test("received and rport are filled in from the source address (RFC 3581)")
     func receivedRport() throws {
         let req = try message(sampleInvite)
-        var b = SIPReplyBuilder(statusCode: 200, reason: "OK")
-        b.sourceAddress = Array("192.0.2.9".utf8)
-        b.sourcePort = 6000
+        let b = ok(from: "192.0.2.9", port: 6000)
         let reply = try SIPMessage(bytes: b.build(for: req))
         let via = try #require(try reply.topVia())
         #expect(via.received.map(str) == "192.0.2.9")
@@ -44,10 +55,8 @@ struct SIPReplyBuilderTests {
 
     @Test("no received when the sent-by is the source IP and rport was not asked; forceRport adds both")
     func noReceived() throws {
-        let req = try message("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK1\nVia: SIP/2.0/UDP other;branch=z9hG4bK0\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: x\nCSeq: 1 OPTIONS\n\n")
-        var b = SIPReplyBuilder(statusCode: 200, reason: "OK")
-        b.sourceAddress = Array("192.0.2.9".utf8)
-        b.sourcePort = 5060
+        let req = try options(vias: "Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK1\nVia: SIP/2.0/UDP other;branch=z9hG4bK0\n")
+        var b = ok(from: "192.0.2.9", port: 5060)
         let plain = try SIPMessage(bytes: b.build(for: req))
         #expect(try plain.topVia()?.received == nil)
         #expect(try plain.topVia()?.rport == .absent)
@@ -120,10 +129,8 @@ struct SIPReplyBuilderTests {
 
     @Test("an existing received is overwritten; IPv6 sources are written without brackets")
     func receivedIPv6() throws {
-        let req = try message("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP [2001:db8::1]:5060;received=192.0.2.1;rport;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: x\nCSeq: 1 OPTIONS\n\n")
-        var b = SIPReplyBuilder(statusCode: 200, reason: "OK")
-        b.sourceAddress = Array("2001:db8::2".utf8)
-        b.sourcePort = 5070
+        let req = try options(vias: "Via: SIP/2.0/UDP [2001:db8::1]:5060;received=192.0.2.1;rport;branch=z9hG4bK1\n")
+        let b = ok(from: "2001:db8::2", port: 5070)
         let reply = try SIPMessage(bytes: b.build(for: req))
         let via = try #require(try reply.topVia())
         #expect(via.received.map(str) == "2001:db8::2")
@@ -131,7 +138,7 @@ struct SIPReplyBuilderTests {
         #expect(via.params.count(named: "received") == 1)
         #expect(str(reply.bytes[via.range]) == "SIP/2.0/UDP [2001:db8::1]:5060;received=2001:db8::2;rport=5070;branch=z9hG4bK1")
         // The bracketed sent-by equals the bare source address: no received without rport.
-        let plain = try message("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP [2001:DB8::2];branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: x\nCSeq: 1 OPTIONS\n\n")
+        let plain = try options(vias: "Via: SIP/2.0/UDP [2001:DB8::2];branch=z9hG4bK1\n")
         #expect(try SIPMessage(bytes: b.build(for: plain)).topVia()?.received == nil)
     }
 
