@@ -156,4 +156,24 @@ struct ScriptPseudoVariableTests {
                         "ice|ali|aLIce|616c696365",
                         "abc|"])
     }
+
+    @Test("$rP keeps the written case and defaults to UDP; user=phone gives tel and a cut user")
+    func requestURIDetails() throws {
+        #expect(try show("$rP") == "UDP")
+        let (out, _) = try ScriptRunner.run("""
+        $ru = "sip:+4930123;phone-context=x@gw.test;user=phone;transport=TCP"; out("$rz $rU $rP");
+        """)
+        #expect(out == ["tel +4930123 TCP"])
+    }
+
+    @Test("re.subst and line transformations")
+    func regexAndLines() throws {
+        let (out, _) = try ScriptRunner.run("""
+        $var(s) = "a1b22c333";
+        out("$(var(s){re.subst,/[0-9]+/#/g})|$(var(s){re.subst,/([a-z])([0-9])/\\2&\\1/})|$(var(s){re.subst,/B/x/i})");
+        $var(l) = "one\\r\\ntwo\\r\\nthree";
+        out("$(var(l){line.count})|$(var(l){line.at,1})|$(var(l){line.at,-1})|$(var(l){line.sw,th})|$(var(l){line.at,9})");
+        """)
+        #expect(out == ["a#b#c#|1&ab22c333|a1x22c333", "3|two|three|three|"])
+    }
 }

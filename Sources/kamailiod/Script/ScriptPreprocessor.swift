@@ -28,15 +28,9 @@ struct ScriptPreprocessor {
         var location: ScriptSourceLocation
     }
 
-    private struct Subst {
-        var regex: ScriptRegex
-        var replacement: [UInt8]
-        var global: Bool
-    }
-
     /// Defined names and their replacement text (empty for flag-only defines).
     private(set) var defines: [String: [UInt8]] = [:]
-    private var substs: [Subst] = []
+    private var substs: [ScriptRegexSubst] = []
     private var includeStack: [String] = []
     private var lines: [[UInt8]] = []
     private var origins: [ScriptLineOrigin] = []
@@ -122,7 +116,7 @@ struct ScriptPreprocessor {
                 continue
             }
             var expanded = expand(stripped, depth: 0)
-            for s in substs { expanded = Self.apply(s, to: expanded) }
+            for s in substs { expanded = s.apply(to: expanded) }
             emit(expanded, file, number)
         }
         if let open = conds.last {
@@ -219,66 +213,17 @@ struct ScriptPreprocessor {
             body.removeFirst()
             if let end = body.lastIndex(of: q) { body = Array(body[..<end]) }
         }
-        guard let delim = body.first else { throw ScriptError("expected '/regex/replacement/flags'", at: loc) }
-        var parts: [[UInt8]] = [[]]
-        var j = 1
-        while j < body.count {
-            let b = body[j]
-            if b == UInt8(ascii: "\\"), j + 1 < body.count, body[j + 1] == delim {
-                parts[parts.count - 1].append(delim)
-                j += 2
-                continue
-            }
-            if b == delim { parts.append([]) } else { parts[parts.count - 1].append(b) }
-            j += 1
-        }
-        guard parts.count >= 2 else { throw ScriptError("expected '/regex/replacement/flags'", at: loc) }
-        let flags = parts.count > 2 ? parts[2] : []
-        let pattern = String(decoding: parts[0], as: UTF8.self)
-        let regex: ScriptRegex
+        let subst: ScriptRegexSubst
         do {
-            regex = try ScriptRegex(pattern, caseInsensitive: flags.contains(UInt8(ascii: "i")))
+            subst = try ScriptRegexSubst(body)
         } catch {
             throw ScriptError(error.message, at: loc)
         }
-        substs.append(Subst(regex: regex, replacement: parts[1], global: flags.contains(UInt8(ascii: "g"))))
-        if define, parts[0].allSatisfy(Self.isIdentByte), !parts[0].isEmpty {
-            defines[pattern] = quoteDefine ? [UInt8(ascii: "\"")] + parts[1] + [UInt8(ascii: "\"")] : parts[1]
+        substs.append(subst)
+        if define, subst.pattern.allSatisfy(Self.isIdentByte), !subst.pattern.isEmpty {
+            let value = subst.replacement
+            defines[String(decoding: subst.pattern, as: UTF8.self)] =
+                quoteDefine ? [UInt8(ascii: "\"")] + value + [UInt8(ascii: "\"")] : value
         }
-    }
-
-    private static func apply(_ s: Subst, to line: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        var pos = 0
-        while pos <= line.count, let m = s.regex.firstMatch(in: line, from: pos), let whole = m[0] {
-            out += line[pos..<whole.lowerBound]
-            var k = 0
-            while k < s.replacement.count {
-                let c = s.replacement[k]
-                if c == UInt8(ascii: "\\"), k + 1 < s.replacement.count {
-                    let n = s.replacement[k + 1]
-                    if n >= UInt8(ascii: "0"), n <= UInt8(ascii: "9") {
-                        let g = Int(n - UInt8(ascii: "0"))
-                        if g < m.count, let r = m[g] { out += line[r] }
-                    } else {
-                        out.append(n)
-                    }
-                    k += 2
-                    continue
-                }
-                out.append(c)
-                k += 1
-            }
-            if whole.isEmpty {
-                // an empty match must still make progress
-                if whole.lowerBound < line.count { out.append(line[whole.lowerBound]) }
-                pos = whole.lowerBound + 1
-            } else {
-                pos = whole.upperBound
-            }
-            if !s.global { break }
-        }
-        if pos < line.count { out += line[pos...] }
-        return out
     }
 }

@@ -48,6 +48,7 @@ enum ScriptCorePVs {
         },
         "rp": ro { ScriptMessageAccess.requestURI($0, .port) },
         "rz": ro { ScriptMessageAccess.requestURI($0, .scheme) },
+        "rP": ro { ScriptMessageAccess.requestURI($0, .transport) },
         "si": ro { .string($0.receive.source.ipString) },
         "sp": ro { int($0.receive.source.port) },
         "Ri": ro { .string($0.receive.local.ipString) },

@@ -34,18 +34,24 @@ enum ScriptMessageAccess {
 
     /// Which part of the current Request-URI a variable reads.
     enum URIPart {
-        case user, host, port, scheme
+        case user, host, port, scheme, transport
     }
 
     /// `$rU`, `$rd`, `$rp`, `$rz`: a part of the current R-URI.
     static func requestURI(_ ctx: ScriptContext, _ part: URIPart) -> ScriptValue {
         guard let uri = ctx.requestURI else { return .null }
         switch part {
-        case .user: return slice(uri.user)
+        case .user:
+            // with user=phone Kamailio cuts the user at the first ';' (visual separators stay)
+            guard let user = uri.user else { return .null }
+            if uri.isPhoneUser, let semi = user.firstIndex(of: UInt8(ascii: ";")) { return .str(Array(user[..<semi])) }
+            return .str(Array(user))
         case .host: return slice(uri.host?.text)
         // Kamailio's $rp gives 5060 when the URI has no port
         case .port: return .int(Int32(uri.port ?? 5060))
-        case .scheme: return .str(Array(uri.schemeBytes))
+        case .scheme: return uri.isPhoneUser ? .string("tel") : .str(Array(uri.schemeBytes))
+        // $rP keeps the case written in ;transport= and defaults to UDP
+        case .transport: return uri.transport.map { .str(Array($0)) } ?? .string("UDP")
         }
     }
 

@@ -1,6 +1,7 @@
 import SIPCore
 
-/// SIP-aware transformations: `{uri.*}`, `{nameaddr.*}`, `{tobody.*}`, `{param.value,name}`.
+/// SIP-aware and structured transformations: `{uri.*}`, `{nameaddr.*}`, `{tobody.*}`,
+/// `{param.value,name}`, `{re.subst,/re/repl/flags}`, `{line.count|at|sw}`.
 /// They parse the value each time (the value is per message); a value that does not
 /// parse gives `""`, like every failed transformation.
 enum ScriptTransformsSIP {
@@ -53,6 +54,15 @@ enum ScriptTransformsSIP {
         return empty
     }
 
+    /// Lines split at LF; the CR of a CRLF is dropped, as Kamailio's `{line.*}` does.
+    private static func lines(_ b: [UInt8]) -> [[UInt8]] {
+        var out = b.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line -> [UInt8] in
+            line.last == UInt8(ascii: "\r") ? Array(line.dropLast()) : Array(line)
+        }
+        if out.last?.isEmpty == true { out.removeLast() }
+        return out
+    }
+
     /// `class.name` → factory, merged into `ScriptTransforms.table`.
     static let table: [String: ScriptTransforms.Factory] = [
         "uri.user": uri { slice($0.user) },
@@ -84,6 +94,25 @@ enum ScriptTransformsSIP {
         "tobody.tag": nameaddr { slice($0.tag) },
         // Kamailio keeps the quotes of a quoted display name here
         "tobody.display": nameaddr { slice($0.displayNameRaw) },
+        "re.subst": { p throws(ScriptFixupError) in
+            // the expression may itself contain commas, which split the parameters
+            let subst = try ScriptRegexSubst(Array(p.joined(separator: ",").utf8))
+            return { v in .str(subst.apply(to: v.bytes)) }
+        },
+        "line.count": { _ throws(ScriptFixupError) in { v in .int(Int32(truncatingIfNeeded: lines(v.bytes).count)) } },
+        "line.at": { p throws(ScriptFixupError) in
+            guard p.count == 1, let n = Int(p[0]) else { throw ScriptFixupError("{line.at,N} needs an integer") }
+            return { v in
+                let all = lines(v.bytes)
+                let k = n < 0 ? all.count + n : n
+                return k >= 0 && k < all.count ? .str(all[k]) : empty
+            }
+        },
+        "line.sw": { p throws(ScriptFixupError) in
+            guard p.count == 1 else { throw ScriptFixupError("{line.sw,prefix} needs a prefix") }
+            let prefix = Array(p[0].utf8)
+            return { v in lines(v.bytes).first { $0.starts(with: prefix) }.map { .str($0) } ?? empty }
+        },
         "param.value": { p throws(ScriptFixupError) in
             guard p.count == 1 || p.count == 2, !p[0].isEmpty else {
                 throw ScriptFixupError("{param.value,name[,separator]} needs a name")
