@@ -176,4 +176,21 @@ struct ScriptPseudoVariableTests {
         """)
         #expect(out == ["a#b#c#|1&ab22c333|a1x22c333", "3|two|three|three|"])
     }
+
+    @Test("From/To writes are message edits: sent, but not visible to later reads")
+    func addressWrites() throws {
+        let (script, services) = try ScriptRunner.load("""
+        loadmodule "test.so"
+        request_route { $fU = "carol"; $td = "t.test"; $fn = "\\"C\\""; out("$fU $td $fn"); }
+        """)
+        let msg = try SIPMessage(ScriptRunner.invite)
+        let ctx = ScriptContext(message: msg, receive: ScriptRunner.receiveInfo(),
+                                worker: script.makeWorkerState(worker: 0), services: services)
+        _ = script.runRequestRoute(ctx)
+        #expect(services.output == ["bob sip.test \"Bob\""])
+        let text = String(decoding: ctx.serializeMessage(), as: UTF8.self)
+        #expect(text.contains("From: \"C\" <sip:carol@example.com>;tag=ft1\r\n"))
+        #expect(text.contains("To: <sip:alice@t.test>\r\n"))
+        #expect(ScriptRunner.loadError("request_route { $ft = 1; }") == "t.cfg:1:17: '$ft' cannot be assigned")
+    }
 }

@@ -69,6 +69,12 @@ public final class LoadedScript: Sendable {
         modules.first { $0.name == name }
     }
 
+    /// Calls every enabled module's `workerInit` for worker `worker`, in load order; run it
+    /// on the worker's thread before it takes traffic.
+    public func initializeWorker(_ worker: Int) {
+        for module in modules { module.workerInit(worker: worker) }
+    }
+
     /// Fresh per-worker state; create one per worker thread and reuse it for every message.
     public func makeWorkerState(worker: Int) -> ScriptWorkerState {
         ScriptWorkerState(worker: worker, varCount: varNames.count)

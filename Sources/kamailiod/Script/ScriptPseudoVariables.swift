@@ -19,11 +19,23 @@ enum ScriptCorePVs {
     private static func int(_ v: some BinaryInteger) -> ScriptValue { .int(Int32(truncatingIfNeeded: v)) }
 
     private static func from(_ part: ScriptMessageAccess.AddressPart) -> Factory {
-        ro { ScriptMessageAccess.address($0, to: false, part) }
+        address(to: false, part)
     }
 
     private static func to(_ part: ScriptMessageAccess.AddressPart) -> Factory {
-        ro { ScriptMessageAccess.address($0, to: true, part) }
+        address(to: true, part)
+    }
+
+    /// From/To parts; all but the tag can be assigned (recorded as message edits).
+    private static func address(to: Bool, _ part: ScriptMessageAccess.AddressPart) -> Factory {
+        let setter: (@Sendable (ScriptContext, ScriptValue, Bool) -> Void)?
+        if part == .tag {
+            setter = nil
+        } else {
+            setter = { ctx, v, _ in ScriptMessageAccess.setAddress(ctx, to: to, part, v) }
+        }
+        let accessor = ScriptPVAccessor(get: { ScriptMessageAccess.address($0, to: to, part) }, set: setter)
+        return { _, _ throws(ScriptFixupError) in accessor }
     }
 
     private static func firstHeader(_ kind: SIPHeaderKind) -> Factory {

@@ -32,6 +32,42 @@ enum ScriptMessageAccess {
         }
     }
 
+    /// Records an edit of a From/To part (`$fU = "x"`). Like Kamailio's lumps, the edit
+    /// shows in the sent message but not in later reads of the same message.
+    static func setAddress(_ ctx: ScriptContext, to: Bool, _ part: AddressPart, _ value: ScriptValue) {
+        let msg = ctx.message
+        guard let na = try? (to ? msg.to() : msg.from()) else { return }
+        let v = value.bytes
+        switch part {
+        case .uri:
+            guard !v.isEmpty else { return }
+            msg.edits.replace(na.uri.raw.startIndex..<na.uri.raw.endIndex, with: v)
+        case .user:
+            if let user = na.uri.user {
+                // an empty value removes "user@" (and a password with it)
+                var end = user.endIndex
+                if v.isEmpty {
+                    while end < na.uri.raw.endIndex, msg.bytes[end] != UInt8(ascii: "@") { end += 1 }
+                    end = min(end + 1, na.uri.raw.endIndex)
+                }
+                msg.edits.replace(user.startIndex..<end, with: v)
+            } else if !v.isEmpty {
+                msg.edits.insert(v + [UInt8(ascii: "@")], at: na.uri.schemeBytes.endIndex + 1)
+            }
+        case .host:
+            guard let host = na.uri.host, !v.isEmpty else { return }
+            msg.edits.replace(host.text.startIndex..<host.text.endIndex, with: v)
+        case .displayName:
+            if let d = na.displayNameRaw {
+                msg.edits.replace(d.startIndex..<d.endIndex, with: v)
+            } else if na.hasAngleBrackets, !v.isEmpty {
+                msg.edits.insert(v + [UInt8(ascii: " ")], at: na.range.lowerBound)
+            }
+        case .tag:
+            return
+        }
+    }
+
     /// Which part of the current Request-URI a variable reads.
     enum URIPart {
         case user, host, port, scheme, transport
