@@ -44,6 +44,10 @@ struct ScriptCompilerTests {
         #expect(err("  arm_failure(\"NOPE\");") == "t.cfg:3:15: failure_route[NOPE] is not defined")
         #expect(err("  arm_failure(\"F\");", routes: "failure_route[F] { exit; }") == nil)
         #expect(err("  out(\"$nope\");") == "t.cfg:3:7: unknown pseudo-variable '$nope'")
+        #expect(err("  setpv(\"$rm\", \"x\");") == "t.cfg:3:9: '$rm' cannot be assigned")
+        #expect(err("  setpv(\"nopv\", \"x\");") == "t.cfg:3:9: expected a pseudo-variable as argument 1 of 'setpv'")
+        #expect(err("  setpv(\"$(bad\", \"x\");") == "t.cfg:3:9: expected ')' to close '$(bad'")
+        #expect(err("  setpv($var(a), \"$rU-$rd\"); setpv(\"$var(b)\", 1);") == nil)
     }
 
     @Test("pseudo-variables: unknown names, read-only assignment, bad transformations")

@@ -198,4 +198,10 @@ struct ScriptInterpreterTests {
         out("$var(a) $var(b) $var(c) $var(d) $var(e) $var(f) $var(g)");
         """, routes: "route[R] { return -5; }").0 == ["1 -1 -5 1 6 1 -1"])
     }
+
+    @Test("functions can write pseudo-variables named by their arguments")
+    func pvArguments() throws {
+        #expect(try ScriptRunner.run("setpv($var(a), \"$rU-$rd\"); setpv(\"$avp(b)\", 7); out(\"$var(a) $avp(b)\");").0
+            == ["alice-sip.test 7"])
+    }
 }

@@ -69,6 +69,13 @@ final class ScriptTestModule: ScriptModule, @unchecked Sendable {
                 ScriptFixedArgs([.route(try fx.fixupRoute(0, .failure))])
             }) { _, _ in 1 },
             ScriptFunction("two_or_three", arity: 2...3) { _, _ in 1 },
+            ScriptFunction("setpv", arity: 2...2, fixup: { fx throws(ScriptError) in
+                ScriptFixedArgs([.pv(try fx.fixupPV(0, writable: true)), .format(try fx.fixupFormat(1))])
+            }) { ctx, args in
+                guard case .pv(let pv) = args[0] else { return -1 }
+                pv.accessor.set?(ctx, .str(ctx.bytes(args[1])), false)
+                return 1
+            },
         ]
     }
 
