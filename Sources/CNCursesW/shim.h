@@ -45,4 +45,15 @@ static inline const cchar_t *kc_wacs_vline(void) { return WACS_VLINE; }
 static inline const cchar_t *kc_wacs_ltee(void)  { return WACS_LTEE; }
 static inline const cchar_t *kc_wacs_rtee(void)  { return WACS_RTEE; }
 
+/* Used by kamcon's terminal layer. */
+#include <langinfo.h>
+static inline int kc_set_attr(WINDOW *w, attr_t a, short pair) { return wattr_set(w, a, pair, (void *)0); }
+static inline int kc_key_code_yes(void) { return KEY_CODE_YES; }
+static inline int kc_err(void) { return ERR; }
+/* 1 when the locale's codeset is UTF-8 (nl_langinfo's CODESET is a macro Swift cannot see). */
+static inline int kc_locale_is_utf8(void) {
+    const char *cs = nl_langinfo(CODESET);
+    return cs && (cs[0] == 'U' || cs[0] == 'u') && (cs[1] == 'T' || cs[1] == 't') && (cs[2] == 'F' || cs[2] == 'f');
+}
+
 #endif

@@ -1,27 +1,28 @@
-#if canImport(Glibc)
+import Foundation
 import Glibc
-#endif
 import Shared
 
-/// kamcon: the operator console. The ncurses screens arrive with their issue; until then
-/// it answers `-h` and `-V` and says plainly that it cannot attach yet.
-let usage = """
-Usage: kamcon [options]
-  -s ADDRESS   control socket to attach to (unix:/path, fifo:/path, dgram:/path,
-               udp:127.0.0.1:PORT); not implemented yet
-  -V, -v       print the version and exit
-  -h           this help
-"""
+// kamcon: the operator console of kamailiod (and of Kamailio 5.6.3). Parses the command
+// line and hands over to the interactive loop or to one of the scripting modes.
+let options: AppOptions
+do {
+    options = try AppOptions.parse(Array(CommandLine.arguments.dropFirst()), env: ProcessInfo.processInfo.environment)
+} catch {
+    AppOutput.error("kamcon: \(error.message)\n\n\(AppOptions.usage)")
+    exit(64)
+}
 
-let args = Array(CommandLine.arguments.dropFirst())
-if args.contains("-h") || args.contains("--help") {
-    print(usage)
+switch options.mode {
+case .help:
+    AppOutput.out(AppOptions.usage + "\n")
     exit(0)
-}
-if args.contains("-V") || args.contains("-v") || args.contains("--version") {
-    print("kamcon \(ProductVersion.version) (compatible with kamailio \(ProductVersion.compatibleKamailio))")
+case .version:
+    AppOutput.out("kamcon \(ProductVersion.version) (compatible with kamailio \(ProductVersion.compatibleKamailio))\n")
     exit(0)
+case .rpc(let method, let params):
+    exit(AppBatch.rpc(options, method: method, params: params))
+case .dump(let what):
+    exit(AppBatch.dump(options, what: what))
+case .console:
+    exit(AppLoop.run(options: options))
 }
-var err = Array("kamcon \(ProductVersion.version): the console is not implemented yet\n\(usage)\n".utf8)
-err.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
-exit(64)

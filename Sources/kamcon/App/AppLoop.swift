@@ -1,0 +1,92 @@
+import Dispatch
+import Foundation
+import Glibc
+import Shared
+import Synchronization
+
+/// The interactive console: one UI thread doing all curses work, woken by keys, the
+/// poller's pipe, signals and a clock tick (countdowns move every second).
+enum AppLoop {
+    /// Runs until `q`, Ctrl-C or SIGTERM; returns the exit status.
+    static func run(options: AppOptions) -> Int32 {
+        guard let pipe = AppWakePipe() else {
+            AppOutput.error("kamcon: cannot create the wake pipe")
+            return 1
+        }
+        let address = options.address
+        let dgram: RPCDatagramProtocol = options.datagramBinrpc ? .binrpc : .jsonRPC
+        let timeout = Duration.milliseconds(Int64(max(1000, min(5000, options.interval * 1000))))
+        let poller = ModelPoller(interval: options.interval, connect: { () throws(RPCClientError) -> any RPCClient in
+            try RPCClients.connect(address, timeout: timeout, datagramProtocol: dgram)
+        }, notify: { pipe.poke() })
+
+        // Ctrl-C, SIGTERM and SIGHUP end the loop cleanly (terminal restored by `close`).
+        let stop = Mutex(false)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler {
+                stop.withLock { $0 = true }
+                pipe.poke()
+            }
+            src.resume()
+            sources.append(src)
+        }
+
+        let screen: TerminalScreen
+        do {
+            screen = try TerminalScreen(noColor: options.noColor)
+        } catch {
+            AppOutput.error("kamcon: \(error.message)")
+            return 1
+        }
+        defer { screen.close() }
+        let glyphs = screen.utf8 ? ViewGlyphs.unicode : ViewGlyphs.ascii
+        var state = AppState(interval: options.interval, historyFile: options.historyFile)
+        state.screen = options.startScreen
+        poller.setWanted(state.screen.listKind)
+        poller.start()
+        defer { poller.stop() }
+        var lastGeneration = -1
+        while true {
+            pipe.drain()
+            if stop.withLock({ $0 }) { return 0 }
+            let now = ModelClock.now()
+            let live = poller.snapshot
+            while let key = screen.readKey() {
+                if key == .resize {
+                    screen.invalidate()
+                    continue
+                }
+                for effect in state.handle(key, live: live, now: now) {
+                    switch effect {
+                    case .quit: return 0
+                    case .call(let r): poller.enqueue(r)
+                    case .interval(let i): poller.interval = i
+                    case .pollNow: poller.pollSoon()
+                    }
+                }
+            }
+            for reply in poller.takeReplies() {
+                for effect in state.receive(reply, now: now) {
+                    if case .pollNow = effect { poller.pollSoon() }
+                }
+            }
+            poller.setWanted(state.screen.listKind)
+            let shown = state.shown(live)
+            if live.generation != lastGeneration {
+                lastGeneration = live.generation
+                state.reanchor(shown, now: now)
+            }
+            let context = ViewContext(snapshot: shown, now: now, glyphs: glyphs, address: address.description,
+                                      interval: state.interval, paused: state.paused)
+            let (canvas, page) = ViewFrame.draw(width: screen.width, height: screen.height, state: state, context: context)
+            state.pageSize = page
+            screen.present(canvas)
+            // Wake at the next whole second so clocks and countdowns tick evenly.
+            let ms = Int32(max(20, (1.0 - ModelClock.now().truncatingRemainder(dividingBy: 1.0)) * 1000))
+            pipe.wait(milliseconds: ms)
+        }
+    }
+}
