@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderStorage() { #expect(1 + 1 == 2) }
