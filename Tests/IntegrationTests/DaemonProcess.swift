@@ -22,7 +22,7 @@ final class DaemonProcess {
             .appendingPathComponent("kamailiod-test-\(getpid())-\(port)-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         logURL = dir.appendingPathComponent("daemon.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         logHandle = try FileHandle(forWritingTo: logURL)
         var args = ["-DD", "-E", "-w", dir.path, "-Y", dir.path, "-P", dir.appendingPathComponent("pid").path]
         if let config {
