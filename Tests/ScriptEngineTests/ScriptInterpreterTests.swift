@@ -204,4 +204,26 @@ struct ScriptInterpreterTests {
         #expect(try ScriptRunner.run("setpv($var(a), \"$rU-$rd\"); setpv(\"$avp(b)\", 7); out(\"$var(a) $avp(b)\");").0
             == ["alice-sip.test 7"])
     }
+
+    @Test("random expressions over extreme values never trap")
+    func expressionFuzz() throws {
+        var rng = SystemRandomNumberGenerator()
+        let leaves = ["0", "1", "-1", "2147483647", "-2147483648", "0x7fffffff", "\"\"", "\"abc\"", "\"-5\"",
+                      "$var(a)", "$var(b)", "$null", "$hdr(X-None)", "$rU", "$(rU{s.len})", "ok()", "nok()", "route(R)"]
+        let binary = ["+", "-", "*", "/", "mod", "|", "&", "^", "<<", ">>", "==", "!=", "<", ">=", "&&", "||", "eq", "ieq", "=~"]
+        func gen(_ depth: Int) -> String {
+            if depth == 0 || Int.random(in: 0..<3, using: &rng) == 0 { return leaves.randomElement(using: &rng) ?? "0" }
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: return "!(" + gen(depth - 1) + ")"
+            case 1: return "-(" + gen(depth - 1) + ")"
+            default: return "(" + gen(depth - 1) + " " + (binary.randomElement(using: &rng) ?? "+") + " " + gen(depth - 1) + ")"
+            }
+        }
+        var body = "$var(a) = -2147483648; $var(b) = \"7x\";\n"
+        for i in 0..<200 { body += "$var(r\(i % 5)) = \(gen(4));\nif (\(gen(3))) { $var(a) = \(gen(2)); }\n" }
+        // each line on its own: constant mixed-type lines fail to load, the rest must run
+        for line in body.split(separator: "\n") {
+            _ = try? ScriptRunner.run(String(line), routes: "route[R] { return -2; }")
+        }
+    }
 }

@@ -87,6 +87,23 @@ struct ScriptParserTests {
         #expect(listen?.location.line == 60)
     }
 
+    @Test("ref.cfg with the harness's command-line defines")
+    func refWithHarnessDefines() throws {
+        let tree = try ScriptFrontEnd.parse(path: ScriptTestSupport.fixture("ref.cfg"), defines: [
+            "SIP_IP=127.0.0.1", "SIP_PORT=5999", #"DBURL="sqlite:////run/kamailio.db""#,
+            #"CTL_SOCKET="unix:/run/kamailio_ctl""#, #"RPC_FIFO="/run/kamailio_rpc.fifo""#, #"RPC_REPLY_DIR="/run/""#,
+        ])
+        func param(_ m: String, _ n: String) -> String? {
+            tree.modParams.first { $0.module == m && $0.name == n }.map { ScriptASTDump.expr($0.value) }
+        }
+        #expect(tree.globals.first { $0.name == "listen" }?.rawValue == "udp:127.0.0.1:5999")
+        #expect(param("usrloc", "db_url") == #""sqlite:////run/kamailio.db""#)
+        #expect(param("ctl", "binrpc") == #""unix:/run/kamailio_ctl""#)
+        #expect(param("jsonrpcs", "fifo_reply_dir") == #""/run/""#)
+        #expect(param("debugger", "cfgtrace") == "0")
+        #expect(param("auth_db", "calculate_ha1") == "yes")
+    }
+
     @Test("if, else if and else chains")
     func ifElse() throws {
         #expect(try route("if ($rm == \"A\") exit; else if (is_method(\"B\")) { drop; } else { f(); }")
