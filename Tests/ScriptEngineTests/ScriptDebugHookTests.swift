@@ -88,4 +88,17 @@ struct ScriptDebugHookTests {
         _ = try ScriptRunner.run("", script: (script, ScriptTestServices()))
         #expect(provider.recorder.steps.count == 3)
     }
+
+    @Test("event routes run over a local request")
+    func eventRoute() throws {
+        let (script, services) = try ScriptRunner.load("""
+        loadmodule "test.so"
+        request_route { exit; }
+        event_route[test:init] { $var(n) = 3; out("init $rm $si $var(n)"); }
+        """)
+        let worker = script.makeWorkerState(worker: 0)
+        #expect(script.runEventRoute("test:init", services: services, worker: worker)?.code == 1)
+        #expect(script.runEventRoute("test:none", services: services, worker: worker) == nil)
+        #expect(services.output == ["init OPTIONS 127.0.0.1 3"])
+    }
 }

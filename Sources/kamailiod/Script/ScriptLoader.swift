@@ -1,3 +1,5 @@
+import SIPCore
+import SIPTransport
 import Synchronization
 
 /// A script ready to run: core parameters, enabled modules and compiled routes.
@@ -100,6 +102,29 @@ public final class LoadedScript: Sendable {
             ctx.debugHook = hookProvider.withLock { $0 }?.hook(for: ctx)
         }
         return ScriptInterpreter.run(ref.index, in: self, ctx)
+    }
+
+    /// A context over a locally made request, for routes that run without a received
+    /// message (`event_route[htable:mod-init]`, timer routes), as Kamailio runs them over
+    /// a faked OPTIONS request.
+    public func makeLocalContext(services: any ScriptServices, worker: ScriptWorkerState,
+                                 routeType: ScriptRouteType = .event) -> ScriptContext? {
+        let text = "OPTIONS sip:local@localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKlocal\r\n"
+            + "From: <sip:local@localhost>;tag=local\r\nTo: <sip:local@localhost>\r\nCall-ID: local\r\n"
+            + "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        guard let message = try? SIPMessage(text),
+              let loopback = SocketAddress(ip: "127.0.0.1", port: 5060) else { return nil }
+        let info = ReceiveInfo(proto: .udp, source: loopback, local: loopback, listenerIndex: -1)
+        return ScriptContext(message: message, receive: info, worker: worker, services: services, routeType: routeType)
+    }
+
+    /// Runs `event_route[name]` over a local context, if the script has that route.
+    public func runEventRoute(_ name: String, services: any ScriptServices,
+                              worker: ScriptWorkerState) -> ScriptRunResult? {
+        guard let ref = route(.event, name), let ctx = makeLocalContext(services: services, worker: worker) else {
+            return nil
+        }
+        return run(ref, ctx)
     }
 
     /// Installs (or, with nil, removes) a provider asked for a hook at the start of every
