@@ -115,6 +115,16 @@ enum Daemon {
         runtime.attach(transport: transport, aliases: core.aliases.filter { !$0.quoted }.map(aliasText),
                        serverHeader: core.serverHeader ?? "Server: kamailiod (\(ProductVersion.version))",
                        userAgentHeader: core.userAgentHeader ?? "User-Agent: kamailiod (\(ProductVersion.version))")
+        let control = DaemonControl()
+        do {
+            try control.start(script: script, modules: modules, transport: transport, arguments: argv,
+                              runDir: DaemonControl.runtimeDirectory(option: opts.runtimeDirectory, core: core,
+                                                                     embeddedConfig: opts.configFile == nil))
+        } catch {
+            logger.log(.critical, "core", "control interface: \(error)")
+            transport.stop()
+            return Status.startFailed
+        }
         if let pidFile = opts.pidFile {
             do { try DaemonProcess.writePidFile(pidFile) } catch { logger.log(.error, "core", "\(error)") }
         }
@@ -126,6 +136,7 @@ enum Daemon {
 
         let sig = DaemonProcess.waitForStopSignal()
         logger.log(.notice, "core", "signal \(sig) received, shutting down")
+        control.stop()
         transport.stop()
         if let pidFile = opts.pidFile { unlink(pidFile) }
         logger.log(.notice, "core", "stopped")

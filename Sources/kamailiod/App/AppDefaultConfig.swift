@@ -32,6 +32,14 @@ enum DefaultConfig {
     loadmodule "siputils.so"
     loadmodule "textops.so"
     loadmodule "xlog.so"
+    loadmodule "ctl.so"
+    loadmodule "jsonrpcs.so"
+
+    # control interfaces (kamcmd, kamctl, kamcli): relative names live in the runtime
+    # directory, -Y DIR, else $XDG_RUNTIME_DIR/kamailiod, else /tmp/kamailiod-<uid>
+    modparam("ctl", "binrpc", "unix:kamailio_ctl")
+    modparam("jsonrpcs", "fifo_name", "kamailio_rpc.fifo")
+    modparam("jsonrpcs", "dgram_socket", "kamailio_rpc.sock")
 
     request_route {
         # replies go back to where the request came from (RFC 3581), whatever the Via says

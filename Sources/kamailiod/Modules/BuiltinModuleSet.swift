@@ -6,12 +6,18 @@ public struct BuiltinModuleSet: Sendable {
     public let runtime: CoreRuntime
     public let core: CoreModule
     public let sl: SLModule
+    /// ctl (binrpc control socket) settings, read by the daemon to open its servers.
+    public let ctl: CtlModule
+    /// jsonrpcs (FIFO and datagram) settings, read by the daemon to open its servers.
+    public let jsonrpcs: JSONRPCSModule
     public let all: [any ScriptModule]
 
     public init(runtime: CoreRuntime) {
         self.runtime = runtime
         core = CoreModule(runtime: runtime)
         sl = SLModule(runtime: runtime)
+        ctl = CtlModule()
+        jsonrpcs = JSONRPCSModule()
         all = [
             core, sl,
             MaxFwdModule(),
@@ -21,6 +27,7 @@ public struct BuiltinModuleSet: Sendable {
             XLogModule(runtime: runtime),
             PVModule(),
             RRModule(runtime: runtime),
+            ctl, jsonrpcs, KexModule(), CorexModule(),
         ]
     }
 }

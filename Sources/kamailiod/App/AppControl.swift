@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BuiltinModules
+import Control
+import Foundation
+import SIPTransport
+import ScriptEngine
+import Shared
+
+/// The control interfaces of the running daemon: the RPC method table and the servers
+/// that ctl (binrpc: kamcmd) and jsonrpcs (FIFO: kamctl; datagram: kamcli) configure.
+///
+/// Started after the transport (methods read its listeners) and stopped before it. Each
+/// server runs on its own threads, so RPC work never runs on a SIP worker.
+final class DaemonControl {
+    let registry = RPCRegistry()
+    let statistics = RPCStatistics()
+    private var binrpc: [ControlBinrpcServer] = []
+    private var datagram: [ControlDatagramServer] = []
+    private var fifo: [ControlFIFOServer] = []
+
+    /// The directory relative control paths go to: `-Y`, else the script's `run_dir`
+    /// (`rundir`), else Kamailio's `/run/kamailio` — except for the embedded default
+    /// configuration, which must work without root: `$XDG_RUNTIME_DIR/kamailiod`, or
+    /// `/tmp/kamailiod-<uid>` (see README, "Control interfaces").
+    static func runtimeDirectory(option: String?, core: ScriptCoreConfig, embeddedConfig: Bool) -> String {
+        if let option { return option }
+        if let dir = core.values["run_dir"] ?? core.values["rundir"] { return dir.text }
+        guard embeddedConfig else { return "/run/kamailio" }
+        if let xdg = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !xdg.isEmpty { return xdg + "/kamailiod" }
+        return "/tmp/kamailiod-\(getuid())"
+    }
+
+    /// `name` inside `dir` unless it is already absolute.
+    static func resolve(_ name: String, in dir: String) -> String {
+        name.hasPrefix("/") ? name : (dir.hasSuffix("/") ? dir + name : dir + "/" + name)
+    }
+
+    /// Registers the methods and opens every configured endpoint; throws when one cannot
+    /// be opened (Kamailio does not start then either).
+    func start(script: LoadedScript, modules: BuiltinModuleSet, transport: TransportManager, arguments: [String],
+               runDir: String) throws {
+        let env = ControlEnvironment(registry: registry, statistics: statistics, transport: transport,
+                                     script: script, arguments: arguments)
+        env.registerAll(sl: modules.sl.stats)
+        let ctlLoaded = script.module(named: "ctl") != nil
+        let jsonLoaded = script.module(named: "jsonrpcs") != nil
+        guard ctlLoaded || jsonLoaded else { return }
+        try ensureDirectory(runDir)
+        var endpoints: [ControlEndpointInfo] = []
+        if ctlLoaded {
+            let s = modules.ctl.settings
+            let access = ControlFileAccess(mode: s.mode, user: s.user, group: s.group)
+            for text in s.binrpc.isEmpty ? ["unix:kamailio_ctl"] : s.binrpc {
+                let address = try RPCAddress(parsing: text)
+                switch address {
+                case .unixStream(let p):
+                    let server = try ControlBinrpcServer(address: .unixStream(path: Self.resolve(p, in: runDir)),
+                                                         access: access, registry: registry)
+                    try server.start()
+                    binrpc.append(server)
+                    endpoints.append(server.endpoint)
+                case .tcp:
+                    let server = try ControlBinrpcServer(address: address, access: access, registry: registry)
+                    try server.start()
+                    binrpc.append(server)
+                    endpoints.append(server.endpoint)
+                case .unixDatagram(let p):
+                    let server = try ControlDatagramServer(address: .unixDatagram(path: Self.resolve(p, in: runDir)),
+                                                           wireProtocol: .binrpc, access: access, registry: registry)
+                    try server.start()
+                    datagram.append(server)
+                    endpoints.append(server.endpoint)
+                case .udp:
+                    let server = try ControlDatagramServer(address: address, wireProtocol: .binrpc, access: access,
+                                                           registry: registry)
+                    try server.start()
+                    datagram.append(server)
+                    endpoints.append(server.endpoint)
+                case .fifo:
+                    throw ControlError("ctl: binrpc over a FIFO is not supported (\(text))")
+                }
+            }
+        }
+        if jsonLoaded {
+            let s = modules.jsonrpcs.settings
+            var options = ControlServerOptions()
+            options.sendTimeout = Double(max(1, s.dgramTimeout)) / 1000
+            if s.fifoEnabled {
+                let server = try ControlFIFOServer(
+                    path: Self.resolve(s.fifoName, in: runDir), replyDirectory: s.fifoReplyDir,
+                    access: ControlFileAccess(mode: s.fifoMode, user: s.fifoUser, group: s.fifoGroup),
+                    registry: registry, prettyJSON: s.prettyFormat)
+                try server.start()
+                fifo.append(server)
+                endpoints.append(server.endpoint)
+            }
+            if s.datagramEnabled {
+                let address: RPCAddress = s.dgramSocket.hasPrefix("udp:")
+                    ? try RPCAddress(parsing: s.dgramSocket)
+                    : .unixDatagram(path: Self.resolve(s.dgramSocket.hasPrefix("unix:") ? String(s.dgramSocket.dropFirst(5)) : s.dgramSocket, in: runDir))
+                let server = try ControlDatagramServer(
+                    address: address, wireProtocol: .jsonRPC,
+                    access: ControlFileAccess(mode: s.dgramMode, user: s.dgramUser, group: s.dgramGroup),
+                    registry: registry, options: options, prettyJSON: s.prettyFormat)
+                try server.start()
+                datagram.append(server)
+                endpoints.append(server.endpoint)
+            }
+        }
+        env.setServers(endpoints: endpoints, binrpc: binrpc.filter { $0.address.isStream })
+    }
+
+    /// Where the servers listen, for the start-up log line.
+    var summary: String {
+        (binrpc.map { "binrpc \($0.address)" } + datagram.map { "\($0.wireProtocol == .binrpc ? "binrpc" : "jsonrpc") \($0.address)" }
+            + fifo.map { "jsonrpc fifo:\($0.path)" }).joined(separator: ", ")
+    }
+
+    /// Closes every server and removes their files.
+    func stop() {
+        for s in binrpc { s.stop() }
+        for s in datagram { s.stop() }
+        for s in fifo { s.stop() }
+    }
+
+    /// Creates the runtime directory (owner only) when missing.
+    private func ensureDirectory(_ dir: String) throws {
+        var st = stat()
+        if stat(dir, &st) == 0 { return }
+        guard mkdir(dir, 0o700) == 0 || errno == EEXIST else {
+            throw ControlError("cannot create the runtime directory \(dir): \(RPCSocketIO.errnoText(errno))")
+        }
+    }
+}
+
+extension RPCAddress {
+    /// True for stream addresses (`unix:`, `tcp:`).
+    var isStream: Bool {
+        switch self {
+        case .unixStream, .tcp: return true
+        default: return false
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// Control interfaces (FIFO, datagram, binrpc unix socket) and the RPC method registry.
-public enum ControlPlaceholder {}
