@@ -151,7 +151,12 @@ enum AppKeyTable {
         let own = bindings.filter { $0.bar != nil && $0.scope.includes(screen) }
         let ranked = own.enumerated().sorted { (rank($0.element.scope), $0.offset) < (rank($1.element.scope), $1.offset) }
         return ranked.compactMap { e in
-            guard let label = e.element.bar, let key = e.element.keys.first else { return nil }
+            // On the prompt printable keys type text, so show the binding's other key (F1, F10) or nothing.
+            let usable = e.element.keys.filter { key in
+                if screen == .command, case .char = key { return false }
+                return true
+            }
+            guard let label = e.element.bar, let key = usable.first else { return nil }
             return (key.name, label)
         }
     }

@@ -83,6 +83,7 @@ enum AppLoop {
                                       interval: state.interval, paused: state.paused)
             let (canvas, page) = ViewFrame.draw(width: screen.width, height: screen.height, state: state, context: context)
             state.pageSize = page
+            state.width = screen.width
             screen.present(canvas)
             // Wake at the next whole second so clocks and countdowns tick evenly.
             let ms = Int32(max(20, (1.0 - ModelClock.now().truncatingRemainder(dividingBy: 1.0)) * 1000))

@@ -62,6 +62,8 @@ struct AppState: Sendable {
     var outputScroll = 0
     /// Rows per page of the current list (set by the drawing code).
     var pageSize = 10
+    /// Screen width (set by the drawing code), for wrapping completion lists.
+    var width = 80
     /// Poll interval.
     var interval: Double
     /// Next token for calls.
@@ -277,7 +279,13 @@ struct AppState: Sendable {
         case .tab:
             let matches = prompt.complete(methods: snap.methods)
             if !matches.isEmpty {
-                output.append(ViewReplyText.Line(indent: 0, name: nil, value: matches.joined(separator: "  "), role: .dim))
+                let colW = (matches.map(CanvasWidth.of).max() ?? 10) + 2
+                let perLine = max(1, (width - 2) / colW)
+                for start in stride(from: 0, to: matches.count, by: perLine) {
+                    let chunk = matches[start..<min(matches.count, start + perLine)]
+                    output.append(ViewReplyText.Line(indent: 0, name: nil,
+                                                     value: chunk.map { CanvasWidth.fit($0, to: colW) }.joined(), role: .dim))
+                }
                 outputScroll = 0
             }
         case .enter:

@@ -3,7 +3,7 @@ enum ModelSIPText {
     /// `From: sipp <sip:a@b>;tag=x\r\n` → `From` value without the header name and CRLF.
     static func headerValue(_ line: String) -> String {
         var s = Substring(line)
-        while let last = s.last, last == "\r" || last == "\n" { s = s.dropLast() }
+        while let last = s.last, last.isNewline { s = s.dropLast() }
         if let colon = s.firstIndex(of: ":") {
             let name = s[..<colon]
             // Only strip a real header name (no spaces, not a URI scheme like "sip:").

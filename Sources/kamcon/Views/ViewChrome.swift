@@ -79,10 +79,11 @@ enum ViewChrome {
         canvas.fill(y: y, role: .keyLabel)
         var x = 0
         for (key, label) in AppKeyTable.bar(for: screen) {
-            let need = CanvasWidth.of(key) + CanvasWidth.of(label) + 2
+            let need = CanvasWidth.of(key) + CanvasWidth.of(label) + 3
             guard x + need <= canvas.width else { break }
             x += canvas.put(key, x: x, y: y, role: .keyName)
-            x += canvas.put(label + "  ", x: x, y: y, role: .keyLabel)
+            x += canvas.put(" " + label + " ", x: x, y: y, role: .keyLabel)
+            x += 1
         }
     }
 }

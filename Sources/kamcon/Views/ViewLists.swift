@@ -67,7 +67,7 @@ enum ViewLists {
     /// Statistics screen; returns the page size.
     static func statistics(_ canvas: inout Canvas, rect: ViewRect, context: ViewContext, state: ModelListState) -> Int {
         let rows = AppLists.statistics(context.snapshot, state)
-        let nameW = max(20, rect.width - 50)
+        let nameW = max(20, min(44, rect.width - 46))
         let cols: [(String, Int, Bool)] = [("Counter", nameW, false), ("Value", 14, true), ("Δ since attach", 15, true), ("Rate/s", 10, true)]
         ViewTable.header(&canvas, rect: rect, titles: cols.map(\.0), widths: cols.map(\.1), right: cols.map(\.2),
                          state: state, glyphs: context.glyphs)

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderKamcon() { #expect(1 + 1 == 2) }
