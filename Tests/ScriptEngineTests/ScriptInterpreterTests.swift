@@ -226,4 +226,14 @@ struct ScriptInterpreterTests {
             _ = try? ScriptRunner.run(String(line), routes: "route[R] { return -2; }")
         }
     }
+
+    @Test("(int) and (str) casts; strings spanning lines keep the line break")
+    func castsAndLongStrings() throws {
+        #expect(try ScriptRunner.run("""
+        $var(s) = "41"; $var(a) = (int)$var(s) + 1; $var(b) = (str)4 + 2; $var(c) = (int)"12abc";
+        out("$var(a) $var(b) $var(c)");
+        out("x
+        y");
+        """).0 == ["42 42 0", "x\ny"])
+    }
 }

@@ -72,6 +72,20 @@ struct ScriptParserTests {
         #expect(!tree.loadModules.isEmpty)
     }
 
+    /// The stock configuration of the installed Kamailio, read in place (not copied: it is GPL).
+    static let stockConfigPath = "/etc/kamailio/kamailio.cfg"
+
+    @Test("the stock kamailio.cfg of the installed Kamailio parses, with and without its feature defines",
+          .enabled(if: FileManager.default.fileExists(atPath: ScriptParserTests.stockConfigPath)))
+    func stockConfig() throws {
+        for defines in [[], ["WITH_MYSQL", "WITH_AUTH", "WITH_USRLOCDB", "WITH_NAT", "WITH_PRESENCE", "WITH_TLS",
+                             "WITH_ANTIFLOOD", "WITH_DEBUG", "WITH_ACCDB", "WITH_JSONRPC", "WITH_IPAUTH"]] {
+            let tree = try ScriptFrontEnd.parse(path: Self.stockConfigPath, defines: defines)
+            #expect(tree.routes.contains { $0.type == .request && $0.name.isEmpty })
+            _ = try ScriptCoreParams.build(tree.globals)
+        }
+    }
+
     @Test("ref.cfg yields its routes, modules and parameters")
     func refShape() throws {
         let tree = try ScriptFrontEnd.parse(path: ScriptTestSupport.fixture("ref.cfg"), defines: ["WITH_CFGTRACE"])

@@ -164,4 +164,16 @@ struct ScriptPreprocessorTests {
         """)
         #expect(out.map(\.0) == ["a \(path)", "b \"\(path)\""])
     }
+
+    @Test("strings may span lines: comments, directives and defines inside them are text")
+    func multiLineStrings() throws {
+        let out = try ScriptTestSupport.preprocess("""
+        #!define X 1
+        a = "one # two
+        #!define Y 2
+        X // three" X
+        $(ru{re.subst,/;transport=[a-z]*//g}) // gone
+        """)
+        #expect(out.map(\.0) == [#"a = "one # two"#, "#!define Y 2", #"X // three" 1"#, "$(ru{re.subst,/;transport=[a-z]*//g})"])
+    }
 }

@@ -73,8 +73,8 @@ public enum ScriptBinaryOp: String, Sendable {
 
 /// Prefix operators.
 public enum ScriptUnaryOp: String, Sendable {
-    // `!` (also `not`), unary minus and bitwise not.
-    case not = "!", negate = "-", bitNot = "~"
+    // `!` (also `not`), unary minus, bitwise not and the `(int)`/`(str)` casts.
+    case not = "!", negate = "-", bitNot = "~", intCast = "(int)", strCast = "(str)"
 }
 
 /// A function call as written: `name(args)` or a bare `name`.

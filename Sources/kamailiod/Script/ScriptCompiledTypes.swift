@@ -51,6 +51,10 @@ indirect enum ScriptExprNode: Sendable {
     case negate(ScriptExprNode)
     /// `~x`.
     case bitNot(ScriptExprNode)
+    /// `(int)x`.
+    case toInt(ScriptExprNode)
+    /// `(str)x`.
+    case toStr(ScriptExprNode)
     /// `a && b` (short-circuit, 1 or 0).
     case and(ScriptExprNode, ScriptExprNode)
     /// `a || b` (short-circuit, 1 or 0).

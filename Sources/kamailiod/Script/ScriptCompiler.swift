@@ -204,6 +204,10 @@ struct ScriptCompiler {
     private mutating func unary(_ op: ScriptUnaryOp, _ operand: ScriptExpression,
                                 at loc: ScriptSourceLocation) throws(ScriptError) -> ScriptExprNode {
         let x = try expression(operand)
+        if op == .intCast || op == .strCast {
+            if case .constant(let v) = x { return .constant(op == .intCast ? .int(v.intValue) : .str(v.bytes)) }
+            return op == .intCast ? .toInt(x) : .toStr(x)
+        }
         if case .constant(let v) = x {
             guard case .int(let i) = v else {
                 throw ScriptError("invalid constant expression: '\(op.rawValue)' needs an integer", at: loc)
@@ -212,12 +216,14 @@ struct ScriptCompiler {
             case .not: return .constant(.int(i == 0 ? 1 : 0))
             case .negate: return .constant(.int(0 &- i))
             case .bitNot: return .constant(.int(~i))
+            case .intCast, .strCast: return x
             }
         }
         switch op {
         case .not: return .not(x)
         case .negate: return .negate(x)
         case .bitNot: return .bitNot(x)
+        case .intCast, .strCast: return x
         }
     }
 

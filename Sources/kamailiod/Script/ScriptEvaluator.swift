@@ -22,6 +22,10 @@ enum ScriptEvaluator {
             return .int(0 &- (try value(x, ctx).intValue))
         case .bitNot(let x):
             return .int(~(try value(x, ctx).intValue))
+        case .toInt(let x):
+            return .int(try value(x, ctx).intValue)
+        case .toStr(let x):
+            return .str(try value(x, ctx).bytes)
         case .and(let a, let b):
             guard try truth(a, ctx) else { return .int(0) }
             return .int(try truth(b, ctx) ? 1 : 0)

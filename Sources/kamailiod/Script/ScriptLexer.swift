@@ -8,6 +8,8 @@ struct ScriptLexer {
     private var tokens: [ScriptToken] = []
     private var braceDepth = 0
     private var parenDepth = 0
+    /// A string still open at the end of a line (Kamailio strings may span lines).
+    private var pending: (quote: UInt8, bytes: [UInt8], location: ScriptSourceLocation)?
 
     /// Words that introduce a route block and may be followed by `[NAME]`.
     static let routeKeywords: Set<String> = [
@@ -33,6 +35,9 @@ struct ScriptLexer {
         for (index, line) in source.lines.enumerated() {
             try lexLine(line, origin: source.origins[index])
         }
+        if let open = pending {
+            throw ScriptError("expected closing \(open.quote == UInt8(ascii: "'") ? "'" : "\"") of the string", at: open.location)
+        }
         let last = source.origins.last ?? ScriptLineOrigin(file: "<script>", line: 1)
         let column = (source.lines.last?.count ?? 0) + 1
         tokens.append(ScriptToken(kind: .eof, location: ScriptSourceLocation(file: last.file, line: last.line, column: column)))
@@ -50,6 +55,16 @@ struct ScriptLexer {
         var i = 0
         func loc(_ at: Int) -> ScriptSourceLocation {
             ScriptSourceLocation(file: origin.file, line: origin.line, column: at + 1)
+        }
+        if var open = pending {
+            open.bytes.append(0x0A)
+            guard let end = Self.scanString(line, from: 0, quote: open.quote, into: &open.bytes) else {
+                pending = open
+                return
+            }
+            tokens.append(ScriptToken(kind: .string(String(decoding: open.bytes, as: UTF8.self)), location: open.location))
+            pending = nil
+            i = end
         }
         while i < line.count {
             let b = line[i]
@@ -100,8 +115,12 @@ struct ScriptLexer {
                 continue
             }
             if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
-                let (text, end) = try Self.string(line, from: i, loc: loc)
-                tokens.append(ScriptToken(kind: .string(text), location: loc(start)))
+                var text: [UInt8] = []
+                guard let end = Self.scanString(line, from: i + 1, quote: b, into: &text) else {
+                    pending = (b, text, loc(start))
+                    return
+                }
+                tokens.append(ScriptToken(kind: .string(String(decoding: text, as: UTF8.self)), location: loc(start)))
                 i = end
                 continue
             }
@@ -213,16 +232,25 @@ struct ScriptLexer {
         }
     }
 
-    /// A quoted string; `\n \r \t \\ \" \'` are resolved, other escapes are kept as
-    /// written (so regex escapes such as `\.` reach the regex compiler intact).
+    /// A quoted string on one line (used for quoted core values); `\n \r \t \\ \" \'`
+    /// are resolved, other escapes are kept as written (so regex escapes such as `\.`
+    /// reach the regex compiler intact).
     static func string(_ line: [UInt8], from i: Int,
                        loc: (Int) -> ScriptSourceLocation) throws(ScriptError) -> (String, Int) {
-        let quote = line[i]
         var out: [UInt8] = []
-        var j = i + 1
+        guard let end = scanString(line, from: i + 1, quote: line[i], into: &out) else {
+            throw ScriptError("expected closing \(line[i] == UInt8(ascii: "'") ? "'" : "\"") of the string", at: loc(i))
+        }
+        return (String(decoding: out, as: UTF8.self), end)
+    }
+
+    /// Scans string content from `i` up to the closing `quote`, resolving escapes into
+    /// `out`; returns the index after the quote, or nil when the line ends first.
+    static func scanString(_ line: [UInt8], from i: Int, quote: UInt8, into out: inout [UInt8]) -> Int? {
+        var j = i
         while j < line.count {
             let c = line[j]
-            if c == quote { return (String(decoding: out, as: UTF8.self), j + 1) }
+            if c == quote { return j + 1 }
             if c == UInt8(ascii: "\\"), j + 1 < line.count {
                 let n = line[j + 1]
                 switch n {
@@ -238,6 +266,6 @@ struct ScriptLexer {
             out.append(c)
             j += 1
         }
-        throw ScriptError("expected closing \(quote == UInt8(ascii: "'") ? "'" : "\"") of the string", at: loc(i))
+        return nil
     }
 }

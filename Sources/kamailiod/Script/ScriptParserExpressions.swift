@@ -88,6 +88,13 @@ extension ScriptParser {
             return ScriptExpression(kind: .string(s), location: loc)
         case .pseudoVariable(let text):
             return ScriptExpression(kind: .pseudoVariable(try pvSpec(text, at: t)), location: loc)
+        case .symbol("(") where (peek.isIdentifier("int") || peek.isIdentifier("str")) && peek(1).isSymbol(")"):
+            // `(int)$x`, `(str)$y`: casts bind tighter than any operator
+            let op: ScriptUnaryOp = advance().isIdentifier("int") ? .intCast : .strCast
+            _ = advance()
+            try nest()
+            defer { depth -= 1 }
+            return ScriptExpression(kind: .unary(op, try parseUnary()), location: loc)
         case .symbol("("):
             let inner = try parseExpression()
             try expect(")", "to close '('")

@@ -82,7 +82,7 @@ struct ScriptPreprocessor {
     private mutating func process(_ bytes: [UInt8], file: String) throws(ScriptError) {
         let raw = Self.splitLines(bytes)
         var conds: [Condition] = []
-        var inBlockComment = false
+        var text = ScriptTextState()
         var i = 0
         while i < raw.count {
             let number = i + 1
@@ -90,7 +90,7 @@ struct ScriptPreprocessor {
             i += 1
             let active = conds.last?.active ?? true
             let loc = ScriptSourceLocation(file: file, line: number, column: 1)
-            if !inBlockComment, let (keyword, argStart) = Self.directive(in: line) {
+            if !text.inBlockComment, text.quote == 0, let (keyword, argStart) = Self.directive(in: line) {
                 // a define may continue on following lines with a trailing backslash
                 var continued: [Int] = []
                 while keyword.hasSuffix("define") || keyword == "trydef",
@@ -110,12 +110,13 @@ struct ScriptPreprocessor {
                 emit([], file, number)
                 continue
             }
-            let stripped = Self.stripComments(line, inBlockComment: &inBlockComment)
-            if let (kind, target) = Self.includeStatement(stripped) {
+            let quoteAtStart = text.quote
+            let stripped = Self.stripComments(line, state: &text)
+            if quoteAtStart == 0, let (kind, target) = Self.includeStatement(stripped) {
                 try include(target, mandatory: kind == "include_file", from: file, at: loc)
                 continue
             }
-            var expanded = expand(stripped, depth: 0)
+            var expanded = expand(stripped, depth: 0, quote: quoteAtStart)
             for s in substs { expanded = s.apply(to: expanded) }
             emit(expanded, file, number)
         }
@@ -172,8 +173,8 @@ struct ScriptPreprocessor {
             return
         case "define", "trydef", "redefine":
             guard !name.isEmpty else { throw ScriptError("expected a name after #!\(keyword)", at: loc) }
-            var dummy = false
-            let value = Self.trim(Self.stripComments(Array(arg.dropFirst(name.utf8.count)), inBlockComment: &dummy))
+            var scratch = ScriptTextState()
+            let value = Self.trim(Self.stripComments(Array(arg.dropFirst(name.utf8.count)), state: &scratch))
             if defines[name] != nil {
                 if keyword == "trydef" { return }
                 if keyword == "define" { throw ScriptError("'\(name)' is already defined", at: loc) }

@@ -68,17 +68,25 @@ extension ScriptPreprocessor {
     }
 
     /// Removes `#` and `//` line comments and `/* */` block comments outside quoted
-    /// strings. Block comments become spaces so the columns of what follows stay right.
-    static func stripComments(_ line: [UInt8], inBlockComment: inout Bool) -> [UInt8] {
+    /// strings and pseudo-variables (`$(ru{re.subst,/a//g})` keeps its `//`). Block
+    /// comments become spaces so the columns of what follows stay right. `state` carries
+    /// an open block comment or string (Kamailio strings may span lines) to the next line.
+    static func stripComments(_ line: [UInt8], state: inout ScriptTextState) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(line.count)
         var i = 0
+        if state.quote != 0 {
+            let (end, closed) = copyQuoted(line, from: 0, quote: state.quote, opening: false, into: &out)
+            if !closed { return out }
+            state.quote = 0
+            i = end
+        }
         while i < line.count {
             let b = line[i]
             let next: UInt8 = i + 1 < line.count ? line[i + 1] : 0
-            if inBlockComment {
+            if state.inBlockComment {
                 if b == UInt8(ascii: "*"), next == UInt8(ascii: "/") {
-                    inBlockComment = false
+                    state.inBlockComment = false
                     out += [0x20, 0x20]
                     i += 2
                 } else {
@@ -88,12 +96,22 @@ extension ScriptPreprocessor {
                 continue
             }
             if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
-                i = copyQuoted(line, from: i, into: &out)
+                let (end, closed) = copyQuoted(line, from: i, quote: b, opening: true, into: &out)
+                if !closed {
+                    state.quote = b
+                    return out
+                }
+                i = end
+                continue
+            } else if b == UInt8(ascii: "$"), next == UInt8(ascii: "(") {
+                let end = skipPseudoVariable(line, from: i)
+                out += line[i..<end]
+                i = end
                 continue
             } else if b == UInt8(ascii: "#") || (b == UInt8(ascii: "/") && next == UInt8(ascii: "/")) {
                 break
             } else if b == UInt8(ascii: "/"), next == UInt8(ascii: "*") {
-                inBlockComment = true
+                state.inBlockComment = true
                 out += [0x20, 0x20]
                 i += 2
                 continue
@@ -104,12 +122,16 @@ extension ScriptPreprocessor {
         return out
     }
 
-    /// Copies the quoted string starting at `i` (which holds the quote) with its escapes
-    /// untouched; returns the index after the closing quote (or the line end).
-    static func copyQuoted(_ line: [UInt8], from i: Int, into out: inout [UInt8]) -> Int {
-        let quote = line[i]
-        out.append(quote)
-        var j = i + 1
+    /// Copies a quoted string with its escapes untouched: from its opening quote at `i`
+    /// (`opening`), or from `i` inside a string continued from the previous line. Returns
+    /// the index after the closing quote and whether the string closed on this line.
+    static func copyQuoted(_ line: [UInt8], from i: Int, quote: UInt8, opening: Bool,
+                           into out: inout [UInt8]) -> (Int, Bool) {
+        var j = i
+        if opening {
+            out.append(quote)
+            j += 1
+        }
         while j < line.count {
             let c = line[j]
             out.append(c)
@@ -118,10 +140,10 @@ extension ScriptPreprocessor {
                 out.append(line[j])
                 j += 1
             } else if c == quote {
-                break
+                return (j, true)
             }
         }
-        return j
+        return (j, false)
     }
 
     /// Index just past a pseudo-variable starting at `i` (which holds `$`), so define
@@ -150,15 +172,21 @@ extension ScriptPreprocessor {
 
     /// Replaces defined identifiers outside strings and pseudo-variables; the value is
     /// itself expanded (to a fixed depth, so a define that names itself cannot hang).
-    func expand(_ line: [UInt8], depth: Int) -> [UInt8] {
+    /// `quote` is the quote of a string continued from the previous line, or 0.
+    func expand(_ line: [UInt8], depth: Int, quote: UInt8 = 0) -> [UInt8] {
         if defines.isEmpty || depth > 16 { return line }
         var out: [UInt8] = []
         out.reserveCapacity(line.count)
         var i = 0
+        if quote != 0 {
+            let (end, closed) = Self.copyQuoted(line, from: 0, quote: quote, opening: false, into: &out)
+            if !closed { return out }
+            i = end
+        }
         while i < line.count {
             let b = line[i]
             if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
-                i = Self.copyQuoted(line, from: i, into: &out)
+                i = Self.copyQuoted(line, from: i, quote: b, opening: true, into: &out).0
             } else if b == UInt8(ascii: "$") {
                 let end = Self.skipPseudoVariable(line, from: i)
                 out += line[i..<end]
@@ -181,4 +209,12 @@ extension ScriptPreprocessor {
         }
         return out
     }
+}
+
+/// What the preprocessor carries from one line to the next.
+struct ScriptTextState {
+    /// Inside a `/* */` comment.
+    var inBlockComment = false
+    /// The quote of a string that continues on the next line, or 0.
+    var quote: UInt8 = 0
 }
