@@ -100,6 +100,42 @@ struct ScriptCompilerTests {
         #expect(module.param("count") == .int(1))
     }
 
+    @Test("the stock kamailio.cfg compiles against stub modules, with every feature define",
+          .enabled(if: FileManager.default.fileExists(atPath: ScriptParserTests.stockConfigPath)))
+    func stockCompiles() throws {
+        let all = ["WITH_MYSQL", "WITH_AUTH", "WITH_USRLOCDB", "WITH_NAT", "WITH_PRESENCE", "WITH_TLS", "WITH_ANTIFLOOD",
+                   "WITH_DEBUG", "WITH_ACCDB", "WITH_JSONRPC", "WITH_IPAUTH", "WITH_MSILO", "WITH_PSTN", "WITH_BLOCK3XX",
+                   "WITH_BLOCK401407", "WITH_VOICEMAIL", "WITH_XHTTP", "WITH_SPEEDDIAL", "WITH_ALIASDB",
+                   "WITH_MULTIDOMAIN", "WITH_NATSIPPING", "WITH_RTPENGINE"]
+        for defines in [[], all] {
+            let path = ScriptParserTests.stockConfigPath
+            let modules = ScriptStubModules.make(for: try ScriptFrontEnd.parse(path: path, defines: defines))
+            _ = try ScriptLoader.load(path: path, defines: defines, modules: modules)
+        }
+    }
+
+    @Test("a modparam module name is a regular expression over the loaded modules")
+    func modparamRegex() throws {
+        let services = ScriptTestServices()
+        let module = ScriptTestModule(services: services)
+        _ = try ScriptLoader.load(text: "loadmodule \"test.so\"\nmodparam(\"nope|test\", \"count\", 4)\n", modules: [module])
+        #expect(module.param("count") == .int(4))
+        #expect(ScriptRunner.loadError("loadmodule \"test.so\"\nmodparam(\"nope|other\", \"count\", 4)\n")
+            == "t.cfg:2:1: modparam for module 'nope|other', which is not loaded")
+    }
+
+    @Test("$sel(cfg_get.group.var) reads custom cfg variables; other selects are refused")
+    func selects() throws {
+        let (out, _) = try ScriptRunner.run("out(\"$sel(cfg_get.pstn.gw_ip)\");", routes: "", message: ScriptRunner.invite,
+                                            script: try ScriptRunner.load("""
+        pstn.gw_ip = "10.9.9.9" desc "gateway"
+        loadmodule "test.so"
+        request_route { out("$sel(cfg_get.pstn.gw_ip)|$(sel(cfg_get.pstn.gw_ip){s.len})"); }
+        """))
+        #expect(out == ["10.9.9.9|8"])
+        #expect(err("  out(\"$sel(ruri.user)\");") == "t.cfg:3:7: only $sel(cfg_get.group.var) is supported in '$sel(ruri.user)'")
+    }
+
     @Test("a route defined twice is an error")
     func duplicateRoute() {
         #expect(err("  exit;", routes: "route[A] { exit; }\nroute[A] { exit; }\n") == "t.cfg:6:1: route[A] is defined twice")
@@ -198,13 +234,13 @@ enum ScriptStubModules {
         let names = tree.loadModules.map { ScriptLoader.moduleName($0.path) }
         var out: [any ScriptModule] = []
         for (i, n) in names.enumerated() {
-            let params = tree.modParams.filter { $0.module == n }.map { p -> ScriptModuleParameter in
+            let params = tree.modParams.filter { $0.module.split(separator: "|").contains(Substring(n)) }.map { p -> ScriptModuleParameter in
                 var kind = ScriptModuleParameter.Kind.int
                 if case .string = p.value.kind { kind = .string }
                 return ScriptModuleParameter(p.name, kind) { _ in }
             }
             let fns = i == 0 ? calls.map { ScriptFunction($0, arity: 0...6) { _, _ in 1 } } : []
-            let pvs = i == 0 ? ["sht", "shtinc", "dlg_var", "T_branch_idx", "T_reply_code"].map { n in
+            let pvs = i == 0 ? ["sht", "shtinc", "dlg_var", "T_branch_idx", "T_reply_code", "hu"].map { n in
                 ScriptPVDefinition(n) { _, _ throws(ScriptError) in ScriptPVAccessor(get: { _ in .null }, set: { _, _, _ in }) }
             } : []
             out.append(Stub(name: n, parameters: params, functions: fns, pvs: pvs))

@@ -204,12 +204,32 @@ public enum ScriptLoader {
 
     private static func applyModParam(_ decl: ScriptModParamDecl, _ enabled: [any ScriptModule],
                                       _ compiler: inout ScriptCompiler) throws(ScriptError) {
-        guard let module = enabled.first(where: { $0.name == decl.module }) else {
-            throw ScriptError("modparam for module '\(decl.module)', which is not loaded", at: decl.location)
+        var targets: [(any ScriptModule, ScriptModuleParameter)] = []
+        if let module = enabled.first(where: { $0.name == decl.module }) {
+            guard let param = module.parameters.first(where: { $0.name == decl.name }) else {
+                throw ScriptError("module '\(decl.module)' has no parameter '\(decl.name)'", at: decl.location)
+            }
+            targets = [(module, param)]
+        } else {
+            // Kamailio treats the module name as a regular expression
+            // (`modparam("nathelper|registrar", "received_avp", ...)`)
+            if let regex = try? ScriptRegex("^(" + decl.module + ")$"), decl.module.contains(where: { "|*+?[(.^$".contains($0) }) {
+                for module in enabled where regex.matches(Array(module.name.utf8)) {
+                    if let param = module.parameters.first(where: { $0.name == decl.name }) { targets.append((module, param)) }
+                }
+            }
+            guard !targets.isEmpty else {
+                throw ScriptError("modparam for module '\(decl.module)', which is not loaded", at: decl.location)
+            }
         }
-        guard let param = module.parameters.first(where: { $0.name == decl.name }) else {
-            throw ScriptError("module '\(decl.module)' has no parameter '\(decl.name)'", at: decl.location)
+        for (module, param) in targets {
+            try applyModParam(decl, module, param, &compiler)
         }
+    }
+
+    private static func applyModParam(_ decl: ScriptModParamDecl, _ module: any ScriptModule,
+                                      _ param: ScriptModuleParameter,
+                                      _ compiler: inout ScriptCompiler) throws(ScriptError) {
         let value: ScriptValue
         if case .word(let w) = decl.value.kind {
             switch (param.kind, w.lowercased()) {
@@ -219,7 +239,7 @@ public enum ScriptLoader {
             }
         } else {
             guard case .constant(let v) = try compiler.expression(decl.value) else {
-                throw ScriptError("expected a constant value for modparam '\(decl.module)'/'\(decl.name)'",
+                throw ScriptError("expected a constant value for modparam '\(module.name)'/'\(decl.name)'",
                                   at: decl.value.location)
             }
             value = v
@@ -227,16 +247,16 @@ public enum ScriptLoader {
         switch (param.kind, value) {
         case (.int, .int), (.string, .str): break
         case (.int, _):
-            throw ScriptError("modparam '\(decl.module)'/'\(decl.name)' expects an integer, found \(value.debugShown)",
+            throw ScriptError("modparam '\(module.name)'/'\(decl.name)' expects an integer, found \(value.debugShown)",
                               at: decl.value.location)
         case (.string, _):
-            throw ScriptError("modparam '\(decl.module)'/'\(decl.name)' expects a string, found \(value.debugShown)",
+            throw ScriptError("modparam '\(module.name)'/'\(decl.name)' expects a string, found \(value.debugShown)",
                               at: decl.value.location)
         }
         do {
             try param.set(value)
         } catch {
-            throw ScriptError("modparam '\(decl.module)'/'\(decl.name)': \(error.message)", at: decl.value.location)
+            throw ScriptError("modparam '\(module.name)'/'\(decl.name)': \(error.message)", at: decl.value.location)
         }
     }
 }

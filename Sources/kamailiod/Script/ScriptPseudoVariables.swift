@@ -121,6 +121,7 @@ enum ScriptCorePVs {
                                     })
         },
         "avp": { spec, _ throws(ScriptFixupError) in try avp(spec) },
+        "sel": { spec, symbols throws(ScriptFixupError) in try select(spec, symbols.core) },
         "cfg": { spec, _ throws(ScriptFixupError) in
             switch spec.argument {
             case "line": return ScriptPVAccessor(get: { int($0.currentLocation?.line ?? 0) })
@@ -169,6 +170,26 @@ enum ScriptCorePVs {
             guard localtime_r(&t, &parts) != nil else { return .null }
             return .int(field(parts))
         })
+    }
+
+    /// `$sel(cfg_get.group.var)`: a custom cfg variable (`group.var = value desc "..."`).
+    /// Only this select is supported; the value is the one the script set at load time
+    /// (run-time changes through the cfg RPCs are not seen here).
+    private static func select(_ spec: ScriptPVSpec, _ core: ScriptCoreConfig) throws(ScriptFixupError) -> ScriptPVAccessor {
+        let parts = (spec.argument ?? "").split(separator: ".", maxSplits: 2).map(String.init)
+        guard parts.count == 3, parts[0] == "cfg_get" else {
+            throw ScriptFixupError("only $sel(cfg_get.group.var) is supported")
+        }
+        guard let v = core.customVars.first(where: { $0.group == parts[1] && $0.name == parts[2] }) else {
+            throw ScriptFixupError("no cfg variable '\(parts[1]).\(parts[2])' is declared")
+        }
+        let value: ScriptValue
+        switch v.value {
+        case .int(let i): value = .int(Int32(truncatingIfNeeded: i))
+        case .bool(let b): value = .int(b ? 1 : 0)
+        case .string(let t), .token(let t): value = .string(t)
+        }
+        return ScriptPVAccessor(get: { _ in value })
     }
 
     private static func header(_ spec: ScriptPVSpec) throws(ScriptFixupError) -> ScriptPVAccessor {
