@@ -64,10 +64,13 @@ final class SIPMessageHandler: MessageHandler {
         } else {
             let ctx = ScriptContext(message: msg, receive: info, worker: states[worker], services: services,
                                     routeType: .onreply)
-            runtime.relayReply(msg, info: info) {
-                let result = script.runReplyRoute(ctx)
+            let replyRoute = {
+                let result = self.script.runReplyRoute(ctx)
                 return !(result.dropped || ctx.dropped)
             }
+            // Replies of our transactions go to tm (§17.1.3); the rest are relayed statelessly.
+            if modules.tm.handleReply(msg, info: info, context: ctx, replyRoute: replyRoute) { return }
+            runtime.relayReply(msg, info: info, replyRoute: replyRoute)
         }
     }
 

@@ -10,6 +10,8 @@ public struct BuiltinModuleSet: Sendable {
     public let ctl: CtlModule
     /// jsonrpcs (FIFO and datagram) settings, read by the daemon to open its servers.
     public let jsonrpcs: JSONRPCSModule
+    /// tm (transactions): the daemon hands it replies first and starts its timers.
+    public let tm: TMModule
     public let all: [any ScriptModule]
 
     public init(runtime: CoreRuntime) {
@@ -18,6 +20,7 @@ public struct BuiltinModuleSet: Sendable {
         sl = SLModule(runtime: runtime)
         ctl = CtlModule()
         jsonrpcs = JSONRPCSModule()
+        tm = TMModule(runtime: runtime)
         all = [
             core, sl,
             MaxFwdModule(),
@@ -28,6 +31,7 @@ public struct BuiltinModuleSet: Sendable {
             PVModule(),
             RRModule(runtime: runtime),
             ctl, jsonrpcs, KexModule(), CorexModule(),
+            tm, DialogModule(tm: tm),
         ]
     }
 }

@@ -1,0 +1,59 @@
+import SIPCore
+import ScriptEngine
+
+/// A target added with `append_branch()` (or by a module such as registrar's lookup):
+/// the Request-URI of the branch and, optionally, where to send it.
+public struct TMBranchTarget: Sendable, Equatable {
+    /// Request-URI of the branch.
+    public var uri: [UInt8]
+    /// Destination URI (`$du` of the branch); nil: the Request-URI.
+    public var destination: [UInt8]?
+    /// q-value times 1000 (1000 when not given).
+    public var q: Int
+
+    /// Creates a branch target.
+    public init(uri: [UInt8], destination: [UInt8]? = nil, q: Int = 1000) {
+        self.uri = uri
+        self.destination = destination
+        self.q = q
+    }
+}
+
+/// Per-message tm state, kept in the script context: the routes armed with
+/// `t_on_*`, the timers set with `t_set_fr`, the extra branches, and the transaction
+/// once there is one.
+public final class TMMessageState {
+    var onFailure: ScriptRouteRef?
+    var onReply: ScriptRouteRef?
+    var onBranch: ScriptRouteRef?
+    var fr: UInt64?
+    var frInv: UInt64?
+    var cell: TMCell?
+    /// True inside failure_route: the transaction's lock is held by the caller.
+    var cellLocked = false
+    /// `$T_reply_code`: the reply being handled (onreply) or the winning one (failure).
+    var replyCode = 0
+    /// `$T_branch_idx`.
+    var branchIndex = 0
+    /// Branches added with `append_branch()`, served by the next `t_relay()`.
+    public var branches: [TMBranchTarget] = []
+    /// A reply went out from failure_route (`t_reply`).
+    var repliedInFailure = false
+    /// Set when a new branch was started from failure_route.
+    var relayedInFailure = false
+    /// Callbacks another module (dialog) wants run on the final reply.
+    var finalCallbacks: [@Sendable (Int, SIPMessage?) -> Void] = []
+
+    init() {}
+}
+
+extension ScriptContext {
+    /// The tm module's per-message state, created on first use.
+    public var tm: TMMessageState {
+        let key = ObjectIdentifier(TMMessageState.self)
+        if let s = userData[key] as? TMMessageState { return s }
+        let s = TMMessageState()
+        userData[key] = s
+        return s
+    }
+}

@@ -1,0 +1,288 @@
+import SIPCore
+import SIPTransport
+import ScriptEngine
+import Synchronization
+
+/// Counters of the tm module (Kamailio's `tm:` statistics group).
+public final class TMStatistics: Sendable {
+    /// Transactions created.
+    public let total = Atomic<UInt64>(0)
+    /// Replies sent upstream (relayed or local), by class 1xx...6xx (index 1...6).
+    let byClass = Mutex<[UInt64]>([UInt64](repeating: 0, count: 7))
+    /// Replies generated locally (t_reply, 100 Trying, 408, 487...).
+    public let localReplies = Atomic<UInt64>(0)
+    /// Replies relayed from a branch.
+    public let relayedReplies = Atomic<UInt64>(0)
+    /// Request retransmissions absorbed.
+    public let retransmissions = Atomic<UInt64>(0)
+    /// INVITE transactions canceled.
+    public let canceled = Atomic<UInt64>(0)
+    /// Branches that timed out.
+    public let timeouts = Atomic<UInt64>(0)
+
+    func count(_ code: Int) {
+        let c = code / 100
+        if c >= 1 && c <= 6 { byClass.withLock { $0[c] += 1 } }
+    }
+
+    /// Replies sent per class, index 1...6 for 1xx...6xx.
+    public var repliesByClass: [UInt64] { byClass.withLock { $0 } }
+}
+
+/// Transaction-stateful proxying (RFC 3261 §16–17), Kamailio's `tm`.
+///
+/// A request becomes a transaction with `t_relay()` / `t_newtran()`: the server side
+/// answers retransmissions from the last reply and absorbs the ACK of a non-2xx final;
+/// each branch is a client transaction with its own retransmission and final-reply
+/// timers. Replies come back through `handleReply`, which the daemon calls before its
+/// stateless reply path.
+public final class TMModule: ScriptModule {
+    public let name = "tm"
+    let runtime: CoreRuntime
+    let table = TMTable()
+    /// Counters.
+    public let stats = TMStatistics()
+    /// The timer thread; started by the daemon through `startTimers()`.
+    public let timers = TMTimerQueue()
+    let values = Mutex(TMTimerValues())
+    let autoInv100 = Atomic<Int>(1)
+    let failureReplyMode = Atomic<Int>(3)
+    let script = Mutex<LoadedScript?>(nil)
+    /// Script state of the timer thread (failure_route after a timeout runs there).
+    let timerWorker = Mutex<ScriptWorkerState?>(nil)
+    /// The clock (tests replace it).
+    let now: @Sendable () -> UInt64
+    /// Where bytes go (tests replace it).
+    let sender: @Sendable ([UInt8], Destination) -> Bool
+
+    /// A tm module over `runtime`; `now` and `send` default to the monotonic clock and
+    /// the runtime's transport.
+    public init(runtime: CoreRuntime, now: (@Sendable () -> UInt64)? = nil,
+                send: (@Sendable ([UInt8], Destination) -> Bool)? = nil) {
+        self.runtime = runtime
+        self.now = now ?? tmNowMilliseconds
+        self.sender = send ?? { [runtime] b, d in runtime.send(b, to: d) }
+        timers.setHandler { [weak self] e in self?.timerFired(e) }
+    }
+
+    /// Transactions in the table now.
+    public var currentTransactions: Int { table.current.load(ordering: .relaxed) }
+
+    /// Starts the timer thread (once the transport runs).
+    public func startTimers() { timers.start() }
+
+    public var parameters: [ScriptModuleParameter] {
+        func timer(_ name: String, _ set: @escaping @Sendable (inout TMTimerValues, UInt64) -> Void) -> ScriptModuleParameter {
+            ScriptModuleParameter(name, .int) { [self] v throws(ScriptFixupError) in
+                let n = Int(v.intValue)
+                guard n > 0 else { throw ScriptFixupError("\(name) must be a positive number of milliseconds, found \(n)") }
+                values.withLock { set(&$0, UInt64(n)) }
+            }
+        }
+        return [
+            timer("fr_timer") { $0.fr = $1 },
+            timer("fr_inv_timer") { $0.frInv = $1 },
+            timer("wt_timer") { $0.wait = $1 },
+            timer("wait_timer") { $0.wait = $1 },
+            timer("retr_timer1") { $0.t1 = $1 },
+            timer("retr_timer2") { $0.t2 = $1 },
+            ScriptModuleParameter("auto_inv_100", .int) { [self] v throws(ScriptFixupError) in autoInv100.store(Int(v.intValue), ordering: .relaxed) },
+            ScriptModuleParameter("failure_reply_mode", .int) { [self] v throws(ScriptFixupError) in failureReplyMode.store(Int(v.intValue), ordering: .relaxed) },
+            // Accepted for scripts written for Kamailio; their defaults are what we do.
+            ScriptModuleParameter("restart_fr_on_each_reply", .int) { _ throws(ScriptFixupError) in },
+            ScriptModuleParameter("max_inv_lifetime", .int) { _ throws(ScriptFixupError) in },
+            ScriptModuleParameter("max_noninv_lifetime", .int) { _ throws(ScriptFixupError) in },
+            ScriptModuleParameter("unix_tx_timeout", .int) { _ throws(ScriptFixupError) in },
+            ScriptModuleParameter("contacts_avp", .string) { _ throws(ScriptFixupError) in },
+            ScriptModuleParameter("contact_flows_avp", .string) { _ throws(ScriptFixupError) in },
+        ]
+    }
+
+    public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
+        script.withLock { $0 = context.script }
+        timerWorker.withLock { $0 = context.script.makeWorkerState(worker: 10_000) }
+    }
+
+    public var functions: [ScriptFunction] {
+        let anyRoute: ScriptRouteMask = [.request, .failure, .onreply, .branch]
+        func route(_ type: ScriptRouteType) -> @Sendable (ScriptFixupContext) throws(ScriptError) -> ScriptFixedArgs {
+            { f throws(ScriptError) in ScriptFixedArgs([.route(try f.fixupRoute(0, type))]) }
+        }
+        let codeFixup: @Sendable (ScriptFixupContext) throws(ScriptError) -> ScriptFixedArgs = { f throws(ScriptError) in
+            var args = try f.defaultArgs()
+            if case .int(let c) = args[0], !(100...699).contains(c) {
+                throw f.error("reply code must be 100-699, found \(c)", argument: 0)
+            }
+            if case .string(let s) = args[0], let c = ScriptValue.parseInt(s[...]) {
+                guard (100...699).contains(c) else { throw f.error("reply code must be 100-699, found \(c)", argument: 0) }
+                args.values[0] = .int(c)
+            }
+            return args
+        }
+        return [
+            ScriptFunction("t_relay", arity: 0...1, routes: [.request, .failure], fixup: { f throws(ScriptError) in
+                guard !f.arguments.isEmpty else { return ScriptFixedArgs([]) }
+                let text = try f.fixupString(0)
+                guard let t = TMTarget(text) else { throw f.error("expected proto:host:port, found \"\(text)\"", argument: 0) }
+                return ScriptFixedArgs([.custom(t)])
+            }) { [self] ctx, args in
+                relay(ctx, target: args.custom(0, as: TMTarget.self))
+            },
+            ScriptFunction("t_relay_to_udp", arity: 0...2, routes: [.request, .failure]) { [self] ctx, args in
+                relay(ctx, target: args.count == 2 ? TMTarget(proto: .udp, host: ctx.bytes(args[0]), port: UInt16(clamping: ctx.int(args[1]))) : nil,
+                      proto: .udp)
+            },
+            ScriptFunction("t_relay_to_tcp", arity: 0...2, routes: [.request, .failure]) { [self] ctx, args in
+                relay(ctx, target: args.count == 2 ? TMTarget(proto: .tcp, host: ctx.bytes(args[0]), port: UInt16(clamping: ctx.int(args[1]))) : nil,
+                      proto: .tcp)
+            },
+            ScriptFunction("t_newtran", arity: 0...0, routes: [.request]) { [self] ctx, _ in
+                newTransaction(ctx)
+            },
+            ScriptFunction("t_reply", arity: 2...2, routes: [.request, .failure], fixup: codeFixup) { [self] ctx, args in
+                reply(ctx, code: Int(ctx.int(args[0])), reason: ctx.string(args[1]))
+            },
+            ScriptFunction("t_check_trans", arity: 0...0, routes: [.request, .failure, .onreply, .branch]) { [self] ctx, _ in
+                checkTransaction(ctx)
+            },
+            ScriptFunction("t_precheck_trans", arity: 0...0, routes: [.request]) { [self] ctx, _ in
+                // Kamailio tracks requests being processed by other workers; our table
+                // insert already settles that race, so this says whether one exists.
+                guard let key = TMMatchKey(ctx.message) else { return -1 }
+                let m = ctx.message.method
+                return table.find(key, method: m == .ack ? .invite : m, ack: m == .ack) != nil ? 1 : -1
+            },
+            ScriptFunction("t_on_failure", arity: 1...1, routes: [.request, .failure, .branch], fixup: route(.failure)) { ctx, args in
+                guard case .route(let r) = args[0] else { return -1 }
+                ctx.tm.onFailure = r
+                ctx.tm.cell?.onFailure = r
+                return 1
+            },
+            ScriptFunction("t_on_reply", arity: 1...1, routes: [.request, .failure, .branch], fixup: route(.onreply)) { ctx, args in
+                guard case .route(let r) = args[0] else { return -1 }
+                ctx.tm.onReply = r
+                ctx.tm.cell?.onReply = r
+                return 1
+            },
+            ScriptFunction("t_on_branch", arity: 1...1, routes: [.request, .failure], fixup: route(.branch)) { ctx, args in
+                guard case .route(let r) = args[0] else { return -1 }
+                ctx.tm.onBranch = r
+                ctx.tm.cell?.onBranch = r
+                return 1
+            },
+            ScriptFunction("t_is_set", arity: 1...1, routes: anyRoute) { ctx, args in
+                let s = ctx.tm
+                switch ctx.string(args[0]) {
+                case "failure_route": return s.onFailure != nil ? 1 : -1
+                case "onreply_route": return s.onReply != nil ? 1 : -1
+                case "branch_route": return s.onBranch != nil ? 1 : -1
+                default: return -1
+                }
+            },
+            ScriptFunction("t_is_canceled", arity: 0...0, routes: anyRoute) { ctx, _ in
+                guard let c = ctx.tm.cell else { return -1 }
+                return c.canceled ? 1 : -1
+            },
+            ScriptFunction("t_check_status", arity: 1...1, routes: anyRoute, fixup: { f throws(ScriptError) in
+                ScriptFixedArgs([.regex(try f.fixupRegex(0))])
+            }) { ctx, args in
+                guard case .regex(let r) = args[0] else { return -1 }
+                let code = ctx.message.isRequest ? ctx.tm.replyCode : ctx.message.statusCode
+                return r.matches(ScriptValue.decimal(Int32(code))) ? 1 : -1
+            },
+            ScriptFunction("t_set_fr", arity: 1...2, routes: [.request, .failure, .branch]) { [self] ctx, args in
+                let inv = Int(ctx.int(args[0]))
+                let non = args.count > 1 ? Int(ctx.int(args[1])) : 0
+                let s = ctx.tm
+                if inv > 0 { s.frInv = UInt64(inv) }
+                if non > 0 { s.fr = UInt64(non) }
+                if let c = s.cell {
+                    withCell(c, locked: s.cellLocked) {
+                        if inv > 0 { c.timers.frInv = UInt64(inv) }
+                        if non > 0 { c.timers.fr = UInt64(non) }
+                    }
+                }
+                return 1
+            },
+            ScriptFunction("t_reset_fr", arity: 0...0, routes: [.request, .failure, .branch]) { ctx, _ in
+                ctx.tm.fr = nil
+                ctx.tm.frInv = nil
+                return 1
+            },
+            ScriptFunction("t_branch_timeout", arity: 0...0, routes: [.failure]) { ctx, _ in
+                ctx.tm.cell?.branches.contains { $0.fsm.code == 408 && $0.reply == nil } == true ? 1 : -1
+            },
+            ScriptFunction("t_any_timeout", arity: 0...0, routes: [.failure, .onreply]) { ctx, _ in
+                ctx.tm.cell?.branches.contains { $0.fsm.code == 408 && $0.reply == nil } == true ? 1 : -1
+            },
+            ScriptFunction("t_branch_replied", arity: 0...0, routes: [.failure]) { ctx, _ in
+                ctx.tm.cell?.branches.last.map { $0.reply != nil || ($0.fsm.code > 0 && $0.fsm.code != 408) } == true ? 1 : -1
+            },
+            ScriptFunction("t_any_replied", arity: 0...0, routes: [.failure, .onreply]) { ctx, _ in
+                ctx.tm.cell?.branches.contains { $0.reply != nil || ($0.fsm.code > 0 && $0.fsm.code < 200) } == true ? 1 : -1
+            },
+            ScriptFunction("t_drop_replies", arity: 0...1, routes: [.failure]) { _, _ in 1 },
+            ScriptFunction("t_save_lumps", arity: 0...0, routes: [.request]) { _, _ in 1 },
+            ScriptFunction("append_branch", arity: 0...2, routes: [.request, .failure]) { ctx, args in
+                let uri = args.count > 0 ? ctx.bytes(args[0]) : ctx.requestURIBytes
+                guard (try? SIPURI(bytes: uri[...])) != nil else { return -1 }
+                var q = 1000
+                if args.count > 1, let v = Double(ctx.string(args[1])) { q = Int(v * 1000) }
+                ctx.tm.branches.append(TMBranchTarget(uri: uri, destination: args.count > 0 ? nil : ctx.destinationURI, q: q))
+                return 1
+            },
+        ]
+    }
+
+    public var pseudoVariables: [ScriptPVDefinition] {
+        [
+            ScriptPVDefinition("T_reply_code") { _, _ throws(ScriptError) in
+                ScriptPVAccessor(get: { ctx in
+                    if !ctx.message.isRequest { return .int(Int32(ctx.message.statusCode)) }
+                    let c = ctx.tm.replyCode
+                    return c > 0 ? .int(Int32(c)) : .null
+                })
+            },
+            ScriptPVDefinition("T_branch_idx") { _, _ throws(ScriptError) in
+                ScriptPVAccessor(get: { ctx in .int(Int32(ctx.tm.branchIndex)) })
+            },
+        ]
+    }
+}
+
+/// A fixed next hop from `t_relay("udp:host:port")`.
+struct TMTarget: Sendable {
+    var proto: TransportProto
+    var host: [UInt8]
+    var port: UInt16
+
+    init(proto: TransportProto, host: [UInt8], port: UInt16) {
+        self.proto = proto
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `[proto:]host[:port]`.
+    init?(_ text: String) {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        proto = .udp
+        if parts.count > 1, let p = TransportProto(name: parts[0].lowercased()) {
+            proto = p
+            parts.removeFirst()
+        }
+        guard let h = parts.first, !h.isEmpty else { return nil }
+        host = Array(h.utf8)
+        if parts.count > 1 {
+            guard let p = UInt16(parts[1]) else { return nil }
+            port = p
+        } else {
+            port = proto.defaultPort
+        }
+    }
+
+    var uri: [UInt8] {
+        var u = Array("sip:".utf8) + host + [UInt8(ascii: ":")] + ScriptValue.decimal(Int32(port))
+        if proto != .udp { u += Array(";transport=\(proto.name)".utf8) }
+        return u
+    }
+}

@@ -1,0 +1,214 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SIPCore
+import SIPTransport
+import ScriptEngine
+import Synchronization
+
+/// A plain mutex that can be taken and released in different scopes: a transaction's
+/// reply lock is held across `failure_route`, whose `t_relay()` adds branches to it.
+final class TMLock: @unchecked Sendable {
+    private let m: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        m = .allocate(capacity: 1)
+        m.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(m, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(m)
+        m.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(m) }
+    func unlock() { pthread_mutex_unlock(m) }
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}
+
+/// What identifies a server transaction (RFC 3261 §17.2.3), and the RFC 2543 fields for
+/// requests whose branch lacks the magic cookie.
+struct TMMatchKey: Sendable {
+    var branch: [UInt8]?          // z9hG4bK branch of the top Via, when RFC 3261
+    var sentBy: [UInt8]           // top Via host:port text
+    var callID: [UInt8]
+    var cseq: UInt32
+    var fromTag: [UInt8]
+    var toTag: [UInt8]
+    var topVia: [UInt8]           // whole top Via value (RFC 2543 §17.2.3 fallback)
+    var requestURI: [UInt8]
+
+    init?(_ msg: SIPMessage) {
+        guard let via = try? msg.topVia(), let cs = try? msg.cseq(), let cid = msg.callID else { return nil }
+        branch = via.hasRFC3261Branch ? via.branch.map(Array.init) : nil
+        sentBy = Array(via.host.text) + [UInt8(ascii: ":")] + ScriptValue.decimal(Int32(via.port ?? 5060))
+        callID = Array(cid)
+        cseq = cs.number
+        fromTag = (try? msg.from())?.tag.map(Array.init) ?? []
+        toTag = (try? msg.to())?.tag.map(Array.init) ?? []
+        topVia = Array(msg.bytes[via.range])
+        requestURI = Array(msg.requestURIBytes)
+    }
+
+    /// The bucket: Call-ID and CSeq number, which an INVITE, its ACK and its CANCEL share.
+    func bucket(_ count: Int) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in callID { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        h = (h ^ UInt64(cseq)) &* 0x0000_0100_0000_01b3
+        return Int(h % UInt64(count))
+    }
+
+    /// True when `other` (a new request) belongs to the transaction keyed by `self`.
+    /// An ACK compares as its INVITE; the RFC 2543 rule ignores the To tag of an ACK,
+    /// which carries the tag of our reply (§17.2.3).
+    func matches(_ other: TMMatchKey, ack: Bool) -> Bool {
+        if let b = branch, let ob = other.branch {
+            return b == ob && sentBy == other.sentBy
+        }
+        guard branch == nil, other.branch == nil else { return false }
+        return callID == other.callID && cseq == other.cseq && fromTag == other.fromTag
+            && topVia == other.topVia && (ack || toTag == other.toTag)
+            && (ack || requestURI == other.requestURI)
+    }
+}
+
+/// One branch of a transaction: the client transaction and what it needs to resend,
+/// ACK and CANCEL.
+struct TMBranch {
+    var fsm: TMClientFSM
+    var uri: [UInt8]
+    var destination: Destination
+    var request: [UInt8]
+    /// Final reply as it would go upstream (our Via removed), to relay if it is the best.
+    var reply: [UInt8]?
+    /// Reply received on this branch (0: none).
+    var code: Int { fsm.code }
+    /// CANCEL wanted but no provisional yet (§9.1: wait for one).
+    var cancelPending = false
+    /// A provisional reply arrived (a CANCEL may be sent, §9.1).
+    var gotProvisional = false
+    /// The CANCEL client transaction, once sent.
+    var cancel: TMClientFSM?
+    var cancelRequest: [UInt8]?
+    /// This branch was added by a failure_route round that is still waiting.
+    var round = 0
+}
+
+/// A transaction ("cell" in Kamailio): the server transaction of the received request
+/// and its branches. Everything mutable is guarded by `lock` (Kamailio's reply lock).
+final class TMCell: @unchecked Sendable {
+    let id: UInt64
+    let lock = TMLock()
+    let key: TMMatchKey
+    let method: SIPMethod
+    var isInvite: Bool { method == .invite }
+    /// The request as received.
+    let request: [UInt8]
+    let info: ReceiveInfo
+    let services: any ScriptServices
+    let replyDestination: Destination
+    let created: UInt64
+
+    // guarded by lock
+    var server: TMServerFSM
+    var timers: TMTimerValues
+    var lastReply: [UInt8]?
+    var branches: [TMBranch] = []
+    /// The request with request_route's edits, the base for branches added later.
+    var forwardBase: [UInt8]
+    var onFailure: ScriptRouteRef?
+    var onReply: ScriptRouteRef?
+    var onBranch: ScriptRouteRef?
+    var flags: UInt32 = 0
+    var canceled = false
+    var round = 0
+    var removed = false
+    /// Called with each final code relayed or sent (dialog tracking).
+    var finalCallbacks: [@Sendable (Int, SIPMessage?) -> Void] = []
+
+    init(id: UInt64, key: TMMatchKey, msg: SIPMessage, info: ReceiveInfo, services: any ScriptServices,
+         replyDestination: Destination, timers: TMTimerValues, now: UInt64) {
+        self.id = id
+        self.key = key
+        method = msg.method
+        request = msg.bytes
+        self.info = info
+        self.services = services
+        self.replyDestination = replyDestination
+        self.timers = timers
+        created = now
+        server = TMServerFSM(isInvite: msg.method == .invite, reliable: info.proto.isStream, timers: timers)
+        forwardBase = msg.bytes
+    }
+
+    /// True while some branch waits for its final reply.
+    var hasPendingBranch: Bool { branches.contains { $0.fsm.isPending } }
+}
+
+/// The transaction table: buckets with their own locks (architecture.md, habit 3).
+final class TMTable: Sendable {
+    static let bucketBits = 12
+    let count = 1 << TMTable.bucketBits
+    /// One bucket: its cells by id, under its own lock.
+    final class Bucket: Sendable {
+        let cells = Mutex<[UInt64: TMCell]>([:])
+    }
+
+    private let buckets: [Bucket]
+    private let nextID = Atomic<UInt64>(1)
+    /// Transactions in the table.
+    let current = Atomic<Int>(0)
+
+    init() {
+        buckets = (0..<(1 << TMTable.bucketBits)).map { _ in Bucket() }
+    }
+
+    /// A fresh id whose low bits name `bucket`.
+    func makeID(bucket: Int) -> UInt64 {
+        (nextID.wrappingAdd(1, ordering: .relaxed).oldValue << UInt64(TMTable.bucketBits)) | UInt64(bucket)
+    }
+
+    /// Looks a cell up by id (replies, timers).
+    func cell(_ id: UInt64) -> TMCell? {
+        buckets[Int(id & UInt64(count - 1))].cells.withLock { $0[id] }
+    }
+
+    /// The transaction a request belongs to: `method` is INVITE for an ACK or for the
+    /// INVITE a CANCEL refers to.
+    func find(_ key: TMMatchKey, method: SIPMethod, ack: Bool) -> TMCell? {
+        buckets[key.bucket(count)].cells.withLock { b in
+            b.values.first { $0.method == method && $0.key.matches(key, ack: ack) }
+        }
+    }
+
+    /// Inserts `cell` unless a matching transaction got there first (a retransmission
+    /// handled by another worker); returns the one in the table.
+    func insert(_ cell: TMCell) -> (cell: TMCell, inserted: Bool) {
+        let r: (TMCell, Bool) = buckets[Int(cell.id & UInt64(count - 1))].cells.withLock { b in
+            if let other = b.values.first(where: { $0.method == cell.method && $0.key.matches(cell.key, ack: false) }) {
+                return (other, false)
+            }
+            b[cell.id] = cell
+            return (cell, true)
+        }
+        if r.1 { current.wrappingAdd(1, ordering: .relaxed) }
+        return r
+    }
+
+    /// Removes a cell.
+    func remove(_ cell: TMCell) {
+        let gone = buckets[Int(cell.id & UInt64(count - 1))].cells.withLock { $0.removeValue(forKey: cell.id) != nil }
+        if gone { current.wrappingSubtract(1, ordering: .relaxed) }
+    }
+
+    /// Every cell, bucket by bucket (RPC dumps, tests).
+    func allCells() -> [TMCell] {
+        buckets.flatMap { $0.cells.withLock { Array($0.values) } }
+    }
+}
