@@ -193,4 +193,17 @@ struct ScriptPseudoVariableTests {
         #expect(text.contains("To: <sip:alice@t.test>\r\n"))
         #expect(ScriptRunner.loadError("request_route { $ft = 1; }") == "t.cfg:1:17: '$ft' cannot be assigned")
     }
+
+    @Test("$xavp items and fields behave as on Kamailio 5.6")
+    func xavps() throws {
+        let (out, _) = try ScriptRunner.run("""
+        $xavp(a=>b) = 1; $xavp(a=>b) = 2; $xavp(a[0]=>c) = "x"; $xavp(a[0]=>b) = 3;
+        out("[$xavp(a=>b)] [$xavp(a[1]=>b)] [$xavp(a=>c)] [$xavp(a=>b[1])] [$xavp(a[1]=>c)]");
+        $xavp(a) = $null; out("[$xavp(a=>b)] [$xavp(a[1]=>b)]");
+        $xavp(a[0]=>b) = $null; out("[$xavp(a=>b)]");
+        """)
+        #expect(out == ["[3] [1] [x] [2] [<null>]", "[1] [<null>]", "[<null>]"])
+        #expect(ScriptRunner.loadError("request_route { $xavp(a[x]=>b) = 1; }")
+            == "t.cfg:1:17: expected an integer index in $xavp in '$xavp(a[x]=>b)'")
+    }
 }

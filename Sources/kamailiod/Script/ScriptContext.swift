@@ -53,6 +53,8 @@ public final class ScriptContext {
     /// AVPs by name, newest value first; they live for this message only (modules that
     /// keep them with a transaction copy them out and back).
     public var avps: [String: [ScriptValue]] = [:]
+    /// XAVPs by root name (see `ScriptXAVP`); per message, like AVPs.
+    public var xavps: [String: [[(name: String, value: ScriptValue)]]] = [:]
     /// Module state attached to this message (a transaction, parsed credentials...).
     public var userData: [ObjectIdentifier: AnyObject] = [:]
     /// Set by the daemon to attach a step debugger to this message.

@@ -121,6 +121,7 @@ enum ScriptCorePVs {
                                     })
         },
         "avp": { spec, _ throws(ScriptFixupError) in try avp(spec) },
+        "xavp": { spec, _ throws(ScriptFixupError) in try ScriptXAVP.accessor(spec) },
         "sel": { spec, symbols throws(ScriptFixupError) in try select(spec, symbols.core) },
         "cfg": { spec, _ throws(ScriptFixupError) in
             switch spec.argument {
