@@ -101,4 +101,15 @@ struct ScriptDebugHookTests {
         #expect(script.runEventRoute("test:none", services: services, worker: worker) == nil)
         #expect(services.output == ["init OPTIONS 127.0.0.1 3"])
     }
+
+    @Test("modules can run an event route while they initialise when the loader has services")
+    func modInitEvent() throws {
+        let services = ScriptTestServices()
+        _ = try ScriptLoader.load(text: """
+        loadmodule "test.so"
+        request_route { exit; }
+        event_route[test:mod-init] { out("mod-init"); }
+        """, modules: [ScriptTestModule(services: services)], services: services)
+        #expect(services.output == ["mod-init"])
+    }
 }

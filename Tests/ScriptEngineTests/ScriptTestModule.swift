@@ -81,6 +81,11 @@ final class ScriptTestModule: ScriptModule, @unchecked Sendable {
 
     func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         lock.withLock { initialized = true }
+        // like htable's event_route[htable:mod-init]
+        if let services = context.services {
+            _ = context.script.runEventRoute("test:mod-init", services: services,
+                                             worker: context.script.makeWorkerState(worker: -1))
+        }
     }
 }
 

@@ -158,15 +158,18 @@ public final class LoadedScript: Sendable {
 /// apply `modparam`s, compile the routes and initialise the modules.
 public enum ScriptLoader {
     /// Loads the file at `path`. `defines` are `-A` values (`NAME`, `NAME=VALUE`).
-    public static func load(path: String, defines: [String] = [],
-                            modules: [any ScriptModule]) throws(ScriptError) -> LoadedScript {
-        try load(tree: try ScriptFrontEnd.parse(path: path, defines: defines), modules: modules)
+    /// `services`, when given, is handed to the modules' `initialize`.
+    public static func load(path: String, defines: [String] = [], modules: [any ScriptModule],
+                            services: (any ScriptServices)? = nil) throws(ScriptError) -> LoadedScript {
+        try load(tree: try ScriptFrontEnd.parse(path: path, defines: defines), modules: modules, services: services)
     }
 
     /// Loads in-memory text (the embedded default config, tests); `name` is used in locations.
     public static func load(text: String, name: String = "<script>", defines: [String] = [],
-                            modules: [any ScriptModule]) throws(ScriptError) -> LoadedScript {
-        try load(tree: try ScriptFrontEnd.parse(text: text, name: name, defines: defines), modules: modules)
+                            modules: [any ScriptModule],
+                            services: (any ScriptServices)? = nil) throws(ScriptError) -> LoadedScript {
+        try load(tree: try ScriptFrontEnd.parse(text: text, name: name, defines: defines), modules: modules,
+                 services: services)
     }
 
     /// The module name in `loadmodule "dir/tm.so"`: `tm`.
@@ -178,7 +181,8 @@ public enum ScriptLoader {
     }
 
     /// Loads a parsed tree.
-    static func load(tree: ScriptSyntaxTree, modules available: [any ScriptModule]) throws(ScriptError) -> LoadedScript {
+    static func load(tree: ScriptSyntaxTree, modules available: [any ScriptModule],
+                     services: (any ScriptServices)?) throws(ScriptError) -> LoadedScript {
         let core = try ScriptCoreParams.build(tree.globals)
         var enabled: [any ScriptModule] = available.filter(\.isCore)
         for decl in tree.loadModules {
@@ -198,7 +202,7 @@ public enum ScriptLoader {
         let routes = try compiler.compile(tree)
         let script = LoadedScript(core: core, modules: enabled, loadPaths: tree.loadPaths, routes: routes,
                                   refs: symbols.routes, varNames: symbols.varNames, modulePVs: symbols.modulePVs)
-        for module in enabled { try module.initialize(ScriptModuleInitContext(script: script)) }
+        for module in enabled { try module.initialize(ScriptModuleInitContext(script: script, services: services)) }
         return script
     }
 

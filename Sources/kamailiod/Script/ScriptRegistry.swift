@@ -35,6 +35,9 @@ extension ScriptModule {
 public struct ScriptModuleInitContext: Sendable {
     /// The script being started.
     public let script: LoadedScript
+    /// The daemon's services when the loader was given them: lets a module run an
+    /// `event_route` at start-up (`script.runEventRoute(name, services:worker:)`).
+    public let services: (any ScriptServices)?
     /// Shortcut to the core parameters.
     public var core: ScriptCoreConfig { script.core }
 }
