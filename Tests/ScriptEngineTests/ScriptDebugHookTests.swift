@@ -34,8 +34,7 @@ struct ScriptDebugHookTests {
           out("sub");
         }
         """)
-        let ctx = ScriptContext(message: try SIPMessage(ScriptRunner.invite), receive: ScriptRunner.receiveInfo(),
-                                worker: script.makeWorkerState(worker: 0), services: services)
+        let ctx = try ScriptRunner.context(script, services)
         let recorder = ScriptLineRecorder()
         ctx.debugHook = recorder
         _ = script.runRequestRoute(ctx)
@@ -51,8 +50,7 @@ struct ScriptDebugHookTests {
         event_route[test:start] { out("event"); }
         """)
         let ref = try #require(script.route(.failure, "F"))
-        let ctx = ScriptContext(message: try SIPMessage(ScriptRunner.invite), receive: ScriptRunner.receiveInfo(),
-                                worker: script.makeWorkerState(worker: 0), services: services, routeType: .failure)
+        let ctx = try ScriptRunner.context(script, services, routeType: .failure)
         #expect(script.run(ref, ctx) == ScriptRunResult(code: 3, exited: false, dropped: false))
         #expect(ctx.routeType == .failure)
         #expect(script.hasRoute(.event, "test:start"))
@@ -69,8 +67,7 @@ struct ScriptDebugHookTests {
         reply_route { out("reply $rs"); if ($rs >= 300) drop; }
         """)
         let reply = "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 3 INVITE\r\nContent-Length: 0\r\n\r\n"
-        let ctx = ScriptContext(message: try SIPMessage(reply), receive: ScriptRunner.receiveInfo(),
-                                worker: script.makeWorkerState(worker: 0), services: services, routeType: .onreply)
+        let ctx = try ScriptRunner.context(script, services, message: reply, routeType: .onreply)
         let r = script.runReplyRoute(ctx)
         #expect(r.dropped)
         #expect(services.output == ["reply 486"])

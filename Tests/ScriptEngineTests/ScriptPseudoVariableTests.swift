@@ -44,9 +44,8 @@ struct ScriptPseudoVariableTests {
           $rU = "erin"; out("$ru");
         }
         """)
-        let msg = try SIPMessage(ScriptRunner.invite)
-        let ctx = ScriptContext(message: msg, receive: ScriptRunner.receiveInfo(),
-                                worker: script.makeWorkerState(worker: 0), services: services)
+        let ctx = try ScriptRunner.context(script, services)
+        let msg = ctx.message
         _ = script.runRequestRoute(ctx)
         #expect(services.output == ["sip:carol@sip.test", "sip:carol@x.test carol x.test", "dave y.test 5070",
                                     "sip:y.test:5070;transport=tcp", "sip:erin@y.test:5070;transport=tcp"])
@@ -133,8 +132,7 @@ struct ScriptPseudoVariableTests {
     func lateFormat() throws {
         let (script, services) = try ScriptRunner.load("loadmodule \"test.so\"\nrequest_route { $var(seen) = 7; }")
         let format = try script.compileFormat("{$rm $hdr(CSeq) $ci $var(seen) $var(other)} ")
-        let ctx = ScriptContext(message: try SIPMessage(ScriptRunner.invite), receive: ScriptRunner.receiveInfo(),
-                                worker: script.makeWorkerState(worker: 0), services: services)
+        let ctx = try ScriptRunner.context(script, services)
         _ = script.runRequestRoute(ctx)
         #expect(format.string(ctx) == "{INVITE 10 INVITE call-1@example.com 7 0} ")
         #expect(throws: ScriptError.self) { _ = try script.compileFormat("$nope") }
@@ -183,9 +181,8 @@ struct ScriptPseudoVariableTests {
         loadmodule "test.so"
         request_route { $fU = "carol"; $td = "t.test"; $fn = "\\"C\\""; out("$fU $td $fn"); }
         """)
-        let msg = try SIPMessage(ScriptRunner.invite)
-        let ctx = ScriptContext(message: msg, receive: ScriptRunner.receiveInfo(),
-                                worker: script.makeWorkerState(worker: 0), services: services)
+        let ctx = try ScriptRunner.context(script, services)
+        let msg = ctx.message
         _ = script.runRequestRoute(ctx)
         #expect(services.output == ["bob sip.test \"Bob\""])
         let text = String(decoding: ctx.serializeMessage(), as: UTF8.self)

@@ -123,6 +123,13 @@ enum ScriptRunner {
         return ReceiveInfo(proto: .udp, source: src, local: local, listenerIndex: 0)
     }
 
+    /// A fresh context for `message` (default: the sample INVITE) on worker 0 of `script`.
+    static func context(_ script: LoadedScript, _ services: ScriptTestServices, message: String = invite,
+                        routeType: ScriptRouteType = .request) throws -> ScriptContext {
+        ScriptContext(message: try SIPMessage(message), receive: receiveInfo(),
+                      worker: script.makeWorkerState(worker: 0), services: services, routeType: routeType)
+    }
+
     /// Loads `text` with the test module.
     static func load(_ text: String, services: ScriptTestServices = ScriptTestServices(),
                      extra: [any ScriptModule] = []) throws -> (LoadedScript, ScriptTestServices) {
