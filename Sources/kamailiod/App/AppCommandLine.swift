@@ -34,6 +34,8 @@ struct DaemonOptions: Equatable {
     var disableTCP = false
     /// `--cfg-print`: print the preprocessed configuration and exit.
     var printConfig = false
+    /// `--init-db URL`: create a fresh database (Kamailio's tables) at URL and exit.
+    var initDB: String?
     /// `-v`/`-V`/`--version`.
     var showVersion = false
     /// `-h`/`--help`.
@@ -79,6 +81,12 @@ enum DaemonCommandLine {
                 case "help": o.showHelp = true
                 case "version": o.showVersion = true
                 case "cfg-print": o.printConfig = true
+                case "init-db":
+                    if let val { o.initDB = val } else {
+                        i += 1
+                        guard i < args.count else { throw CommandLineError(description: "--init-db requires a db_url (sqlite:///path)") }
+                        o.initDB = args[i]
+                    }
                 case "debug":
                     guard let v = val, let n = Int(v) else { throw CommandLineError(description: "--debug expects a number, e.g. --debug=3") }
                     o.debugLevel = n
@@ -138,6 +146,9 @@ enum DaemonCommandLine {
         -c           Check the configuration and exit (0 valid; otherwise
                      file:line:col: message on stderr and a non-zero status)
         --cfg-print  Print the configuration after preprocessing and exit
+        --init-db URL  Create Kamailio's tables (version, subscriber, location,
+                     location_attrs) in the SQLite database URL
+                     (sqlite:///path/to/file.db) when missing, and exit
         -D           Stay in the foreground (-DD: the same; Kamailio
                      compatible). Without -D the daemon detaches.
         -E           Log to stderr

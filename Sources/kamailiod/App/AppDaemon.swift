@@ -26,6 +26,7 @@ enum Daemon {
         }
         if opts.showHelp { print(DaemonCommandLine.usage); return Status.ok }
         if opts.showVersion { print("version: \(ProductVersion.banner)"); return Status.ok }
+        if let url = opts.initDB { return DatabaseInit.run(url: url) }
 
         // Until the script says otherwise, log to stderr at the level of the command line.
         let logger = DaemonLogger(level: opts.debugLevel ?? 2, toStderr: true, colors: opts.logColors)

@@ -34,12 +34,21 @@ enum DefaultConfig {
     loadmodule "xlog.so"
     loadmodule "ctl.so"
     loadmodule "jsonrpcs.so"
+    loadmodule "usrloc.so"
+    loadmodule "registrar.so"
 
     # control interfaces (kamcmd, kamctl, kamcli): relative names live in the runtime
     # directory, -Y DIR, else $XDG_RUNTIME_DIR/kamailiod, else /tmp/kamailiod-<uid>
     modparam("ctl", "binrpc", "unix:kamailio_ctl")
     modparam("jsonrpcs", "fifo_name", "kamailio_rpc.fifo")
     modparam("jsonrpcs", "dgram_socket", "kamailio_rpc.sock")
+
+    # registrations live in memory only (db_mode 0); no authentication
+    modparam("usrloc", "db_mode", 0)
+    modparam("usrloc", "timer_interval", 60)
+    modparam("registrar", "method_filtering", 0)
+    modparam("registrar", "max_expires", 3600)
+    modparam("registrar", "min_expires", 60)
 
     request_route {
         # replies go back to where the request came from (RFC 3581), whatever the Via says
@@ -69,6 +78,11 @@ enum DefaultConfig {
         # no dialogs are kept here
         if (has_totag()) {
             sl_send_reply("481", "Call/Transaction Does Not Exist");
+            exit;
+        }
+        # save() sends its reply itself, error replies included (RFC 3261 10.3)
+        if (is_method("REGISTER")) {
+            save("location");
             exit;
         }
         if (is_method("INVITE|REGISTER|MESSAGE|SUBSCRIBE|NOTIFY|PUBLISH|REFER|INFO|UPDATE|PRACK|BYE")) {

@@ -12,6 +12,8 @@ public struct BuiltinModuleSet: Sendable {
     public let jsonrpcs: JSONRPCSModule
     /// tm (transactions): the daemon hands it replies first and starts its timers.
     public let tm: TMModule
+    /// usrloc: the location tables, for the control interface (`ul.*`).
+    public let usrloc: UsrlocModule
     public let all: [any ScriptModule]
 
     public init(runtime: CoreRuntime) {
@@ -21,6 +23,8 @@ public struct BuiltinModuleSet: Sendable {
         ctl = CtlModule()
         jsonrpcs = JSONRPCSModule()
         tm = TMModule(runtime: runtime)
+        usrloc = UsrlocModule(runtime: runtime)
+        let auth = AuthModule(runtime: runtime, sl: sl)
         all = [
             core, sl,
             MaxFwdModule(),
@@ -30,6 +34,8 @@ public struct BuiltinModuleSet: Sendable {
             XLogModule(runtime: runtime),
             PVModule(),
             RRModule(runtime: runtime),
+            usrloc, RegistrarModule(runtime: runtime, sl: sl, usrloc: usrloc), DBSQLiteModule(),
+            auth, AuthDBModule(runtime: runtime, auth: auth),
             ctl, jsonrpcs, KexModule(), CorexModule(),
             tm, DialogModule(tm: tm),
         ]

@@ -1,2 +1,0 @@
-/// SQLite storage with Kamailio's table layouts (subscriber, location, version, ...).
-public enum StoragePlaceholder {}
