@@ -24,9 +24,18 @@ struct ScriptCompilerTests {
         #expect(err("  if (has_totag) exit;") == "t.cfg:3:7: unknown function 'has_totag'")
     }
 
-    @Test("a function of a module that is not loaded is unknown")
+    @Test("a function of a module that is not loaded is unknown, and the error names the module")
     func notLoaded() {
-        #expect(ScriptRunner.loadError("request_route {\n ok();\n}\n") == "t.cfg:2:2: unknown function 'ok'")
+        #expect(ScriptRunner.loadError("request_route {\n ok();\n}\n")
+            == "t.cfg:2:2: unknown function 'ok' (module 'test' is not loaded)")
+    }
+
+    @Test("every missing module is reported at once, one line each, and nothing else")
+    func allMissingModules() {
+        let text = "loadmodule \"test.so\"\nloadmodule \"tmx.so\"\nloadmodule \"a/b/htable.so\"\n"
+            + "request_route {\n  nosuch();\n}\n"
+        #expect(ScriptRunner.loadError(text)
+            == "t.cfg:2:1: module 'tmx' is not available in kamailiod\nt.cfg:3:1: module 'htable' is not available in kamailiod")
     }
 
     @Test("functions declared for some route families are refused elsewhere, also through sub-routes")

@@ -132,6 +132,9 @@ struct ScriptCompiler {
     /// Resolves a module function by name and arity and runs its fixup.
     mutating func callSite(_ c: ScriptCallSyntax) throws(ScriptError) -> ScriptCallSite {
         guard let candidates = symbols.functions[c.name] else {
+            if let module = symbols.unloadedFunctions[c.name] {
+                throw ScriptError("unknown function '\(c.name)' (module '\(module)' is not loaded)", at: c.location)
+            }
             throw ScriptError("unknown function '\(c.name)'", at: c.location)
         }
         let n = c.arguments.count

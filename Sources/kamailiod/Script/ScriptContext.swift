@@ -46,6 +46,11 @@ public final class ScriptContext {
     public var returnCode: Int32 = 1
     /// Message (transaction) flags, `setflag`/`isflagset`.
     public var flags: UInt32 = 0
+    /// Flags of branch 0 (the R-URI branch), `setbflag`/`isbflagset`, `$bf`.
+    public var branchFlags: UInt32 = 0
+    /// Script flags, `setsflag`/`issflagset`, `$sf`: Kamailio keeps them per process
+    /// and clears them for every message, so per message is the same thing.
+    public var scriptFlags: UInt32 = 0
     /// `$du`: where to send instead of the R-URI; nil when not set.
     public var destinationURI: [UInt8]?
     /// Set by `drop`: do not forward / relay this message.

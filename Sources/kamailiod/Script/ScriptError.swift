@@ -6,6 +6,9 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible, Equatable {
     public var location: ScriptSourceLocation?
     /// What went wrong, phrased as what was expected where possible.
     public var message: String
+    /// Further errors found in the same pass (every missing module at once), each
+    /// printed on its own line after this one.
+    public var others: [ScriptError] = []
 
     /// Creates an error at `location`.
     public init(_ message: String, at location: ScriptSourceLocation?) {
@@ -13,9 +16,17 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible, Equatable {
         self.location = location
     }
 
-    /// `file:line:col: message`, or just the message when there is no location.
+    /// Several errors reported together; nil when `errors` is empty.
+    public init?(collecting errors: [ScriptError]) {
+        guard let first = errors.first else { return nil }
+        self = first
+        others = Array(errors.dropFirst())
+    }
+
+    /// `file:line:col: message`, or just the message when there is no location; one
+    /// line per error when several were collected.
     public var description: String {
-        if let location { return "\(location): \(message)" }
-        return message
+        let head = location.map { "\($0): \(message)" } ?? message
+        return ([head] + others.map(\.description)).joined(separator: "\n")
     }
 }

@@ -185,17 +185,29 @@ public enum ScriptLoader {
                      services: (any ScriptServices)?) throws(ScriptError) -> LoadedScript {
         let core = try ScriptCoreParams.build(tree.globals)
         var enabled: [any ScriptModule] = available.filter(\.isCore)
+        // Every missing module is reported in one go (an operator porting a config fixes
+        // them together), and nothing else: later errors would only be noise about
+        // functions of the missing modules.
+        var missing: [ScriptError] = []
         for decl in tree.loadModules {
             let name = moduleName(decl.path)
             guard let module = available.first(where: { $0.name == name }) else {
-                throw ScriptError("module '\(name)' is not available in kamailiod", at: decl.location)
+                missing.append(ScriptError("module '\(name)' is not available in kamailiod", at: decl.location))
+                continue
             }
             if !enabled.contains(where: { $0 === module }) { enabled.append(module) }
         }
+        if let error = ScriptError(collecting: missing) { throw error }
         let symbols = ScriptSymbols(core: core)
+        for fn in ScriptCoreActions.functions { symbols.functions[fn.name, default: []].append(fn) }
         for module in enabled {
             for fn in module.functions { symbols.functions[fn.name, default: []].append(fn) }
             for pv in module.pseudoVariables where symbols.modulePVs[pv.name] == nil { symbols.modulePVs[pv.name] = pv }
+        }
+        for module in available where !enabled.contains(where: { $0 === module }) {
+            for fn in module.functions where symbols.unloadedFunctions[fn.name] == nil {
+                symbols.unloadedFunctions[fn.name] = module.name
+            }
         }
         var compiler = ScriptCompiler(symbols: symbols)
         for decl in tree.modParams { try applyModParam(decl, enabled, &compiler) }

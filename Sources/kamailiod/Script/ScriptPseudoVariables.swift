@@ -100,6 +100,14 @@ enum ScriptCorePVs {
             ScriptPVAccessor(get: { .int(Int32(bitPattern: $0.flags)) },
                              set: { ctx, v, _ in ctx.flags = UInt32(bitPattern: v.intValue) })
         },
+        "bf": { _, _ throws(ScriptFixupError) in
+            ScriptPVAccessor(get: { .int(Int32(bitPattern: $0.branchFlags)) },
+                             set: { ctx, v, _ in ctx.branchFlags = UInt32(bitPattern: v.intValue) })
+        },
+        "sf": { _, _ throws(ScriptFixupError) in
+            ScriptPVAccessor(get: { .int(Int32(bitPattern: $0.scriptFlags)) },
+                             set: { ctx, v, _ in ctx.scriptFlags = UInt32(bitPattern: v.intValue) })
+        },
         "dd": ro { ctx in destinationPart(ctx) { .str(Array($0.host?.text ?? [])) } },
         "dp": ro { ctx in destinationPart(ctx) { int($0.port ?? 5060) } },
         "hdr": { spec, _ throws(ScriptFixupError) in try header(spec) },

@@ -5,6 +5,9 @@ final class ScriptSymbols {
     let core: ScriptCoreConfig
     /// Functions by name; several entries when modules export different arities.
     var functions: [String: [ScriptFunction]] = [:]
+    /// Functions of built-in modules the script does not load, by name: the module to
+    /// name in the "unknown function" error.
+    var unloadedFunctions: [String: String] = [:]
     /// Module pseudo-variables by name.
     var modulePVs: [String: ScriptPVDefinition] = [:]
     /// Route references in table order.

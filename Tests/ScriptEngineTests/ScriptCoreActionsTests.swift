@@ -1,0 +1,51 @@
+import Testing
+@testable import ScriptEngine
+
+@Suite("Core actions: flags, R-URI rewriting, log")
+struct ScriptCoreActionsTests {
+    private func out(_ body: String) throws -> [String] {
+        try ScriptRunner.run(body).0
+    }
+
+    @Test("setflag, resetflag and isflagset work on the message flags and $mf")
+    func messageFlags() throws {
+        #expect(try out("setflag(3); if (isflagset(3)) out(\"y\"); out(\"$mf\"); resetflag(3);"
+            + " if (!isflagset(3)) out(\"n\"); out(\"$mf\");") == ["y", "8", "n", "0"])
+    }
+
+    @Test("branch and script flags are separate words, read as $bf and $sf")
+    func otherFlags() throws {
+        #expect(try out("setbflag(1); setsflag(2); out(\"$bf $sf $mf\"); if (isbflagset(1)) out(\"b\");"
+            + " if (issflagset(2)) out(\"s\"); resetbflag(1); out(\"$bf\");") == ["2 4 0", "b", "s", "0"])
+    }
+
+    @Test("a constant flag outside 0-31 is a load error at the argument")
+    func flagRange() {
+        #expect(ScriptRunner.loadError("request_route {\n  setflag(32);\n}\n")
+            == "t.cfg:2:11: flag 32 is out of range (0-31)")
+    }
+
+    @Test("isflagset as a statement leaves $rc alone")
+    func isflagsetKeepsRC() throws {
+        #expect(try out("nok(); isflagset(1); out(\"$rc\");") == ["-1"])
+    }
+
+    @Test("rewrite functions change parts of the R-URI and revert_uri undoes them")
+    func rewrites() throws {
+        #expect(try out("rewriteuser(\"carol\"); out(\"$ru\"); sethost(\"h.test\"); out(\"$ru\");"
+            + " setport(\"5070\"); out(\"$ru\"); rewritehostport(\"x.test:1\"); out(\"$ru\");"
+            + " revert_uri(); out(\"$ru\");")
+            == ["sip:carol@sip.test", "sip:carol@h.test", "sip:carol@h.test:5070", "sip:carol@x.test:1",
+                "sip:alice@sip.test"])
+        #expect(try out("seturi(\"sip:u@d;transport=tcp\"); prefix(\"00\"); out(\"$ru\"); strip(1);"
+            + " strip_tail(1); out(\"$ru $rU\"); setuser(\"\"); out(\"$ru\");")
+            == ["sip:00u@d;transport=tcp", "sip:0@d;transport=tcp 0", "sip:d;transport=tcp"])
+    }
+
+    @Test("log() writes its text as is, at L_ERR or the given level")
+    func logFunction() throws {
+        let (script, services) = try ScriptRunner.load("request_route {\n log(\"a $ru\\n\"); log(1, \"b\");\n}\n")
+        _ = script.runRequestRoute(try ScriptRunner.context(script, services))
+        #expect(services.logLines.suffix(2) == ["a $ru", "b"])
+    }
+}
