@@ -118,7 +118,7 @@ public final class AuthDBModule: ScriptModule {
             let msg = ctx.message
             let na = msg.method == .register ? (try? msg.to()) : (try? msg.from())
             let user = na?.uri.user.map(SIPBytes.string) ?? ""
-            if let cred = AuthModule.requestCredentials(msg), cred.user != user {
+            if let cred = ctx.authState.checked, cred.user != user {
                 ctx.authState.usedHeader = nil
                 return AuthResult.userMismatch.rawValue
             }

@@ -27,6 +27,8 @@ public enum AuthResult: Int32, Sendable {
 public final class AuthMessageState {
     /// The header that carried the accepted credentials.
     var usedHeader: SIPHeaderField?
+    /// The credentials last checked (so the user check does not parse them again).
+    var checked: AuthCredentials?
     /// True when the last check found an expired nonce of ours.
     var stale = false
 
@@ -271,6 +273,7 @@ public final class AuthModule: ScriptModule {
             return .error
         }
         ctx.authState.usedHeader = header
+        ctx.authState.checked = cred
         return .ok
     }
 

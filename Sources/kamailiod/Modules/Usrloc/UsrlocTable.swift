@@ -213,13 +213,24 @@ final class UsrlocStore: Sendable {
     }
 
     private func write(_ changes: [UsrlocChange]) {
+        func statement(_ c: UsrlocChange) -> (String, [SQLiteValue]) {
+            switch c {
+            case .upsert(let u): return (Self.upsertSQL, row(u))
+            case .delete(let r): return ("DELETE FROM location WHERE ruid=?", [.text(r)])
+            }
+        }
         do {
+            if changes.count == 1, let only = changes.first {
+                // One statement is its own transaction: no BEGIN/COMMIT round (the usual
+                // REGISTER in db_mode 1).
+                let (sql, params) = statement(only)
+                try db.query(sql, params)
+                return
+            }
             try db.transaction { tx throws(SQLiteError) in
                 for c in changes {
-                    switch c {
-                    case .upsert(let u): try tx.query(Self.upsertSQL, row(u))
-                    case .delete(let r): try tx.query("DELETE FROM location WHERE ruid=?", [.text(r)])
-                    }
+                    let (sql, params) = statement(c)
+                    try tx.query(sql, params)
                 }
             }
         } catch {
