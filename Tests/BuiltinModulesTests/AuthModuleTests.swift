@@ -202,6 +202,25 @@ struct AuthCheckTests {
         #expect(ctx.avps["a"] == [.int(1)] && ctx.avps["b"] == nil && ctx.avps["c"] == nil)
     }
 
+    @Test("pv_auth_check and pv_www_authorize take the password from the script")
+    func pvAuth() throws {
+        let h = try ModuleHarness("""
+        loadmodule "auth.so"
+        modparam("auth", "calculate_ha1", 1)
+        request_route {
+            pv_auth_check("sip.test", "alicepw", "0", "1");
+            $avp(a) = $rc;
+            pv_auth_check("sip.test", "nope", "0", "1");
+            $avp(b) = $rc;
+            $avp(password) = "alicepw";
+            pv_www_authorize("sip.test");
+            $avp(c) = $rc;
+        }
+        """)
+        let ctx = try h.run(try authorized(h))
+        #expect(ctx.avps["a"] == [.int(1)] && ctx.avps["b"] == [.int(-2)] && ctx.avps["c"] == [.int(1)])
+    }
+
     @Test("a column name that is not an identifier is refused at load")
     func badColumn() {
         #expect(throws: (any Error).self) {

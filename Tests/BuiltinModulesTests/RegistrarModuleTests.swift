@@ -124,7 +124,8 @@ struct RegistrarModuleTests {
         let ctx = try h.run(request("INVITE").replacingOccurrences(of: "sip:bob@example.com SIP", with: "sip:alice@sip.test SIP"))
         #expect(h.lastResult?.code == 1)
         #expect(String(decoding: ctx.requestURIBytes, as: UTF8.self) == "sip:high@192.0.2.3")
-        #expect(ctx.registrarState.branches.map(\.uri) == ["sip:low@192.0.2.1", "sip:none@192.0.2.2"])
+        #expect(ctx.tm.branches.map { String(decoding: $0.uri, as: UTF8.self) } == ["sip:low@192.0.2.1", "sip:none@192.0.2.2"])
+        #expect(ctx.tm.branches.map(\.q) == [100, 1000])
         let miss = try h.run(request("INVITE").replacingOccurrences(of: "sip:bob@example.com SIP", with: "sip:nobody@sip.test SIP"))
         #expect(h.lastResult?.code == -1)
         #expect(!miss.requestURIChanged)
@@ -161,6 +162,31 @@ struct RegistrarModuleTests {
         #expect(ctx.avps["n"] == [.int(2)])
         #expect(ctx.avps["a"] == [.string("sip:b@192.0.2.1")])
         #expect(ctx.avps["r"] == [.string("gone")])
+    }
+
+    @Test("lookup_branches resolves the R-URI and every branch that is a registered AoR")
+    func lookupBranches() throws {
+        let h = try ModuleHarness("""
+        loadmodule "usrloc.so"
+        loadmodule "registrar.so"
+        loadmodule "textops.so"
+        loadmodule "tm.so"
+        request_route {
+            if (is_method("REGISTER")) { save("location"); exit; }
+            append_branch("sip:bob@sip.test");
+            append_branch("sip:stranger@elsewhere.test");
+            lookup_branches("location");
+            add_sock_hdr("X-Sock");
+        }
+        """)
+        _ = try h.run(register("alice", contacts: ["<sip:a@192.0.2.1>"]))
+        _ = try h.run(register("bob", contacts: ["<sip:b1@192.0.2.2>", "<sip:b2@192.0.2.3>"]))
+        let ctx = try h.run(request("INVITE").replacingOccurrences(of: "sip:bob@example.com SIP", with: "sip:alice@sip.test SIP"))
+        #expect(h.lastResult?.code == 1)
+        #expect(String(decoding: ctx.requestURIBytes, as: UTF8.self) == "sip:a@192.0.2.1")
+        #expect(ctx.tm.branches.map { String(decoding: $0.uri, as: UTF8.self) }
+                == ["sip:b1@192.0.2.2", "sip:b2@192.0.2.3", "sip:stranger@elsewhere.test"])
+        #expect(wire(ctx).contains("X-Sock: udp:127.0.0.1:5060\r\n"))
     }
 
     @Test("use_domain keys bindings by user@domain")

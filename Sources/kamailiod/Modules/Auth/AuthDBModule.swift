@@ -114,14 +114,9 @@ public final class AuthDBModule: ScriptModule {
         let result = auth.verify(ctx, realm: realm, proxy: proxy) { cred, algorithm in
             ha1(table: table, cred: cred, algorithm: algorithm)
         }
-        if result == .ok, flags & 1 != 0 {
-            let msg = ctx.message
-            let na = msg.method == .register ? (try? msg.to()) : (try? msg.from())
-            let user = na?.uri.user.map(SIPBytes.string) ?? ""
-            if let cred = ctx.authState.checked, cred.user != user {
-                ctx.authState.usedHeader = nil
-                return AuthResult.userMismatch.rawValue
-            }
+        if result == .ok, flags & 1 != 0, !auth.credentialsMatchUser(ctx) {
+            ctx.authState.usedHeader = nil
+            return AuthResult.userMismatch.rawValue
         }
         return result.rawValue
     }

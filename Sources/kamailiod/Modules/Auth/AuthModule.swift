@@ -59,6 +59,8 @@ public final class AuthModule: ScriptModule {
         var nonceCount = false
         var oneTimeNonce = false
         var algorithm = AuthAlgorithm.md5
+        var passwordAVP = "password"
+        var pvCalculateHA1 = false
     }
 
     let settings = Mutex(Settings())
@@ -95,6 +97,19 @@ public final class AuthModule: ScriptModule {
                 }
                 settings.withLock { $0.algorithm = a }
             },
+            // pv_www_authorize/pv_proxy_authorize read the password from this AVP.
+            ScriptModuleParameter("password_spec", .string) { [self] v throws(ScriptFixupError) in
+                let t = v.stringValue
+                guard t.hasPrefix("$avp("), t.hasSuffix(")"), t.count > 6 else {
+                    throw ScriptFixupError("password_spec must be an AVP ($avp(name)), found '\(t)'")
+                }
+                var name = String(t.dropFirst(5).dropLast())
+                if name.hasPrefix("s:") { name = String(name.dropFirst(2)) }
+                settings.withLock { $0.passwordAVP = name }
+            },
+            // 1: the password_spec AVP holds the plaintext password; 0: its HA1.
+            ScriptModuleParameter("calculate_ha1", .int) { [self] v in settings.withLock { $0.pvCalculateHA1 = v.intValue != 0 } },
+            ScriptModuleParameter("username_spec", .string) { _ in },
             // Accepted for compatibility; their features are not implemented.
             ScriptModuleParameter("qop", .string) { _ in },
             ScriptModuleParameter("nid_pool_no", .int) { _ in },
@@ -124,6 +139,18 @@ public final class AuthModule: ScriptModule {
                 ctx.message.removeHeader(h)
                 ctx.authState.usedHeader = nil
                 return 1
+            },
+            ScriptFunction("pv_www_authorize", arity: 1...1, routes: [.request]) { [self] ctx, args in
+                pvAuthorize(ctx, realm: ctx.string(args[0]), password: nil, flags: -1, checks: 0, proxy: false)
+            },
+            ScriptFunction("pv_proxy_authorize", arity: 1...1, routes: [.request]) { [self] ctx, args in
+                pvAuthorize(ctx, realm: ctx.string(args[0]), password: nil, flags: -1, checks: 0, proxy: true)
+            },
+            // pv_auth_check(realm, passwd, flags, checks): flags 0 plaintext, 1 HA1;
+            // checks 1: the user must be the To (REGISTER) / From user.
+            ScriptFunction("pv_auth_check", arity: 4...4, routes: [.request]) { [self] ctx, args in
+                pvAuthorize(ctx, realm: ctx.string(args[0]), password: ctx.string(args[1]), flags: Int(ctx.int(args[2])),
+                            checks: Int(ctx.int(args[3])), proxy: ctx.message.method != .register)
             },
             ScriptFunction("has_credentials", arity: 1...1, routes: .any) { ctx, args in
                 let realm = ctx.string(args[0])
@@ -275,6 +302,33 @@ public final class AuthModule: ScriptModule {
         ctx.authState.usedHeader = header
         ctx.authState.checked = cred
         return .ok
+    }
+
+    /// The pv_* checks: the password (or HA1) comes from the script instead of a table.
+    /// `password` nil reads the `password_spec` AVP; `flags` -1 then follows the
+    /// module's `calculate_ha1`.
+    func pvAuthorize(_ ctx: ScriptContext, realm: String, password: String?, flags: Int, checks: Int,
+                     proxy: Bool) -> Int32 {
+        let s = settings.withLock { $0 }
+        let secret = password ?? ctx.avps[s.passwordAVP]?.first.map { $0.stringValue }
+        let isHA1 = flags == -1 ? !s.pvCalculateHA1 : flags & 1 != 0
+        let result = verify(ctx, realm: realm, proxy: proxy) { cred, algorithm in
+            guard let secret else { return .unknownUser }
+            return .ha1(isHA1 ? secret : algorithm.hex("\(cred.username):\(cred.realm):\(secret)"))
+        }
+        if result == .ok, checks & 1 != 0, !credentialsMatchUser(ctx) {
+            ctx.authState.usedHeader = nil
+            return AuthResult.userMismatch.rawValue
+        }
+        return result.rawValue
+    }
+
+    /// True when the checked credentials' user is the To user (REGISTER) or From user.
+    func credentialsMatchUser(_ ctx: ScriptContext) -> Bool {
+        let msg = ctx.message
+        let na = msg.method == .register ? (try? msg.to()) : (try? msg.from())
+        let user = na?.uri.user.map(SIPBytes.string) ?? ""
+        return ctx.authState.checked?.user == user
     }
 
     private func log(_ ctx: ScriptContext, _ text: String) {

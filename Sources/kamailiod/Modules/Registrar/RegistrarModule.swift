@@ -108,6 +108,19 @@ public final class RegistrarModule: ScriptModule {
                 ctx.registrarState.fetched[ctx.string(args[2])] = RegistrarFetched(aor: aor, contacts: list)
                 return list.isEmpty ? -1 : 1
             },
+            ScriptFunction("lookup_branches", arity: 1...1, routes: [.request, .failure], fixup: fix) { [self] ctx, args in
+                guard let t = args.custom(0, as: UsrlocTable.self) else { return -3 }
+                return lookupBranches(ctx, table: t)
+            },
+            // add_sock_hdr("Name"): tells the next hop (a registrar behind us) which of our
+            // sockets the REGISTER came in on, so it can route calls back through it.
+            ScriptFunction("add_sock_hdr", arity: 1...1, routes: [.request]) { ctx, args in
+                let name = ctx.string(args[0])
+                guard !name.isEmpty else { return -1 }
+                let r = ctx.receive
+                ctx.message.addHeader("\(name): \(r.proto.name):\(r.local.hostString):\(r.local.port)")
+                return 1
+            },
             ScriptFunction("reg_free_contacts", arity: 1...1, routes: .any) { ctx, args in
                 ctx.registrarState.fetched[ctx.string(args[0])] = nil
                 return 1
@@ -153,26 +166,11 @@ struct RegistrarFetched {
     var contacts: [UsrlocContact]
 }
 
-/// Per-message registrar state: fetched contact sets and the extra lookup branches.
+/// Per-message registrar state: the contact sets `reg_fetch_contacts` loaded.
 public final class RegistrarMessageState {
     var fetched: [String: RegistrarFetched] = [:]
-    /// Additional targets found by `lookup()` after the first (which became the R-URI),
-    /// in q order, for tm to fork to (RFC 3261 §16.6 parallel search).
-    public var branches: [RegistrarBranch] = []
 
     init() {}
-}
-
-/// One extra target of `lookup()`.
-public struct RegistrarBranch: Sendable, Equatable {
-    /// The contact URI (the branch's Request-URI).
-    public var uri: String
-    /// Where to send it first (`$du`): the first Path hop or the received address.
-    public var destination: String?
-    /// The Path to turn into Route headers on that branch.
-    public var path: String?
-    /// q-value times 1000, -1 when unspecified.
-    public var q: Int
 }
 
 extension ScriptContext {

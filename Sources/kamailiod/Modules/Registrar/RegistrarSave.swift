@@ -273,11 +273,40 @@ extension RegistrarModule {
             ctx.destinationURI = Array(received.utf8)
         }
         if s.appendBranches {
-            ctx.registrarState.branches = list.dropFirst().map { c in
-                RegistrarBranch(uri: c.contact, destination: Self.firstPathHop(c.path) ?? c.received, path: c.path, q: c.q)
+            // The other contacts become tm branches: t_relay() forks to all of them
+            // (parallel search, RFC 3261 §16.6). A branch's Path only sets where it goes
+            // first; its Route headers are not added (tm builds branches from the request).
+            for c in list.dropFirst() {
+                ctx.tm.branches.append(TMBranchTarget(uri: Array(c.contact.utf8),
+                                                      destination: (Self.firstPathHop(c.path) ?? c.received).map { Array($0.utf8) },
+                                                      q: c.q < 0 ? 1000 : c.q))
             }
         }
         return 1
+    }
+
+    /// `lookup_branches(table)`: `lookup` for the R-URI, then every branch whose URI is a
+    /// registered AoR is replaced by that AoR's contacts; other branches stay as they are.
+    func lookupBranches(_ ctx: ScriptContext, table: UsrlocTable) -> Int32 {
+        let existing = ctx.tm.branches
+        ctx.tm.branches = []
+        var found = lookup(ctx, table: table, uri: nil) == 1
+        let now = UsrlocModule.now()
+        for b in existing {
+            guard let aor = aor(of: b.uri) else { ctx.tm.branches.append(b); continue }
+            let contacts = sortedForLookup(table.contacts(of: aor, now: now))
+            if contacts.isEmpty {
+                ctx.tm.branches.append(b)
+                continue
+            }
+            found = true
+            for c in contacts {
+                ctx.tm.branches.append(TMBranchTarget(uri: Array(c.contact.utf8),
+                                                      destination: (Self.firstPathHop(c.path) ?? c.received).map { Array($0.utf8) },
+                                                      q: c.q < 0 ? 1000 : c.q))
+            }
+        }
+        return found ? 1 : -1
     }
 
     /// The URI of the first Path entry (`<sip:p1;lr>,<sip:p2;lr>` -> `sip:p1;lr`).
