@@ -2,6 +2,7 @@ import Testing
 import SIPCore
 import SIPTransport
 import ScriptEngine
+import Control
 @testable import BuiltinModules
 
 /// A REGISTER for `user@sip.test` with the given contact lines and headers.
@@ -91,6 +92,11 @@ struct RegistrarModuleTests {
         _ = try h.run(register(cseq: 4, contacts: ["*"], extra: ["Expires: 0"]))
         #expect(h.bindings("alice").isEmpty)
         #expect(h.modules.usrloc.table("location").stats.users.load(ordering: .relaxed) == 0)
+        let stats = RPCStatistics()
+        h.modules.usrloc.registerStatistics(in: stats)
+        #expect(stats.value(group: "registrar", name: "accepted_regs") == 3)
+        #expect(stats.value(group: "registrar", name: "rejected_regs") == 1)
+        #expect(stats.value(group: "usrloc", name: "location-contacts") == 0)
     }
 
     @Test("a lower CSeq on the same Call-ID is out of order (400); an equal one refreshes")

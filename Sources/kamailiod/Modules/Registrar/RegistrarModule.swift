@@ -24,10 +24,6 @@ public final class RegistrarModule: ScriptModule {
     }
 
     let settings = Mutex(Settings())
-    /// Counters (`registrar:accepted_regs`, `rejected_regs`).
-    public let accepted = Atomic<Int>(0)
-    /// REGISTERs refused with an error reply.
-    public let rejected = Atomic<Int>(0)
 
     /// Creates the module on the shared runtime, replying through `sl`, storing in `usrloc`.
     public init(runtime: CoreRuntime, sl: SLModule, usrloc: UsrlocModule) {

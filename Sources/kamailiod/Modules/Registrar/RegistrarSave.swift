@@ -94,7 +94,7 @@ extension RegistrarModule {
                 }
                 stored = try outcome.get()
             }
-            accepted.wrappingAdd(1, ordering: .relaxed)
+            usrloc.registrarStats.accepted.wrappingAdd(1, ordering: .relaxed)
             if flags & Self.flagNoReply == 0 {
                 var headers = contactHeaders(sortedForLookup(stored), now: now)
                 if s.usePath, let path = pathValue(msg) { headers.append(Array("Path: \(path)".utf8)) }
@@ -102,7 +102,7 @@ extension RegistrarModule {
             }
             return 1
         } catch {
-            rejected.wrappingAdd(1, ordering: .relaxed)
+            usrloc.registrarStats.rejected.wrappingAdd(1, ordering: .relaxed)
             ctx.core.lastError = (error.code, error.reason)
             if flags & Self.flagNoReply == 0 {
                 var headers: [[UInt8]] = []

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import ScriptEngine
 import Storage
@@ -23,6 +24,10 @@ public final class UsrlocModule: ScriptModule {
     let timerStarted = Atomic<Bool>(false)
     /// The opened database (db_mode > 0), for the registrar and the control interface.
     let database = Mutex<SQLiteDatabase?>(nil)
+
+    /// Counters the registrar keeps (`registrar:accepted_regs`, `rejected_regs`), here so
+    /// the control interface finds every location statistic in one place.
+    public let registrarStats = RegistrarStatistics()
 
     /// Creates the module; tables come into being when a script function names them.
     public init(runtime: CoreRuntime) { self.runtime = runtime }
@@ -132,8 +137,35 @@ public final class UsrlocModule: ScriptModule {
         for t in tablesLock.withLock({ Array($0.values) }) { t.store?.flush() }
     }
 
+    /// Registers Kamailio's usrloc and registrar statistics (`usrloc:registered_users`,
+    /// `usrloc:location-contacts`, `registrar:accepted_regs`, ...) for `stats.*`.
+    public func registerStatistics(in stats: RPCStatistics) {
+        let location = table("location")
+        stats.register(group: "usrloc", name: "registered_users", resettable: false) {
+            location.stats.users.load(ordering: .relaxed)
+        }
+        stats.register(group: "usrloc", name: "location-users", resettable: false) {
+            location.stats.users.load(ordering: .relaxed)
+        }
+        stats.register(group: "usrloc", name: "location-contacts", resettable: false) {
+            location.stats.contacts.load(ordering: .relaxed)
+        }
+        stats.register(group: "usrloc", name: "location-expires") { location.stats.expired.load(ordering: .relaxed) }
+        let r = registrarStats
+        stats.register(group: "registrar", name: "accepted_regs") { r.accepted.load(ordering: .relaxed) }
+        stats.register(group: "registrar", name: "rejected_regs") { r.rejected.load(ordering: .relaxed) }
+    }
+
     /// Seconds since the epoch.
     public static func now() -> Int { Int(time(nil)) }
+}
+
+/// REGISTERs the registrar accepted and refused.
+public final class RegistrarStatistics: Sendable {
+    /// REGISTERs answered 200.
+    public let accepted = Atomic<Int>(0)
+    /// REGISTERs refused with an error reply.
+    public let rejected = Atomic<Int>(0)
 }
 
 /// Flushes write-back tables when the process exits normally (SIGTERM ends `main`).
