@@ -123,11 +123,10 @@ struct TMTransactionFSMTests {
 
     @Test("the timer queue fires in due order and only what is due")
     func timerQueue() {
-        let q = TMTimerQueue()
+        let q = TMTimerQueue(autoStart: false)
         for (i, due) in [30, 10, 20, 10, 50].enumerated() {
             q.schedule(TMTimerEntry(due: UInt64(due), cell: UInt64(i), kind: .final, branch: 0))
         }
-        q.stop()
         #expect(q.takeDue(now: 5).isEmpty)
         #expect(q.takeDue(now: 25).map(\.due) == [10, 10, 20])
         #expect(q.takeDue(now: 100).map(\.cell) == [0, 4])

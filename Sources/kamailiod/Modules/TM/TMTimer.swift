@@ -31,8 +31,14 @@ public final class TMTimerQueue: Sendable {
     private let running = Atomic<Bool>(false)
     private let handler = Mutex<(@Sendable (TMTimerEntry) -> Void)?>(nil)
 
-    /// Creates a queue; due entries go to the handler set with `setHandler`.
-    public init() {}
+    private let autoStart: Bool
+
+    /// Creates a queue; due entries go to the handler set with `setHandler`. With
+    /// `autoStart` the first `schedule` starts the timer thread; without it the owner
+    /// drives the queue with `fireDue` (tests with a made-up clock).
+    public init(autoStart: Bool = true) {
+        self.autoStart = autoStart
+    }
 
     /// Sets where due entries go (called once, before `start`).
     public func setHandler(_ h: @escaping @Sendable (TMTimerEntry) -> Void) {
@@ -41,7 +47,7 @@ public final class TMTimerQueue: Sendable {
 
     /// Adds an entry; the first one starts the timer thread.
     public func schedule(_ e: TMTimerEntry) {
-        if !running.load(ordering: .relaxed) { start() }
+        if autoStart, !running.load(ordering: .relaxed) { start() }
         heap.withLock { h in
             h.append(e)
             var i = h.count - 1

@@ -1,0 +1,235 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A stateful proxy script: record-routes INVITEs, relays through tm to `{UAS}`, and
+/// re-routes a 486 to `{UAS2}` in failure_route.
+private let statefulConfig = """
+listen=udp:127.0.0.1:{PORT}
+log_stderror=yes
+debug=2
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "siputils.so"
+loadmodule "textops.so"
+loadmodule "dialog.so"
+loadmodule "maxfwd.so"
+loadmodule "xlog.so"
+modparam("tm", "fr_timer", 1000)
+modparam("tm", "fr_inv_timer", 1500)
+request_route {
+    if (is_method("OPTIONS") && uri == myself) { sl_send_reply("200", "OK"); exit; }
+    if (has_totag()) {
+        if (loose_route()) { t_relay(); exit; }
+        if (is_method("ACK") && t_check_trans()) { t_relay(); exit; }
+        sl_send_reply("404", "Not here");
+        exit;
+    }
+    if (is_method("CANCEL")) {
+        if (t_check_trans()) { t_relay(); }
+        exit;
+    }
+    t_check_trans();
+    if (is_method("INVITE")) { record_route(); dlg_manage(); }
+    $du = "sip:127.0.0.1:{UAS}";
+    t_on_failure("REROUTE");
+    if (!t_relay()) { sl_reply_error(); }
+}
+failure_route[REROUTE] {
+    xlog("L_INFO", "failure_route: $T_reply_code\\n");
+    if (t_is_canceled()) { exit; }
+    if (t_check_status("486")) {
+        $du = "sip:127.0.0.1:{UAS2}";
+        append_hf("X-Rerouted: yes\\r\\n");
+        t_relay();
+    }
+}
+"""
+
+/// A reply to a request text received by a test peer: Vias, From, Call-ID and CSeq
+/// copied, To with `toTag` (§8.2.6).
+private func replyText(_ request: String, _ code: Int, _ reason: String, toTag: String? = "uas1", extra: [String] = []) -> String {
+    var out = ["SIP/2.0 \(code) \(reason)"]
+    for line in request.components(separatedBy: "\r\n").dropFirst() {
+        if line.isEmpty { break }
+        let name = line.prefix { $0 != ":" }.lowercased()
+        if ["via", "from", "call-id", "cseq", "record-route"].contains(name) { out.append(line) }
+        if name == "to" { out.append(line.contains("tag=") || toTag == nil ? line : line + ";tag=\(toTag ?? "")") }
+    }
+    out += extra
+    out.append("Content-Length: 0")
+    return out.joined(separator: "\r\n") + "\r\n\r\n"
+}
+
+/// Waits for a message whose first line starts with `prefix`, skipping others.
+private func expect(_ peer: UDPPeer, _ prefix: String, timeout: Double = 3) -> String? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        guard let m = peer.receive(timeout: max(0.05, deadline.timeIntervalSinceNow)) else { return nil }
+        if m.hasPrefix(prefix) { return m }
+    }
+    return nil
+}
+
+/// Every message that arrives within `timeout` seconds.
+private func drain(_ peer: UDPPeer, timeout: Double) -> [String] {
+    var out: [String] = []
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline, let m = peer.receive(timeout: max(0.01, deadline.timeIntervalSinceNow)) { out.append(m) }
+    return out
+}
+
+@Suite("tm: stateful proxying", .serialized)
+struct DaemonTMTests {
+    let uac: UDPPeer
+    let uas: UDPPeer
+    let uas2: UDPPeer
+    let daemon: DaemonProcess
+
+    init() throws {
+        uac = try UDPPeer()
+        uas = try UDPPeer()
+        uas2 = try UDPPeer()
+        let cfg = statefulConfig.replacingOccurrences(of: "{UAS}", with: String(uas.port))
+            .replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
+        daemon = try DaemonProcess(config: cfg)
+    }
+
+    func invite(callID: String = UUID().uuidString) -> String {
+        sipRequest("INVITE", uri: "sip:bob@127.0.0.1:\(daemon.port)", via: "UDP 127.0.0.1:\(uac.port)",
+                   extra: ["Contact: <sip:alice@127.0.0.1:\(uac.port)>"], callID: callID)
+    }
+
+    @Test("INVITE gets 100 at once; retransmissions are absorbed with the last reply; the ACK of a 486 stays hop by hop")
+    func retransmissionsAndNegativeACK() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        let inv = invite()
+        uac.send(inv, to: "127.0.0.1", port: daemon.port)
+        #expect(statusCode(expect(uac, "SIP/2.0 100")) == 100)
+        let forwarded = try #require(expect(uas, "INVITE"))
+        #expect(headerValue(forwarded, "Record-Route")?.contains("lr") == true)
+        #expect(forwarded.contains(";branch=z9hG4bKtm"))
+        // the same INVITE again: replayed 100, nothing new downstream (§17.2.1)
+        uac.send(inv, to: "127.0.0.1", port: daemon.port)
+        #expect(statusCode(expect(uac, "SIP/2.0 100")) == 100)
+        // the UAS is busy and there is no second one to try after the first 486
+        uas.send(replyText(forwarded, 180, "Ringing"), to: "127.0.0.1", port: daemon.port)
+        #expect(statusCode(expect(uac, "SIP/2.0 180")) == 180)
+        uas.send(replyText(forwarded, 404, "Not Found"), to: "127.0.0.1", port: daemon.port)
+        let ack = try #require(expect(uas, "ACK"))
+        #expect(headerValue(ack, "To")?.contains("tag=uas1") == true)
+        #expect(headerValue(ack, "CSeq") == "1 ACK")
+        let final = try #require(expect(uac, "SIP/2.0 404"))
+        #expect(headerValue(final, "Via")?.contains(String(uac.port)) == true)
+        // a retransmitted 404 is ACKed again but not relayed twice
+        uas.send(replyText(forwarded, 404, "Not Found"), to: "127.0.0.1", port: daemon.port)
+        #expect(expect(uas, "ACK", timeout: 1) != nil)
+        // the INVITE retransmitted after the final: the 404 again
+        uac.send(inv, to: "127.0.0.1", port: daemon.port)
+        #expect(statusCode(expect(uac, "SIP/2.0 404")) == 404)
+        // our ACK to the 404 (same branch as the INVITE, §17.1.1.3) ends at the proxy
+        let ackUp = inv.replacingOccurrences(of: "INVITE sip:", with: "ACK sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 ACK")
+            .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:bob@example.com>;tag=uas1")
+        uac.send(ackUp, to: "127.0.0.1", port: daemon.port)
+        #expect(drain(uas, timeout: 0.7).filter { $0.hasPrefix("ACK") || $0.hasPrefix("INVITE") }.isEmpty)
+        #expect(drain(uac, timeout: 0.1).filter { $0.hasPrefix("SIP/2.0 404") }.isEmpty)
+    }
+
+    @Test("CANCEL during ringing: 200 for the CANCEL, CANCEL downstream, 487 upstream")
+    func cancelRinging() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        let inv = invite()
+        uac.send(inv, to: "127.0.0.1", port: daemon.port)
+        let forwarded = try #require(expect(uas, "INVITE"))
+        uas.send(replyText(forwarded, 180, "Ringing"), to: "127.0.0.1", port: daemon.port)
+        #expect(expect(uac, "SIP/2.0 180") != nil)
+        let cancel = inv.replacingOccurrences(of: "INVITE sip:", with: "CANCEL sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 CANCEL")
+        uac.send(cancel, to: "127.0.0.1", port: daemon.port)
+        let ok = try #require(expect(uac, "SIP/2.0 200"))
+        #expect(headerValue(ok, "CSeq") == "1 CANCEL")
+        let down = try #require(expect(uas, "CANCEL"))
+        #expect(headerValue(down, "Via") == headerValue(forwarded, "Via"))
+        uas.send(replyText(down, 200, "OK"), to: "127.0.0.1", port: daemon.port)
+        uas.send(replyText(forwarded, 487, "Request Terminated"), to: "127.0.0.1", port: daemon.port)
+        #expect(expect(uas, "ACK") != nil)
+        let final = try #require(expect(uac, "SIP/2.0 487"))
+        #expect(headerValue(final, "CSeq") == "1 INVITE")
+    }
+
+    @Test("a 486 runs failure_route, which re-routes to a second UAS that answers")
+    func failureRouteReroutes() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        uac.send(invite(), to: "127.0.0.1", port: daemon.port)
+        let first = try #require(expect(uas, "INVITE"))
+        uas.send(replyText(first, 486, "Busy Here"), to: "127.0.0.1", port: daemon.port)
+        #expect(expect(uas, "ACK") != nil)
+        let second = try #require(expect(uas2, "INVITE"))
+        #expect(headerValue(second, "X-Rerouted") == "yes")
+        #expect(headerValue(second, "Record-Route") != nil)
+        #expect(headerValue(second, "Via") != headerValue(first, "Via"))
+        uas2.send(replyText(second, 200, "OK", toTag: "uas2"), to: "127.0.0.1", port: daemon.port)
+        let ok = try #require(expect(uac, "SIP/2.0 200"))
+        #expect(headerValue(ok, "To")?.contains("tag=uas2") == true)
+        #expect(drain(uac, timeout: 0.3).filter { $0.hasPrefix("SIP/2.0 486") }.isEmpty)
+        #expect(daemon.log.contains("failure_route: 486"))
+    }
+
+    @Test("no answer: INVITE retransmitted downstream on Timer A, then 408 after fr_timer")
+    func timeout408() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        uac.send(invite(), to: "127.0.0.1", port: daemon.port)
+        let start = Date()
+        let final = try #require(expect(uac, "SIP/2.0 408", timeout: 4))
+        let took = Date().timeIntervalSince(start)
+        #expect(took > 0.8 && took < 2.5)
+        #expect(headerValue(final, "To")?.contains("tag=") == true)
+        // first send at 0, retransmissions at 0.5 s (and 1.5 s would be after fr_timer)
+        let invites = drain(uas, timeout: 0.1).filter { $0.hasPrefix("INVITE") }
+        #expect(invites.count >= 2)
+        #expect(daemon.log.contains("failure_route: 408"))
+    }
+
+    @Test("sipp calls with Record-Route, ACK and BYE complete through t_relay()")
+    func sippCalls() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        guard let sipp = which("sipp") else { return }
+        let scen = TestPaths.shared.appendingPathComponent("bench/scenarios")
+        let uasPort = freePort()
+        // a second proxy whose script relays to the sipp UAS
+        let cfg = statefulConfig.replacingOccurrences(of: "{UAS}", with: String(uasPort))
+            .replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
+        let proxy = try DaemonProcess(config: cfg)
+        defer { proxy.stop() }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: sipp)
+        server.arguments = ["-sf", scen.appendingPathComponent("uas_rr.xml").path, "-p", String(uasPort),
+                            "-i", "127.0.0.1", "-nostdin"]
+        let uasLog = proxy.dir.appendingPathComponent("uas.log")
+        _ = FileManager.default.createFile(atPath: uasLog.path, contents: nil)
+        let uasOut = try FileHandle(forWritingTo: uasLog)
+        server.standardOutput = uasOut
+        server.standardError = uasOut
+        server.standardInput = FileHandle.nullDevice
+        try server.run()
+        // By pid, then poll: waitUntilExit can hang on a child that is already gone.
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            for _ in 0..<200 where server.isRunning { usleep(10_000) }
+        }
+        usleep(300_000)
+        let r = try run(sipp, ["-sf", scen.appendingPathComponent("uac_rr.xml").path, "127.0.0.1:\(proxy.port)",
+                               "-s", "bob", "-i", "127.0.0.1", "-p", String(freePort()), "-m", "20", "-r", "20",
+                               "-d", "50", "-timeout", "20", "-nostdin"], timeout: 40)
+        #expect(r.status == 0, "sipp: \(r.output.suffix(1500)) uas: \((try? String(contentsOf: uasLog, encoding: .utf8))?.suffix(800) ?? "")")
+    }
+}
