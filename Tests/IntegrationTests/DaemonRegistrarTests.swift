@@ -39,7 +39,8 @@ func digestAuthorization(challenge: String, user: String, password: String, meth
 /// The registrar configurations the tests start: REGISTER -> (auth) -> save, other requests
 /// -> lookup and a stateless forward to the contact, or 404.
 enum RegistrarConfig {
-    static func text(dbURL: String? = nil, dbMode: Int = 0, auth: Bool = false, extra: String = "") -> String {
+    static func text(dbURL: String? = nil, dbMode: Int = 0, auth: Bool = false, relay: Bool = false,
+                     extra: String = "") -> String {
         var modules = """
         loadmodule "sl.so"
         loadmodule "textops.so"
@@ -57,6 +58,7 @@ enum RegistrarConfig {
         modparam("registrar", "max_contacts", 4)
 
         """
+        if relay { modules += "loadmodule \"tm.so\"\n" }
         if let dbURL {
             modules += "loadmodule \"db_sqlite.so\"\n"
             params += "modparam(\"usrloc\", \"db_url\", \"\(dbURL)\")\n"
@@ -111,7 +113,7 @@ enum RegistrarConfig {
                 sl_send_reply("404", "Not Found");
                 exit;
             }
-            forward();
+            \(relay ? "t_relay();" : "forward();")
         }
         """
     }
@@ -190,6 +192,46 @@ struct DaemonRegistrarTests {
         let got = phone.receive()
         #expect(got?.hasPrefix("INVITE sip:bob@127.0.0.1:\(phone.port) SIP/2.0\r\n") == true, "\(got ?? "nothing")\n\(d.log)")
         #expect(desk.receive(timeout: 0.3) == nil)
+    }
+
+    @Test("through tm, an INVITE to a user with two contacts forks to both")
+    func forks() throws {
+        let d = try DaemonProcess(config: RegistrarConfig.text(relay: true))
+        defer { d.stop() }
+        let phone = try UDPPeer()
+        let desk = try UDPPeer()
+        let caller = try UDPPeer()
+        phone.send(registerRequest("bob", peer: phone, cseq: 1,
+                                   contacts: ["<sip:bob@127.0.0.1:\(phone.port)>;q=0.9",
+                                              "<sip:bob@127.0.0.1:\(desk.port)>;q=0.1"]),
+                   to: "127.0.0.1", port: d.port)
+        #expect(statusCode(phone.receive()) == 200)
+        caller.send(sipRequest("INVITE", uri: "sip:bob@sip.test", via: "UDP 127.0.0.1:\(caller.port)"),
+                    to: "127.0.0.1", port: d.port)
+        let a = phone.receive()
+        let b = desk.receive()
+        #expect(a?.hasPrefix("INVITE sip:bob@127.0.0.1:\(phone.port) SIP/2.0\r\n") == true, "\(a ?? "nothing")\n\(d.log)")
+        #expect(b?.hasPrefix("INVITE sip:bob@127.0.0.1:\(desk.port) SIP/2.0\r\n") == true, "\(b ?? "nothing")")
+    }
+
+    @Test("db_mode 1: 10,000 registrations by sipp survive a SIGKILL", .enabled(if: which("sipp") != nil))
+    func tenThousandRestart() throws {
+        let dir = temporaryDirectory()
+        let db = try initDatabase(dir)
+        let csv = dir.appendingPathComponent("users.csv")
+        try ("SEQUENTIAL\n" + (0..<10_000).map { "user\($0)\n" }.joined()).write(to: csv, atomically: true, encoding: .utf8)
+        let scenario = TestPaths.shared.appendingPathComponent("bench/scenarios/reg.xml").path
+        let config = RegistrarConfig.text(dbURL: db.url, dbMode: 1)
+        let first = try DaemonProcess(config: config)
+        let sipp = try run(which("sipp") ?? "sipp", [
+            "127.0.0.1:\(first.port)", "-sf", scenario, "-inf", csv.path, "-i", "127.0.0.1", "-p", "\(freePort())",
+            "-r", "2000", "-m", "10000", "-l", "4000", "-nostdin", "-timeout", "60s", "-timeout_error"], timeout: 120)
+        #expect(sipp.status == 0, "sipp: \(sipp.output.suffix(1500))")
+        kill(first.pid, SIGKILL)
+        first.stop()
+        let second = try DaemonProcess(config: config, port: first.port)
+        defer { second.stop() }
+        #expect(second.log.contains("loaded 10000 contact(s)"), "\(second.log.suffix(2000))")
     }
 
     @Test("digest: 401 challenge, 200 with the right password, 403 with a wrong one, 401 for a replayed nc",

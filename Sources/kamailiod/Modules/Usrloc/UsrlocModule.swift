@@ -112,9 +112,11 @@ public final class UsrlocModule: ScriptModule {
         guard !timerStarted.exchange(true, ordering: .relaxed) else { return }
         // Kamailio runs the usrloc timer in its timer process; ours is one thread that
         // removes expired bindings and, in db_mode 2, flushes the queued changes.
-        let thread = Thread { [self] in
+        // Weak: a module that goes away (tests load many scripts) ends its timer.
+        let thread = Thread { [weak self] in
             while true {
                 Thread.sleep(forTimeInterval: Double(interval))
+                guard let self else { return }
                 timerTick(now: Self.now())
             }
         }
