@@ -49,3 +49,37 @@ struct ScriptCoreActionsTests {
         #expect(services.logLines.suffix(2) == ["a $ru", "b"])
     }
 }
+
+@Suite("More transformations")
+struct ScriptTransformsMoreTests {
+    private func value(_ expr: String) throws -> String { try ScriptRunner.value(expr) }
+
+    @Test("s.md5 is the RFC 1321 digest in lower-case hex")
+    func md5() throws {
+        #expect(try ScriptRunner.run("$var(s) = \"\"; out(\"$(var(s){s.md5})\"); $var(s) = \"12abc\"; out(\"$(var(s){s.md5})\");").0
+            == ["d41d8cd98f00b204e9800998ecf8427e", "42c56c61ee49c16375960c809c6a3eb0"])
+        let long = String(repeating: "a", count: 100)
+        #expect(try ScriptRunner.run("$var(s) = \"\(long)\"; out(\"$(var(s){s.md5})\");").0 == ["36a92cc94a9e0fa21f625f8bfb007adf"])
+    }
+
+    @Test("s.stripto, s.unquote, s.unbracket, param.count, param.name, s.select with a comma, s.substr past the end")
+    func others() throws {
+        #expect(try ScriptRunner.run("""
+            $var(s) = "user@host"; $var(q) = "\\"x\\""; $var(b) = "<sip:a@b>"; $var(p) = "a=1;b=2;c"; $var(c) = "a,b,,d";
+            out("$(var(s){s.stripto,@})|$(var(q){s.unquote})|$(var(b){s.unbracket})|$(var(p){param.count})|$(var(p){param.name,1})");
+            out("$(var(c){s.select,1,,})|$(var(c){s.select,-1,,})|$(var(s){s.substr,5,99})");
+            """).0 == ["@host|x|sip:a@b|3|b", "b|d|host"])
+    }
+
+    @Test("s.ftime formats a Unix time")
+    func ftime() throws {
+        #expect(try ScriptRunner.run("$var(t) = 0; out(\"$(var(t){s.ftime,%Y})\");").0.first?.hasPrefix("19") == true)
+    }
+
+    @Test("x && 1 and x || 0 give x as an integer (a string gives 0), as on 5.6")
+    func andOrIdentity() throws {
+        #expect(try value("\"abc\"") == "abc")
+        #expect(try ScriptRunner.run("$var(s) = \"abc\"; $var(r) = $var(s) && 1; out(\"$var(r)\"); $var(r) = $var(s) || 0; out(\"$var(r)\");").0
+            == ["0", "0"])
+    }
+}

@@ -63,11 +63,12 @@ struct ScriptCoreParamsTests {
         #expect(c.listens == [ListenSpec(proto: .udp, host: "10.0.0.1", port: 5060)])
     }
 
-    @Test("quoted and unquoted aliases are told apart")
+    @Test("quoted aliases with a port are told apart; a quoted plain host is like an unquoted one")
     func aliases() throws {
-        let c = try core("alias=\"a.example:5999\"\nalias=udp:b.example:5060\n")
+        let c = try core("alias=\"a.example:5999\"\nalias=udp:b.example:5060\nalias=\"c.example\"\n")
         #expect(c.aliases == [ScriptAlias(proto: nil, host: "a.example", port: 5999, quoted: true),
-                              ScriptAlias(proto: .udp, host: "b.example", port: 5060, quoted: false)])
+                              ScriptAlias(proto: .udp, host: "b.example", port: 5060, quoted: false),
+                              ScriptAlias(proto: nil, host: "c.example", port: nil, quoted: false)])
     }
 
     @Test("custom cfg variables keep value and description")

@@ -38,7 +38,7 @@ public struct BuiltinModuleSet: Sendable {
             auth, AuthDBModule(runtime: runtime, auth: auth),
             ctl, jsonrpcs, KexModule(), CorexModule(),
             tm, DialogModule(tm: tm),
-            HTableModule(runtime: runtime),
+            HTableModule(runtime: runtime), TextOpsXModule(),
         ]
     }
 }

@@ -243,13 +243,14 @@ struct ScriptCompiler {
         switch op {
         case .and:
             // Kamailio's optimizer turns `x && 1` and `1 && x` into `x`, so the value
-            // is x itself (`-4 && 1` is -4), observed on 5.6
-            if case .constant(.int(1)) = b { return a }
-            if case .constant(.int(1)) = a { return b }
+            // is x itself (`-4 && 1` is -4), observed on 5.6 — as an integer: a string
+            // "abc" gives 0
+            if case .constant(.int(1)) = b { return .toInt(a) }
+            if case .constant(.int(1)) = a { return .toInt(b) }
             return .and(a, b)
         case .or:
-            if case .constant(.int(0)) = b { return a }
-            if case .constant(.int(0)) = a { return b }
+            if case .constant(.int(0)) = b { return .toInt(a) }
+            if case .constant(.int(0)) = a { return .toInt(b) }
             return .or(a, b)
         case .plus: return .plus(a, b)
         case .minus, .times, .divide, .modulo, .bitOr, .bitAnd, .bitXor, .shiftLeft, .shiftRight:

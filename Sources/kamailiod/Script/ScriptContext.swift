@@ -32,8 +32,8 @@ public final class ScriptWorkerState: @unchecked Sendable {
 /// Everything the script knows about the message being processed. One per message,
 /// used only by the worker that handles it (hence not `Sendable`).
 public final class ScriptContext {
-    /// The message.
-    public let message: SIPMessage
+    /// The message; replaced only by `applyChanges()` (`msg_apply_changes()`).
+    public private(set) var message: SIPMessage
     /// Where it came from and on which socket.
     public let receive: ReceiveInfo
     /// The worker's persistent state (`$var`).
@@ -120,6 +120,14 @@ public final class ScriptContext {
         parsedRequestURI = nil
     }
 
+    /// Sets the user part of the R-URI (removes it, with its `@`, when empty); false for
+    /// a reply or an R-URI that does not parse.
+    public func setRequestUserPart(_ user: [UInt8]) -> Bool {
+        guard message.isRequest, requestURI != nil else { return false }
+        ScriptMessageAccess.setRequestUser(self, user)
+        return true
+    }
+
     /// Undoes R-URI rewrites (`revert_uri()`).
     public func revertRequestURI() {
         newRequestURI = nil
@@ -135,6 +143,17 @@ public final class ScriptContext {
         let out = message.serialize()
         message.edits = saved
         return out
+    }
+
+    /// Makes the recorded edits and the new R-URI part of the message, so later reads
+    /// (`$hdr`, `is_present_hf`, `$fU`) see them, as Kamailio's `msg_apply_changes()`.
+    /// False (message unchanged) when the edited text no longer parses.
+    public func applyChanges() -> Bool {
+        guard let edited = try? SIPMessage(bytes: serializeMessage()) else { return false }
+        message = edited
+        newRequestURI = nil
+        parsedRequestURI = nil
+        return true
     }
 
     /// Reads a prepared argument as bytes (formats rendered, expressions evaluated).

@@ -173,6 +173,32 @@ enum ScriptCoreActions {
             let n = Int(ScriptValue.parseInt(v[...]) ?? 0)
             return p.replacing(u, with: Array(p.bytes[u].dropLast(max(0, n))))
         }
+        // is_myself("sip:host:port"): kex's function; offered by the core here, because the
+        // kex module object belongs to the control interface
+        list.append(ScriptFunction("is_myself", arity: 1...1, fixup: { f throws(ScriptError) in
+            ScriptFixedArgs([.format(try f.fixupFormat(0))])
+        }) { ctx, args in
+            let text = ctx.bytes(args[0])
+            if let uri = try? SIPURI(bytes: text[...]), let host = uri.host {
+                return ctx.services.isMyself(host: host.text, port: uri.port) ? 1 : -1
+            }
+            return ctx.services.isMyself(host: text[...], port: nil) ? 1 : -1
+        })
+        list.append(ScriptFunction("setdsturi", arity: 1...1, routes: [.request, .failure, .branch]) { ctx, args in
+            let d = ctx.bytes(args[0])
+            guard (try? SIPURI(bytes: d[...])) != nil else { return -1 }
+            ctx.destinationURI = d
+            return 1
+        })
+        list.append(ScriptFunction("resetdsturi", arity: 0...0, routes: [.request, .failure, .branch]) { ctx, _ in
+            ctx.destinationURI = nil
+            return 1
+        })
+        list.append(ScriptFunction("isdsturiset", arity: 0...0) { ctx, _ in ctx.destinationURI == nil ? -1 : 1 })
+        // TCP connection controls: kamailiod closes nothing early, so these only succeed
+        for name in ["set_reply_close", "set_forward_close", "set_reply_no_connect", "set_forward_no_connect"] {
+            list.append(ScriptFunction(name, arity: 0...0) { _, _ in 1 })
+        }
         list.append(ScriptFunction("revert_uri", arity: 0...0, routes: [.request, .failure, .branch]) { ctx, _ in
             ctx.revertRequestURI()
             return 1

@@ -232,8 +232,10 @@ enum ScriptCoreParams {
             c.listens += try ScriptAddressSyntax.listen(v.text, defaultPort: c.port, disableTCP: c.disableTCP)
         case "alias":
             var quoted = false
-            if case .string = v { quoted = true }
             let (proto, host, port) = try ScriptAddressSyntax.hostPort(v.text)
+            // Kamailio 5.6 takes a quoted alias as one host name: "host:5999" then never
+            // matches, while "host" matches like an unquoted alias (observed)
+            if case .string = v, port != nil || proto != nil { quoted = true }
             c.aliases.append(ScriptAlias(proto: proto, host: host, port: port, quoted: quoted))
         default: break
         }

@@ -82,8 +82,9 @@ public struct ScriptAlias: Sendable, Hashable {
     public var host: String
     /// Port, nil when not written (any port matches).
     public var port: UInt16?
-    /// True when written in quotes: Kamailio 5.6 then never matches it in `is_myself`
-    /// (see script-semantics.md), so modules may want to reproduce that.
+    /// True when written in quotes with a port or protocol: Kamailio 5.6 takes the whole
+    /// text as a host name, so it never matches in `is_myself` (see script-semantics.md);
+    /// a quoted plain host name matches like an unquoted one and is not marked.
     public var quoted: Bool
 }
 

@@ -67,6 +67,12 @@ extension ScriptPVSpec {
             if c == UInt8(ascii: ")") || c == UInt8(ascii: "}") { depth -= 1 }
             if c == UInt8(ascii: ","), depth == 0 { parts.append([]) } else { parts[parts.count - 1].append(c) }
         }
+        // a trailing ",," is a comma given as a one-character parameter ({s.select,1,,}),
+        // as Kamailio reads separator parameters
+        if parts.count >= 3, parts[parts.count - 1].isEmpty, parts[parts.count - 2].isEmpty {
+            parts.removeLast(2)
+            parts.append([UInt8(ascii: ",")])
+        }
         let head = String(decoding: parts[0], as: UTF8.self)
         guard let dot = head.firstIndex(of: "."), dot != head.startIndex, head.index(after: dot) != head.endIndex else {
             throw ScriptPVSyntaxError(message: "expected a transformation like '{s.len}' in '$\(text)'")

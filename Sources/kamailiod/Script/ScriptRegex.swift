@@ -16,12 +16,15 @@ public final class ScriptRegex: @unchecked Sendable {
     public let pattern: String
 
     /// Compiles `pattern`; throws a message naming the pattern when it is invalid.
-    public init(_ pattern: String, caseInsensitive: Bool = true) throws(ScriptRegexError) {
+    /// `multiline` (REG_NEWLINE) lets `^`/`$` match at line ends and keeps `.` off line
+    /// breaks, as textops' whole-message searches compile their patterns.
+    public init(_ pattern: String, caseInsensitive: Bool = true, multiline: Bool = false) throws(ScriptRegexError) {
         // compile into a local first: a failed init must not leave a half-built regex
         // for deinit to free
         let compiled = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
         var flags = REG_EXTENDED
         if caseInsensitive { flags |= REG_ICASE }
+        if multiline { flags |= REG_NEWLINE }
         let rc = regcomp(compiled, pattern, flags)
         if rc != 0 {
             var buf = [CChar](repeating: 0, count: 256)

@@ -12,8 +12,9 @@ public struct ScriptRegexSubst: Sendable {
     /// Replace every match, not only the first.
     public let global: Bool
 
-    /// Parses and compiles `expression` (without surrounding quotes).
-    public init(_ expression: [UInt8]) throws(ScriptFixupError) {
+    /// Parses and compiles `expression` (without surrounding quotes); `multiline` as in
+    /// `ScriptRegex` (textops' `subst` on a whole message).
+    public init(_ expression: [UInt8], multiline: Bool = false) throws(ScriptFixupError) {
         guard let delim = expression.first else { throw ScriptFixupError("expected '/regex/replacement/flags'") }
         var parts: [[UInt8]] = [[]]
         var j = 1
@@ -31,7 +32,7 @@ public struct ScriptRegexSubst: Sendable {
         let flags = parts.count > 2 ? parts[2] : []
         do {
             regex = try ScriptRegex(String(decoding: parts[0], as: UTF8.self),
-                                    caseInsensitive: flags.contains(UInt8(ascii: "i")))
+                                    caseInsensitive: flags.contains(UInt8(ascii: "i")), multiline: multiline)
         } catch {
             throw ScriptFixupError(error.message)
         }
@@ -44,8 +45,22 @@ public struct ScriptRegexSubst: Sendable {
     public func apply(to line: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         var pos = 0
-        while pos <= line.count, let m = regex.firstMatch(in: line, from: pos), let whole = m[0] {
+        for (whole, replaced) in replacements(in: line) {
             out += line[pos..<whole.lowerBound]
+            out += replaced
+            pos = whole.upperBound
+        }
+        if pos < line.count { out += line[pos...] }
+        return out
+    }
+
+    /// The matched ranges (the first, or every one) with their replacement text: what a
+    /// message edit needs to replace them in place.
+    public func replacements(in line: [UInt8]) -> [(range: Range<Int>, text: [UInt8])] {
+        var found: [(range: Range<Int>, text: [UInt8])] = []
+        var pos = 0
+        while pos <= line.count, let m = regex.firstMatch(in: line, from: pos), let whole = m[0] {
+            var out: [UInt8] = []
             var k = 0
             while k < replacement.count {
                 let c = replacement[k]
@@ -63,16 +78,11 @@ public struct ScriptRegexSubst: Sendable {
                 out.append(c)
                 k += 1
             }
-            if whole.isEmpty {
-                // an empty match must still make progress
-                if whole.lowerBound < line.count { out.append(line[whole.lowerBound]) }
-                pos = whole.lowerBound + 1
-            } else {
-                pos = whole.upperBound
-            }
+            found.append((whole, out))
+            // an empty match must still make progress
+            pos = whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound
             if !global { break }
         }
-        if pos < line.count { out += line[pos...] }
-        return out
+        return found
     }
 }

@@ -16,6 +16,7 @@ enum ScriptTransforms {
     /// `class.name` → factory (string transformations here, SIP ones in
     /// `ScriptTransformsSIP`).
     static let table: [String: Factory] = stringTable.merging(ScriptTransformsSIP.table) { a, _ in a }
+        .merging(ScriptTransformsMore.table) { a, _ in a }
 
     private static let stringTable: [String: Factory] = [
         "s.len": { _ throws(ScriptFixupError) in { v in .int(Int32(truncatingIfNeeded: v.bytes.count)) } },
@@ -36,8 +37,9 @@ enum ScriptTransforms {
             return { v in
                 let b = v.bytes
                 let start = off < 0 ? b.count + off : off
-                guard start >= 0, start <= b.count, len >= 0, len <= b.count - start else { return empty }
-                let end = len == 0 ? b.count : start + len
+                guard start >= 0, start <= b.count, len >= 0 else { return empty }
+                // a length past the end is cut at the end ({s.substr,4,9} of "abcdef" is "ef")
+                let end = len == 0 || len >= b.count - start ? b.count : start + len
                 return .str(Array(b[start..<end]))
             }
         },

@@ -1,7 +1,7 @@
 import SIPCore
 import ScriptEngine
 
-/// SIP helpers (Kamailio's `siputils`); more of its functions come with the script issue.
+/// SIP helpers (Kamailio's `siputils`); the URI and string checks are in `SipUtilsChecks.swift`.
 public final class SipUtilsModule: ScriptModule {
     public let name = "siputils"
     public let parameters: [ScriptModuleParameter] = []
@@ -15,6 +15,6 @@ public final class SipUtilsModule: ScriptModule {
                 guard let to = try? ctx.message.to(), to.tag != nil else { return -1 }
                 return 1
             },
-        ]
+        ] + Self.checkFunctions
     }
 }

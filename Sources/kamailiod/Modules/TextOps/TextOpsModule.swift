@@ -1,8 +1,8 @@
 import SIPCore
 import ScriptEngine
 
-/// Header and method tests and edits (Kamailio's `textops`); the rest of textops
-/// (search, replace, subst, ...) comes with the script issue.
+/// Header and method tests and edits (Kamailio's `textops`); searches, replacements and
+/// string tests are in `TextOpsSearch.swift`.
 public final class TextOpsModule: ScriptModule {
     public let name = "textops"
     public let parameters: [ScriptModuleParameter] = []
@@ -92,6 +92,6 @@ public final class TextOpsModule: ScriptModule {
                 ctx.core.replyHeaders.append(text)
                 return 1
             },
-        ]
+        ] + Self.searchFunctions
     }
 }
