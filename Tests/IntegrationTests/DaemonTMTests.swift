@@ -23,7 +23,12 @@ modparam("tm", "fr_inv_timer", 1500)
 request_route {
     if (is_method("OPTIONS") && uri == myself) { sl_send_reply("200", "OK"); exit; }
     if (has_totag()) {
-        if (loose_route()) { t_relay(); exit; }
+        if (loose_route()) {
+            if (is_method("BYE") && is_known_dlg()) { append_hf("X-Dialog-Caller: $dlg_var(caller)\\r\\n"); }
+            if (check_route_param("ftag=") && is_direction("downstream")) { append_hf("X-Direction: down\\r\\n"); }
+            t_relay();
+            exit;
+        }
         if (is_method("ACK") && t_check_trans()) { t_relay(); exit; }
         sl_send_reply("404", "Not here");
         exit;
@@ -33,7 +38,7 @@ request_route {
         exit;
     }
     t_check_trans();
-    if (is_method("INVITE")) { record_route(); dlg_manage(); }
+    if (is_method("INVITE")) { record_route(); dlg_manage(); $dlg_var(caller) = $fU; }
     $du = "sip:127.0.0.1:{UAS}";
     t_on_failure("REROUTE");
     if (!t_relay()) { sl_reply_error(); }
@@ -138,6 +143,41 @@ struct DaemonTMTests {
         uac.send(ackUp, to: "127.0.0.1", port: daemon.port)
         #expect(drain(uas, timeout: 0.7).filter { $0.hasPrefix("ACK") || $0.hasPrefix("INVITE") }.isEmpty)
         #expect(drain(uac, timeout: 0.1).filter { $0.hasPrefix("SIP/2.0 404") }.isEmpty)
+    }
+
+    @Test("a call: 200 relayed with Record-Route, ACK and BYE loose-routed, the dialog known until the BYE")
+    func dialogCall() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        let callID = UUID().uuidString
+        let inv = invite(callID: callID)
+        uac.send(inv, to: "127.0.0.1", port: daemon.port)
+        let forwarded = try #require(expect(uas, "INVITE"))
+        let rr = try #require(headerValue(forwarded, "Record-Route"))
+        uas.send(replyText(forwarded, 200, "OK", extra: ["Contact: <sip:bob@127.0.0.1:\(uas.port)>"]),
+                 to: "127.0.0.1", port: daemon.port)
+        let ok = try #require(expect(uac, "SIP/2.0 200"))
+        #expect(headerValue(ok, "Record-Route") == rr)
+        let fromLine = try #require(inv.components(separatedBy: "\r\n").first { $0.hasPrefix("From:") })
+        func inDialog(_ method: String, cseq: Int) -> String {
+            ["\(method) sip:bob@127.0.0.1:\(uas.port) SIP/2.0",
+             "Via: SIP/2.0/UDP 127.0.0.1:\(uac.port);branch=z9hG4bK\(UUID().uuidString.prefix(10))",
+             "Route: \(rr)", fromLine, "To: <sip:bob@example.com>;tag=uas1", "Call-ID: \(callID)",
+             "CSeq: \(cseq) \(method)", "Max-Forwards: 70", "Content-Length: 0", "", ""].joined(separator: "\r\n")
+        }
+        uac.send(inDialog("ACK", cseq: 1), to: "127.0.0.1", port: daemon.port)
+        let ack = try #require(expect(uas, "ACK"))
+        #expect(headerValue(ack, "Route") == nil)
+        uac.send(inDialog("BYE", cseq: 2), to: "127.0.0.1", port: daemon.port)
+        let bye = try #require(expect(uas, "BYE"))
+        #expect(headerValue(bye, "X-Dialog-Caller") == "alice")
+        #expect(headerValue(bye, "X-Direction") == "down")
+        uas.send(replyText(bye, 200, "OK"), to: "127.0.0.1", port: daemon.port)
+        #expect(expect(uac, "SIP/2.0 200") != nil)
+        // the dialog ended with the BYE
+        uac.send(inDialog("BYE", cseq: 3), to: "127.0.0.1", port: daemon.port)
+        let again = try #require(expect(uas, "BYE"))
+        #expect(headerValue(again, "X-Dialog-Caller") == nil)
     }
 
     @Test("CANCEL during ringing: 200 for the CANCEL, CANCEL downstream, 487 upstream")

@@ -3,9 +3,29 @@ import SIPTransport
 import ScriptEngine
 import Synchronization
 
-/// Record-routing and loose routing (RFC 3261 §16.6 step 4, §16.4, §16.12), Kamailio's `rr`.
-/// This first cut covers `record_route()` and `loose_route()` for loose routers; double
-/// record-routing, strict routers and the rr parameters come with the stateful proxy issue.
+/// Per-message rr state: parameters for our Record-Route and what `loose_route()` saw.
+final class RRMessageState {
+    /// `add_rr_param()` text (each with its leading `;`) for the next `record_route()`.
+    var pendingParams: [UInt8] = []
+    /// Parameters of our own Route that `loose_route()` consumed (`check_route_param`).
+    var routeParams: [UInt8]?
+    /// From tag in that Route (`ftag`, for `is_direction`).
+    var ftag: [UInt8]?
+}
+
+extension ScriptContext {
+    var rr: RRMessageState {
+        let key = ObjectIdentifier(RRMessageState.self)
+        if let s = userData[key] as? RRMessageState { return s }
+        let s = RRMessageState()
+        userData[key] = s
+        return s
+    }
+}
+
+/// Record-routing and loose routing (RFC 3261 §16.6 step 4, §16.4, §16.12), Kamailio's `rr`:
+/// `record_route()`, `record_route_preset()`, `loose_route()` (with the strict-router
+/// fallback of §16.4), `add_rr_param()`, `check_route_param()`, `is_direction()`, `$route_uri`.
 public final class RRModule: ScriptModule {
     public let name = "rr"
     let runtime: CoreRuntime
@@ -30,7 +50,63 @@ public final class RRModule: ScriptModule {
             ScriptFunction("loose_route", arity: 0...0, routes: [.request]) { [self] ctx, _ in
                 looseRoute(ctx)
             },
+            ScriptFunction("record_route_preset", arity: 1...2, routes: [.request, .branch, .failure]) { [self] ctx, args in
+                recordRoutePreset(ctx, ctx.bytes(args[0]))
+            },
+            ScriptFunction("add_rr_param", arity: 1...1, routes: [.request, .branch, .failure]) { ctx, args in
+                var p = ctx.bytes(args[0])
+                if p.first != SIPASCII.semicolon { p.insert(SIPASCII.semicolon, at: 0) }
+                ctx.rr.pendingParams += p
+                return 1
+            },
+            ScriptFunction("check_route_param", arity: 1...1, routes: [.request], fixup: { f throws(ScriptError) in
+                ScriptFixedArgs([.regex(try f.fixupRegex(0))])
+            }) { ctx, args in
+                guard case .regex(let r) = args[0], let p = ctx.rr.routeParams else { return -1 }
+                return r.matches(p) ? 1 : -1
+            },
+            ScriptFunction("is_direction", arity: 1...1, routes: [.request]) { ctx, args in
+                // §12.2: a request from the callee has the caller's tag in To; our ftag is the caller's.
+                guard let ftag = ctx.rr.ftag, let from = (try? ctx.message.from())?.tag else { return -1 }
+                let downstream = from.elementsEqual(ftag)
+                switch ctx.string(args[0]) {
+                case "downstream": return downstream ? 1 : -1
+                case "upstream": return downstream ? -1 : 1
+                default: return -1
+                }
+            },
         ]
+    }
+
+    public var pseudoVariables: [ScriptPVDefinition] {
+        [ScriptPVDefinition("route_uri") { _, _ throws(ScriptError) in
+            ScriptPVAccessor(get: { ctx in
+                guard let first = (try? ctx.message.routes())?.first else { return .null }
+                return .str(Array(first.uri.raw))
+            })
+        }]
+    }
+
+    /// `record_route_preset("host:port;params")`: a Record-Route with the given address
+    /// instead of the receiving socket's (§16.6 step 4 lets the proxy choose the URI).
+    func recordRoutePreset(_ ctx: ScriptContext, _ address: [UInt8]) -> Int32 {
+        let msg = ctx.message
+        guard msg.isRequest, !address.isEmpty else { return -1 }
+        var line = Array("Record-Route: <".utf8)
+        if !address.starts(with: Array("sip:".utf8)) && !address.starts(with: Array("sips:".utf8)) {
+            line += Array("sip:".utf8)
+        }
+        line += address
+        line += Array(";lr".utf8)
+        if appendFromTag.load(ordering: .relaxed) != 0, let tag = (try? msg.from())?.tag {
+            line += Array(";ftag=".utf8)
+            line += tag
+        }
+        line += ctx.rr.pendingParams
+        ctx.rr.pendingParams = []
+        line.append(SIPASCII.raquot)
+        if let first = msg.firstHeader(.recordRoute) { msg.addHeader(line, before: first) } else { msg.addHeader(line) }
+        return 1
     }
 
     /// Adds `Record-Route: <sip:ADDR:PORT;transport=X;lr;ftag=...>` for the socket the
@@ -49,6 +125,10 @@ public final class RRModule: ScriptModule {
             if extra.first != SIPASCII.semicolon { line.append(SIPASCII.semicolon) }
             line += extra
         }
+        // add_rr_param() before record_route(); Kamailio also takes them afterwards,
+        // which our one-shot header edit cannot (they go into the next record_route()).
+        line += ctx.rr.pendingParams
+        ctx.rr.pendingParams = []
         line.append(SIPASCII.raquot)
         if let first = msg.firstHeader(.recordRoute) {
             msg.addHeader(line, before: first)
@@ -66,10 +146,22 @@ public final class RRModule: ScriptModule {
         let msg = ctx.message
         guard let routes = try? msg.routes(), let top = routes.first else { return -1 }
         guard let host = top.uri.host else { return -1 }
+        // §16.4: a Request-URI that we put in a Record-Route means the previous hop was
+        // a strict router: the real target is the last Route, which is removed.
+        if let ruri = ctx.requestURI, ruri.user == nil, let rh = ruri.host,
+           runtime.isMyself(host: rh.text, port: ruri.port, tls: ruri.scheme == .sips),
+           let last = routes.last,
+           let field = msg.headers(.route).last(where: { $0.value.contains(last.range.lowerBound) || $0.value.lowerBound == last.range.lowerBound }) {
+            keepRouteParams(ctx, ruri)
+            ctx.setRequestURI(Array(last.uri.raw))
+            try? msg.removeValue(last.range, of: field)
+            return 1
+        }
         guard runtime.isMyself(host: host.text, port: top.uri.port, tls: top.uri.scheme == .sips) else {
             ctx.destinationURI = Array(top.uri.raw)
             return 1
         }
+        keepRouteParams(ctx, top.uri)
         if let field = msg.headers(.route).first(where: { $0.value.contains(top.range.lowerBound) || $0.value.lowerBound == top.range.lowerBound }) {
             try? msg.removeValue(top.range, of: field)
         }
@@ -77,5 +169,12 @@ public final class RRModule: ScriptModule {
             ctx.destinationURI = Array(routes[1].uri.raw)
         }
         return 1
+    }
+
+    /// Keeps the parameters of our own Route URI for `check_route_param`/`is_direction`.
+    private func keepRouteParams(_ ctx: ScriptContext, _ uri: SIPURI) {
+        let raw = uri.raw
+        if let semi = raw.firstIndex(of: SIPASCII.semicolon) { ctx.rr.routeParams = Array(raw[semi...]) } else { ctx.rr.routeParams = [] }
+        ctx.rr.ftag = uri.param("ftag")?.value.map(Array.init)
     }
 }

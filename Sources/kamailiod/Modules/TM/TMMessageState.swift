@@ -41,8 +41,8 @@ public final class TMMessageState {
     var repliedInFailure = false
     /// Set when a new branch was started from failure_route.
     var relayedInFailure = false
-    /// Callbacks another module (dialog) wants run on the final reply.
-    var finalCallbacks: [@Sendable (Int, SIPMessage?) -> Void] = []
+    /// Callbacks another module (dialog) wants run on each reply sent upstream (not 100).
+    public var replyCallbacks: [@Sendable (Int, SIPMessage?) -> Void] = []
 
     init() {}
 }

@@ -50,6 +50,9 @@ public final class TMModule: ScriptModule {
     let script = Mutex<LoadedScript?>(nil)
     /// Script state of the timer thread (failure_route after a timeout runs there).
     let timerWorker = Mutex<ScriptWorkerState?>(nil)
+    /// Called for every request `t_relay()` is about to send from request_route
+    /// (dialog follows in-dialog requests here).
+    let relayHooks = Mutex<[@Sendable (ScriptContext) -> Void]>([])
     /// The clock (tests replace it).
     let now: @Sendable () -> UInt64
     /// Where bytes go (tests replace it).
@@ -63,6 +66,11 @@ public final class TMModule: ScriptModule {
         self.now = now ?? tmNowMilliseconds
         self.sender = send ?? { [runtime] b, d in runtime.send(b, to: d) }
         timers.setHandler { [weak self] e in self?.timerFired(e) }
+    }
+
+    /// Adds a hook run by `t_relay()` for each request before it is sent.
+    public func addRelayHook(_ hook: @escaping @Sendable (ScriptContext) -> Void) {
+        relayHooks.withLock { $0.append(hook) }
     }
 
     /// Transactions in the table now.

@@ -163,7 +163,7 @@ extension TMModule {
             }
             let acts = cell.server.replySent(code, now: t)
             if code >= 100 { cell.lastReply = bytes }
-            return (true, acts, code >= 200 ? cell.finalCallbacks : [])
+            return (true, acts, code > 100 ? cell.replyCallbacks : [])
         }
         guard r.0 else { return false }
         stats.count(code)
@@ -191,6 +191,7 @@ extension TMModule {
             return n > 0 ? 1 : -1
         }
         guard msg.isRequest else { return -1 }
+        for hook in relayHooks.withLock({ $0 }) { hook(ctx) }
         if msg.method == .ack {
             if let key = TMMatchKey(msg), let cell = table.find(key, method: .invite, ack: true), ackMatched(cell) {
                 return 0
@@ -207,8 +208,9 @@ extension TMModule {
             ctx.core.lastError = (500, "Server Internal Error")
             return -1
         case .created(let cell), .existing(let cell):
-            cell.finalCallbacks += s.finalCallbacks
-            s.finalCallbacks = []
+            cell.replyCallbacks += s.replyCallbacks
+            s.replyCallbacks = []
+            cell.avps = ctx.avps
             let n = cell.lock.withLock { () -> Int in
                 cell.forwardBase = ctx.serializeMessage()
                 return startBranches(cell, ctx, target: target, proto: proto)

@@ -138,6 +138,7 @@ extension TMModule {
         let ctx = ScriptContext(message: msg, receive: cell.info, worker: worker, services: cell.services,
                                 routeType: .failure)
         ctx.flags = cell.flags
+        ctx.avps = cell.avps
         let s = ctx.tm
         s.cell = cell
         s.cellLocked = true

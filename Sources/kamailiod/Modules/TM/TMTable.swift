@@ -126,11 +126,13 @@ final class TMCell: @unchecked Sendable {
     var onReply: ScriptRouteRef?
     var onBranch: ScriptRouteRef?
     var flags: UInt32 = 0
+    /// AVPs of the request, back in failure_route (Kamailio keeps them with the transaction).
+    var avps: [String: [ScriptValue]] = [:]
     var canceled = false
     var round = 0
     var removed = false
-    /// Called with each final code relayed or sent (dialog tracking).
-    var finalCallbacks: [@Sendable (Int, SIPMessage?) -> Void] = []
+    /// Called with each reply code above 100 relayed or sent (dialog tracking).
+    var replyCallbacks: [@Sendable (Int, SIPMessage?) -> Void] = []
 
     init(id: UInt64, key: TMMatchKey, msg: SIPMessage, info: ReceiveInfo, services: any ScriptServices,
          replyDestination: Destination, timers: TMTimerValues, now: UInt64) {

@@ -1,0 +1,41 @@
+import Testing
+import SIPCore
+import ScriptEngine
+@testable import BuiltinModules
+
+@Suite("rr module")
+struct RRModuleTests {
+    @Test("record_route_preset takes add_rr_param parameters given before it, with lr and ftag")
+    func presetWithParams() throws {
+        let h = try ModuleHarness("""
+        loadmodule "rr.so"
+        request_route { add_rr_param("did=12.ab"); record_route_preset("10.0.0.1:5080;transport=tcp"); }
+        """)
+        let out = wire(try h.run(request("INVITE")))
+        #expect(out.contains("Record-Route: <sip:10.0.0.1:5080;transport=tcp;lr;ftag=a1;did=12.ab>\r\n"))
+    }
+
+    @Test("$route_uri is the first Route's URI, null without one")
+    func routeURI() throws {
+        let h = try ModuleHarness("""
+        loadmodule "rr.so"
+        loadmodule "textops.so"
+        request_route { if ($route_uri == $null) { append_hf("X-R: none\\r\\n"); } else { append_hf("X-R: $route_uri\\r\\n"); } }
+        """)
+        #expect(wire(try h.run(request(extra: ["Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>"]))).contains("X-R: sip:p1.example.com;lr\r\n"))
+        #expect(wire(try h.run(request())).contains("X-R: none\r\n"))
+    }
+
+    @Test("loose_route sends to a foreign top Route and reports no Route as false")
+    func looseRouteForeign() throws {
+        let h = try ModuleHarness("""
+        loadmodule "rr.so"
+        request_route { if (loose_route()) { return 2; } return 3; }
+        """)
+        let ctx = try h.run(request(extra: ["Route: <sip:p1.example.com;lr>"]))
+        #expect(h.lastResult?.code == 2)
+        #expect(ctx.destinationURI.map { String(decoding: $0, as: UTF8.self) } == "sip:p1.example.com;lr")
+        _ = try h.run(request())
+        #expect(h.lastResult?.code == 3)
+    }
+}
