@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ScriptEngine
 
@@ -81,5 +82,28 @@ struct ScriptTransformsMoreTests {
         #expect(try value("\"abc\"") == "abc")
         #expect(try ScriptRunner.run("$var(s) = \"abc\"; $var(r) = $var(s) && 1; out(\"$var(r)\"); $var(r) = $var(s) || 0; out(\"$var(r)\");").0
             == ["0", "0"])
+    }
+}
+
+@Suite("More pseudo-variables")
+struct ScriptPseudoVariablesMoreTests {
+    @Test("$rv, $ou/$oU keep the received R-URI after a rewrite, $msg(...) parts, $pp and $TS")
+    func values() throws {
+        #expect(try ScriptRunner.run("""
+            $rU = "carol"; out("$rv|$ru|$ou|$oU|$od|$op|$msg(body_len)|$msg(fline)|$msg(hdrc)");
+            if ($pp > 0 && $TS > 0) out("ok");
+            """).0 == ["SIP/2.0|sip:carol@sip.test|sip:alice@sip.test|alice|sip.test|5060|4|INVITE sip:alice@sip.test SIP/2.0|12",
+                       "ok"])
+    }
+
+    @Test("credentials: $aU, $au, $ad (empty without a domain), $ar; identity headers give their URI")
+    func credentials() throws {
+        let msg = ScriptRunner.invite.replacingOccurrences(
+            of: "Content-Length: 4\r\n",
+            with: "Proxy-Authorization: Digest username=\"bob@ex.test\", realm=\"sip.test\", nonce=\"n\"\r\n"
+                + "P-Asserted-Identity: \"B\" <sip:+49301@sip.test>\r\nContent-Length: 4\r\n")
+        #expect(try ScriptRunner.run("out(\"$aU|$au|$ad|$ar|$ai|$di\");", message: msg).0
+            == ["bob@ex.test|bob|ex.test|sip.test|sip:+49301@sip.test|<null>"])
+        #expect(try ScriptRunner.run("out(\"$au|$ad|$ar\");").0 == ["<null>|<null>|<null>"])
     }
 }

@@ -182,7 +182,6 @@ struct ScriptPseudoVariableTests {
         request_route { $fU = "carol"; $td = "t.test"; $fn = "\\"C\\""; out("$fU $td $fn"); }
         """)
         let ctx = try ScriptRunner.context(script, services)
-        let msg = ctx.message
         _ = script.runRequestRoute(ctx)
         #expect(services.output == ["bob sip.test \"Bob\""])
         let text = String(decoding: ctx.serializeMessage(), as: UTF8.self)

@@ -43,7 +43,10 @@ enum ScriptCorePVs {
     }
 
     /// Name → factory. Module pseudo-variables are looked up after these.
-    static let table: [String: Factory] = [
+    static let table: [String: Factory] = baseTable.merging(ScriptCorePVsMore.table) { a, _ in a }
+
+    /// The pseudo-variables defined in this file.
+    private static let baseTable: [String: Factory] = [
         "null": ro { _ in .null },
         "rm": ro(ScriptMessageAccess.method),
         "ru": { _, _ throws(ScriptFixupError) in
