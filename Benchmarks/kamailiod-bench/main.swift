@@ -1,5 +1,6 @@
 // Release-mode micro-benchmark of the SIP message core: parse, read the headers a
-// proxy touches on every message, apply a couple of edits and serialize.
+// proxy touches on every message, apply a couple of edits and serialize; then the
+// script cases of BenchScript.swift (ref.cfg's request_route on a REGISTER and an INVITE).
 //   swift run -c release kamailiod-bench [iterations]
 #if canImport(Glibc)
 import Glibc
@@ -142,4 +143,5 @@ print("full: parse + validate + header access + edits + serialize")
 for (name, bytes) in cases { sink &+= measure(name, bytes, iterations: iterations, work) }
 print("parse only: start line + header index + Call-ID, CSeq, top Via")
 for (name, bytes) in cases { sink &+= measure(name, bytes, iterations: iterations, parseOnly) }
+sink &+= BenchScript.run(iterations: iterations / 4)
 if sink == 42 { print("") }

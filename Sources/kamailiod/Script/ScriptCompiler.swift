@@ -5,8 +5,6 @@
 struct ScriptCompiler {
     /// Names known to this load.
     let symbols: ScriptSymbols
-    /// Route indices called by each route (for the route-family check).
-    private var calls: [[Int]] = []
     /// Function uses per route: (function, where).
     private var uses: [[(ScriptFunction, ScriptSourceLocation)]] = []
     private var current = 0
@@ -25,7 +23,6 @@ struct ScriptCompiler {
                 throw ScriptError("\(shown) is defined twice", at: r.location)
             }
         }
-        calls = Array(repeating: [], count: tree.routes.count)
         uses = Array(repeating: [], count: tree.routes.count)
         var out: [ScriptCompiledRoute] = []
         for (i, r) in tree.routes.enumerated() {
@@ -36,24 +33,13 @@ struct ScriptCompiler {
         return out
     }
 
-    /// A sub-route runs in the families of every route that reaches it; a function
-    /// must be allowed in all of them. Unreached sub-routes count as request routes.
+    /// Kamailio 5.6 checks a function against the block it is written in, and a
+    /// `route[NAME]` block counts as a request route wherever it is called from
+    /// (observed: `sl_reply_error()` in a route called from a failure route loads). We
+    /// check the same way, so scripts that load there load here.
     private func checkRouteFamilies(_ routes: [ScriptRouteDecl]) throws(ScriptError) {
-        var masks = routes.map { r -> ScriptRouteMask in
-            r.type == .request && !r.name.isEmpty ? [] : ScriptRouteMask(r.type)
-        }
-        var changed = true
-        while changed {
-            changed = false
-            for (caller, callees) in calls.enumerated() {
-                for callee in callees where !masks[callee].isSuperset(of: masks[caller]) {
-                    masks[callee].formUnion(masks[caller])
-                    changed = true
-                }
-            }
-        }
         for (i, list) in uses.enumerated() {
-            let mask = masks[i].isEmpty ? ScriptRouteMask.request : masks[i]
+            let mask = ScriptRouteMask(routes[i].type)
             for (fn, loc) in list {
                 let bad = mask.subtracting(fn.allowedRoutes)
                 if !bad.isEmpty {
@@ -125,7 +111,6 @@ struct ScriptCompiler {
         guard let ref = symbols.routeRef(.request, name) else {
             throw ScriptError("route '\(name)' is not defined", at: c.arguments[0].location)
         }
-        calls[current].append(ref.index)
         return ref.index
     }
 
