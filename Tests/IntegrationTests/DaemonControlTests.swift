@@ -1,0 +1,174 @@
+import Foundation
+import Shared
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The control interfaces of the running daemon, driven by the real Debian tools
+/// (kamcmd over the binrpc socket, kamctl over the FIFO) and by the Shared clients.
+@Suite("Control interfaces with real tools", .serialized)
+struct DaemonControlTests {
+    /// The default daemon puts its control files in `-Y DIR` (DaemonProcess passes its dir).
+    static func paths(_ d: DaemonProcess) -> (ctl: String, fifo: String, sock: String) {
+        (d.dir.path + "/kamailio_ctl", d.dir.path + "/kamailio_rpc.fifo", d.dir.path + "/kamailio_rpc.sock")
+    }
+
+    /// Kamailio started from the test runner inherits a signal mask that blocks SIGTERM,
+    /// so its children and then the main process are killed by pid.
+    static func killTree(_ pid: Int32) {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        for child in text.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    static func kamcmd(_ d: DaemonProcess, _ args: [String]) throws -> String {
+        let r = try run(which("kamcmd") ?? "kamcmd", ["-s", "unix:" + paths(d).ctl] + args, timeout: 20)
+        #expect(r.status == 0, "\(r.output)")
+        return r.output
+    }
+
+    @Test("kamcmd core.uptime, system.listMethods and stats.get_statistics all", .enabled(if: which("kamcmd") != nil))
+    func kamcmdBasics() throws {
+        let d = try DaemonProcess()
+        defer { d.stop() }
+        let uptime = try Self.kamcmd(d, ["core.uptime"])
+        #expect(uptime.contains("\tuptime: ") && uptime.contains("\tup_since: "), "\(uptime)")
+        let methods = try Self.kamcmd(d, ["system.listMethods"]).split(separator: "\n").map(String.init)
+        for m in ["core.uptime", "core.version", "core.ps", "stats.get_statistics", "ctl.who", "system.methodHelp"] {
+            #expect(methods.contains(m), "\(m) missing")
+        }
+        #expect(methods == methods.sorted())
+        let stats = try Self.kamcmd(d, ["stats.get_statistics", "all"])
+        #expect(stats.contains("sl:1xx_replies = "), "\(stats)")
+        #expect(stats.contains("tcp:current_opened_connections = "), "\(stats)")
+        #expect(try Self.kamcmd(d, ["core.version"]).hasPrefix("kamailiod "))
+        #expect(try Self.kamcmd(d, ["ctl.listen"]).contains(Self.paths(d).ctl))
+    }
+
+    @Test("kamcmd shows Kamailio's faults for an unknown method and bad parameters", .enabled(if: which("kamcmd") != nil))
+    func kamcmdFaults() throws {
+        let d = try DaemonProcess()
+        defer { d.stop() }
+        #expect(try Self.kamcmd(d, ["no.such.method"]).contains("error: 500 - command no.such.method not found"))
+        #expect(try Self.kamcmd(d, ["core.printi", "abc"])
+            .contains("error: 400 - error at parameter 0: expected integer type but record doesn't match type"))
+        #expect(try Self.kamcmd(d, ["system.methodHelp"]).contains("error: 400 - Method Name Expected"))
+        #expect(try Self.kamcmd(d, ["core.shmmem", "x"]).contains("error: 500 - bad param, (use b|k|m|g)"))
+        #expect(try Self.kamcmd(d, ["core.echo", "s:x", "300", "--", "-1"]) == "x\n300\n18446744073709551615\n")
+    }
+
+    @Test("kamctl rpc over the FIFO, configured through RPCFIFOPATH", .enabled(if: which("kamctl") != nil))
+    func kamctlOverFIFO() throws {
+        let d = try DaemonProcess()
+        defer { d.stop() }
+        let env = ["RPCFIFOPATH=" + Self.paths(d).fifo]
+        let version = try run("/usr/bin/env", env + [which("kamctl") ?? "kamctl", "rpc", "core.version"], timeout: 20)
+        #expect(version.status == 0, "\(version.output)")
+        #expect(version.output.contains("\"result\": \"kamailiod "), "\(version.output)")
+        let missing = try run("/usr/bin/env", env + [which("kamctl") ?? "kamctl", "rpc", "no.such"], timeout: 20)
+        #expect(missing.output.contains("Method Not Found"), "\(missing.output)")
+        let stats = try run("/usr/bin/env", env + [which("kamctl") ?? "kamctl", "rpc", "stats.get_statistics", "sl:"], timeout: 20)
+        #expect(stats.output.contains("sl:sent_replies = "), "\(stats.output)")
+    }
+
+    @Test("several binrpc requests on one connection; JSON-RPC datagram and FIFO through the Shared clients")
+    func sharedClients() throws {
+        let d = try DaemonProcess()
+        defer { d.stop() }
+        let p = Self.paths(d)
+        let binrpc = try RPCBinrpcClient(address: .unixStream(path: p.ctl))
+        for _ in 0..<5 { #expect(try binrpc.call("core.echo", ["a", 1]) == ["a", "1"]) }
+        #expect(try binrpc.call("ctl.connections", []) == [1])
+        #expect(throws: RPCClientError.fault(RPCFault(code: 400, message: "error at parameter 0: expected integer type but record doesn't match type"))) {
+            try binrpc.call("core.printi", ["x"])
+        }
+        #expect(try binrpc.call("core.printi", [7]) == [7])
+        let dgram = try RPCJSONDatagramClient(address: .unixDatagram(path: p.sock))
+        #expect(try dgram.call("core.echo", ["hello", 42, 3.5]) == [["hello", "42", "3"]])
+        #expect(throws: RPCClientError.fault(.binrpcOnly)) { try dgram.call("ctl.who", []) }
+        #expect(try dgram.call("ctl.listen", []) == [.struct([])])
+        #expect(throws: RPCClientError.fault(.methodNotFound)) { try dgram.call("no.such", []) }
+        let fifo = try RPCFIFOClient(address: .fifo(path: p.fifo), timeout: .seconds(5))
+        let ps = try fifo.call("core.psx", [])
+        #expect(ps.first.map { if case .array(let a) = $0 { !a.isEmpty } else { false } } == true)
+    }
+
+    @Test("a small Python client speaks JSON-RPC over the datagram socket, as kamcli does",
+          .enabled(if: which("python3") != nil))
+    func pythonDatagramClient() throws {
+        let d = try DaemonProcess()
+        defer { d.stop() }
+        let script = """
+        import socket, json, sys
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind("")
+        s.settimeout(5)
+        s.sendto(json.dumps({"jsonrpc": "2.0", "method": "core.uptime", "id": 7}).encode(), sys.argv[1])
+        reply = json.loads(s.recv(65536))
+        print(reply["id"], reply["result"]["uptime"] >= 0)
+        """
+        let r = try run(which("python3") ?? "python3", ["-c", script, Self.paths(d).sock], timeout: 20)
+        #expect(r.output == "7 True\n", "\(r.output)")
+    }
+
+    @Test("control files have their modes while running and are gone after a clean stop")
+    func fileLifecycle() throws {
+        let d = try DaemonProcess()
+        let p = Self.paths(d)
+        func mode(_ path: String) -> mode_t? {
+            var st = stat()
+            return lstat(path, &st) == 0 ? st.st_mode : nil
+        }
+        #expect(mode(p.ctl).map { $0 & S_IFMT == S_IFSOCK && $0 & 0o777 == 0o600 } == true)
+        #expect(mode(p.fifo).map { $0 & S_IFMT == S_IFIFO && $0 & 0o777 == 0o660 } == true)
+        #expect(mode(p.sock).map { $0 & S_IFMT == S_IFSOCK && $0 & 0o777 == 0o660 } == true)
+        #expect(d.stop() == 0)
+        #expect(mode(p.ctl) == nil && mode(p.fifo) == nil && mode(p.sock) == nil)
+    }
+
+    @Test("the Shared clients talk to a real Kamailio 5.6.3 loading ctl and jsonrpcs",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/kamailio")))
+    func realKamailio() throws {
+        let dir = "/tmp/kam-ctl-\(getpid())-\(UInt32.random(in: 0...999_999))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let port = freePort()
+        let cfg = """
+        #!KAMAILIO
+        debug=1
+        log_stderror=yes
+        children=1
+        disable_tcp=yes
+        listen=udp:127.0.0.1:\(port)
+        mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+        loadmodule "kex.so"
+        loadmodule "sl.so"
+        loadmodule "ctl.so"
+        loadmodule "jsonrpcs.so"
+        modparam("ctl", "binrpc", "unix:\(dir)/kamailio_ctl")
+        modparam("jsonrpcs", "fifo_name", "\(dir)/kamailio_rpc.fifo")
+        modparam("jsonrpcs", "dgram_socket", "\(dir)/kamailio_rpc.sock")
+        request_route { sl_send_reply("200", "OK"); exit; }
+        """
+        try cfg.write(toFile: dir + "/kamailio.cfg", atomically: true, encoding: .utf8)
+        let k = Process()
+        k.executableURL = URL(fileURLWithPath: "/usr/sbin/kamailio")
+        k.arguments = ["-f", dir + "/kamailio.cfg", "-DD", "-E", "-Y", dir, "-m", "32", "-M", "8"]
+        k.standardOutput = FileHandle.nullDevice
+        k.standardError = FileHandle.nullDevice
+        try k.run()
+        defer { Self.killTree(k.processIdentifier) }
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: dir + "/kamailio_rpc.sock") { usleep(10_000) }
+        usleep(300_000)
+        let binrpc = try RPCBinrpcClient(address: .unixStream(path: dir + "/kamailio_ctl"))
+        #expect(try binrpc.call("core.version", []).first?.stringValue?.hasPrefix("kamailio 5.6") == true)
+        #expect(try binrpc.call("core.echo", ["a", 1]) == ["a", "1"])
+        let dgram = try RPCJSONDatagramClient(address: .unixDatagram(path: dir + "/kamailio_rpc.sock"))
+        #expect(try dgram.call("core.echo", ["hello", 42]) == [["hello", "42"]])
+        let fifo = try RPCFIFOClient(address: .fifo(path: dir + "/kamailio_rpc.fifo"), timeout: .seconds(5))
+        #expect(throws: RPCClientError.fault(.methodNotFound)) { try fifo.call("no.such", []) }
+    }
+}
