@@ -36,7 +36,7 @@ public final class TMStatistics: Sendable {
 /// each branch is a client transaction with its own retransmission and final-reply
 /// timers. Replies come back through `handleReply`, which the daemon calls before its
 /// stateless reply path.
-public final class TMModule: ScriptModule {
+public final class TMModule: ScriptModule, TMTimerHandler {
     public let name = "tm"
     let runtime: CoreRuntime
     let table = TMTable()
@@ -65,7 +65,7 @@ public final class TMModule: ScriptModule {
         self.runtime = runtime
         self.now = now ?? tmNowMilliseconds
         self.sender = send ?? { [runtime] b, d in runtime.send(b, to: d) }
-        timers.setHandler { [weak self] e in self?.timerFired(e) }
+        timers.setHandler(self)
     }
 
     /// Adds a hook run by `t_relay()` for each request before it is sent.

@@ -139,7 +139,14 @@ extension TMModule {
     /// retransmissions. The To-tag is the deterministic one sl uses (§8.2.6.2).
     @discardableResult
     func sendLocalReply(_ cell: TMCell, code: Int, reason: String, ctx: ScriptContext?, locked: Bool = false) -> Bool {
-        guard let req = try? SIPMessage(bytes: cell.request) else { return false }
+        // In request_route the message is the received request: no need to parse it again.
+        let req: SIPMessage
+        if let ctx, ctx.routeType == .request, ctx.message.bytes.count == cell.request.count {
+            req = ctx.message
+        } else {
+            guard let m = try? SIPMessage(bytes: cell.request) else { return false }
+            req = m
+        }
         var b = SIPReplyBuilder(statusCode: code, reason: reason)
         b.sourceAddress = cell.info.source.ipBytes
         b.sourcePort = cell.info.source.port

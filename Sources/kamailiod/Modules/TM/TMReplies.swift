@@ -172,8 +172,9 @@ extension TMModule {
         return best
     }
 
-    /// A timer fired on the timer thread.
-    func timerFired(_ e: TMTimerEntry) {
+    /// A timer fired on the timer thread: the server transaction (branch -1), a branch,
+    /// or a branch's CANCEL (-2 - branch).
+    public func timerFired(_ e: TMTimerEntry) {
         guard let cell = table.cell(e.cell) else { return }
         let t = e.due
         if e.branch == -1 {

@@ -22,6 +22,12 @@ public struct TMTimerEntry: Sendable, Equatable {
     public var branch: Int
 }
 
+/// Who gets the due timers of a `TMTimerQueue`.
+public protocol TMTimerHandler: AnyObject, Sendable {
+    /// One timer is due (called on the timer thread).
+    func timerFired(_ entry: TMTimerEntry)
+}
+
 /// A min-heap of timers served by one thread (architecture.md: tm owns retransmissions
 /// and timeouts on the timer thread). Entries are never cancelled: a transaction that
 /// no longer needs a timer ignores it when it fires (the state machines check their
@@ -29,7 +35,14 @@ public struct TMTimerEntry: Sendable, Equatable {
 public final class TMTimerQueue: Sendable {
     private let heap = Mutex<[TMTimerEntry]>([])
     private let running = Atomic<Bool>(false)
-    private let handler = Mutex<(@Sendable (TMTimerEntry) -> Void)?>(nil)
+    /// Held weakly: the owner holds the queue. A protocol reference, not a closure in the
+    /// Mutex: reading a closure back through `withLock`'s inout re-wraps it in a
+    /// reabstraction thunk each time, a chain that grows with every tick.
+    private struct Target: Sendable {
+        weak var handler: (any TMTimerHandler)?
+    }
+
+    private let target = Mutex(Target())
 
     private let autoStart: Bool
 
@@ -41,8 +54,8 @@ public final class TMTimerQueue: Sendable {
     }
 
     /// Sets where due entries go (called once, before `start`).
-    public func setHandler(_ h: @escaping @Sendable (TMTimerEntry) -> Void) {
-        handler.withLock { $0 = h }
+    public func setHandler(_ h: any TMTimerHandler) {
+        target.withLock { $0.handler = h }
     }
 
     /// Adds an entry; the first one starts the timer thread.
@@ -90,8 +103,8 @@ public final class TMTimerQueue: Sendable {
     /// Fires every entry due at `now` (tests call this with a made-up clock).
     public func fireDue(now: UInt64) {
         let due = takeDue(now: now)
-        guard !due.isEmpty, let h = handler.withLock({ $0 }) else { return }
-        for e in due { h(e) }
+        guard !due.isEmpty, let h = target.withLock({ $0.handler }) else { return }
+        for e in due { h.timerFired(e) }
     }
 
     /// Starts the timer thread once; it wakes every 5 ms, which is well under T1.
