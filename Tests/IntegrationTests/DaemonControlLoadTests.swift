@@ -1,0 +1,76 @@
+import Foundation
+import Shared
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// RPC load beside SIP load: the control servers run on their own threads, so neither
+/// side may see an error while the other is busy.
+@Suite("Control interfaces under load", .serialized)
+struct DaemonControlLoadTests {
+    static func config(uasPort: UInt16) -> String {
+        DaemonForwardingTests.proxyConfig(uasPort: uasPort).replacingOccurrences(of: "request_route {", with: """
+        loadmodule "ctl.so"
+        loadmodule "jsonrpcs.so"
+        request_route {
+        """)
+    }
+
+    @Test("50 concurrent RPC clients for 10 seconds while sipp places calls: no RPC error, no SIP failure",
+          .enabled(if: which("sipp") != nil))
+    func rpcClientsBesideSipp() throws {
+        let uasPort = freePort()
+        let d = try DaemonProcess(config: Self.config(uasPort: uasPort), waitForUDP: false)
+        defer { d.stop() }
+        let uas = Process()
+        uas.executableURL = URL(fileURLWithPath: which("sipp") ?? "sipp")
+        uas.arguments = ["-sn", "uas", "-i", "127.0.0.1", "-p", "\(uasPort)", "-nostdin", "-bg"]
+        uas.standardOutput = FileHandle.nullDevice
+        uas.standardError = FileHandle.nullDevice
+        try uas.run()
+        defer { if uas.isRunning { uas.terminate() } }
+        usleep(500_000)
+
+        let ctl = d.dir.path + "/kamailio_ctl"
+        let sock = d.dir.path + "/kamailio_rpc.sock"
+        let fifo = d.dir.path + "/kamailio_rpc.fifo"
+        let stop = Atomic<Bool>(false)
+        let calls = Atomic<Int>(0)
+        let errors = Mutex<[String]>([])
+        let group = DispatchGroup()
+        for i in 0..<50 {
+            let thread = Thread {
+                defer { group.leave() }
+                do {
+                    let client: any RPCClient = switch i % 5 {
+                    case 0, 1, 2: try RPCBinrpcClient(address: .unixStream(path: ctl))
+                    case 3: try RPCJSONDatagramClient(address: .unixDatagram(path: sock))
+                    default: try RPCFIFOClient(address: .fifo(path: fifo), timeout: .seconds(10))
+                    }
+                    while !stop.load(ordering: .relaxed) {
+                        let method = ["core.uptime", "stats.get_statistics", "core.tcp_info", "core.psx"][calls.load(ordering: .relaxed) % 4]
+                        _ = try client.call(method, method == "stats.get_statistics" ? ["all"] : [])
+                        calls.add(1, ordering: .relaxed)
+                    }
+                } catch {
+                    errors.withLock { $0.append("client \(i): \(error)") }
+                }
+            }
+            group.enter()
+            thread.start()
+        }
+        let started = Date()
+        let r = try run(which("sipp") ?? "sipp", ["127.0.0.1:\(d.port)", "-sn", "uac", "-i", "127.0.0.1", "-p", "\(freePort())",
+                                                   "-m", "100", "-r", "10", "-nostdin", "-timeout", "60s", "-timeout_error"],
+                        timeout: 90)
+        let left = 10 - Date().timeIntervalSince(started)
+        if left > 0 { usleep(UInt32(left * 1_000_000)) }
+        stop.store(true, ordering: .relaxed)
+        #expect(group.wait(timeout: .now() + 30) == .success)
+        #expect(r.status == 0, "sipp uac: \(r.output.suffix(1500))\nlog: \(d.log.suffix(1500))")
+        #expect(errors.withLock { $0 }.isEmpty, "\(errors.withLock { $0.prefix(5) })")
+        #expect(calls.load(ordering: .relaxed) > 500)
+    }
+}
