@@ -146,11 +146,8 @@ enum ScriptCoreActions {
         list += flagFunctions("bflag", .branch, testName: "isbflagset")
         list += flagFunctions("sflag", .script, testName: "issflagset")
         list += rewrite("rewriteuser", "setuser") { p, v in p.withUser(v) }
-        list += rewrite("rewriteuserpass", "setuserpass") { p, v in
-            guard let u = p.userName else { return nil }
-            let rest = p.user.map { $0.upperBound } ?? u.upperBound
-            return p.replacing(u.upperBound..<rest, with: v.isEmpty ? [] : [UInt8(ascii: ":")] + v)
-        }
+        // rewriteuserpass("user:pw") replaces user and password together (observed on 5.6)
+        list += rewrite("rewriteuserpass", "setuserpass") { p, v in p.withUser(v) }
         list += rewrite("rewritehost", "sethost") { p, v in v.isEmpty ? nil : p.replacing(p.host, with: v) }
         list += rewrite("rewritehostport", "sethostport") { p, v in v.isEmpty ? nil : p.replacing(p.hostPort, with: v) }
         list += rewrite("rewriteport", "setport") { p, v in

@@ -121,7 +121,8 @@ public final class HTableModule: ScriptModule {
             ScriptFunction("sht_rm_value_re", arity: 1...1, fixup: refFixup) { ctx, args in
                 Self.removeMatching(ctx, args, names: false)
             },
-            // sht_setxi/sht_setxs("t", "key", value, expire)
+            // sht_setxi/sht_setxs("t", "key", value, expire). Kamailio 5.6 returns 0 from
+            // them, which ends the script: an obvious defect, so we return 1.
             ScriptFunction("sht_setxi", arity: 4...4, fixup: tableFixup) { ctx, args in
                 Self.setWithExpiry(ctx, args, .int(ScriptValue.parseInt(ctx.bytes(args[2])[...]) ?? 0))
             },

@@ -148,13 +148,14 @@ extension TextOpsModule {
                 guard let re = regex(args) else { return -1 }
                 return ctx.message.headers.contains { re.matches(ctx.message.name(of: $0)) } ? 1 : -1
             },
-            // remove_hf_re(re): every header whose name matches; the count removed, or -1
+            // remove_hf_re(re): every header whose name matches; 1 when any went (5.6 gives
+            // 1, not the count), else -1
             ScriptFunction("remove_hf_re", arity: 1...1, fixup: reFixup) { ctx, args in
                 guard let re = regex(args) else { return -1 }
                 let msg = ctx.message
                 let fields = msg.headers.filter { re.matches(msg.name(of: $0)) }
                 for f in fields { msg.removeHeader(f) }
-                return fields.isEmpty ? -1 : Int32(fields.count)
+                return fields.isEmpty ? -1 : 1
             },
             // Observed on 5.6: a mismatch gives -2 ("false" but not -1).
             stringTest("cmp_str") { a, b in a == b ? 1 : -2 },
