@@ -44,6 +44,9 @@ struct DaemonControlTests {
         let stats = try Self.kamcmd(d, ["stats.get_statistics", "all"])
         #expect(stats.contains("sl:1xx_replies = "), "\(stats)")
         #expect(stats.contains("tcp:current_opened_connections = "), "\(stats)")
+        // DaemonProcess pinged the daemon with OPTIONS until it answered.
+        #expect(stats.contains("core:rcv_requests_options = "), "\(stats)")
+        #expect(!stats.contains("core:rcv_requests = 0\n"), "\(stats)")
         #expect(try Self.kamcmd(d, ["core.version"]).hasPrefix("kamailiod "))
         #expect(try Self.kamcmd(d, ["ctl.listen"]).contains(Self.paths(d).ctl))
     }

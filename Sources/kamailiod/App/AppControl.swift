@@ -7,6 +7,7 @@ import Foundation
 import SIPTransport
 import ScriptEngine
 import Shared
+import Synchronization
 
 /// The control interfaces of the running daemon: the RPC method table and the servers
 /// that ctl (binrpc: kamcmd) and jsonrpcs (FIFO: kamctl; datagram: kamcli) configure.
@@ -16,6 +17,16 @@ import Shared
 final class DaemonControl {
     let registry = RPCRegistry()
     let statistics = RPCStatistics()
+    /// Counts received messages for the `core:` statistics; the transport is started
+    /// with `countingHandler(_:)` so every message passes it.
+    private var coreStatistics: DaemonCoreStatistics?
+
+    /// Wraps the SIP handler so received requests and replies are counted (`core:` group).
+    func countingHandler(_ inner: any MessageHandler) -> any MessageHandler {
+        let counting = DaemonCoreStatistics(wrapping: inner)
+        coreStatistics = counting
+        return counting
+    }
     private var binrpc: [ControlBinrpcServer] = []
     private var datagram: [ControlDatagramServer] = []
     private var fifo: [ControlFIFOServer] = []
@@ -44,6 +55,7 @@ final class DaemonControl {
         let env = ControlEnvironment(registry: registry, statistics: statistics, transport: transport,
                                      script: script, arguments: arguments)
         env.registerAll(sl: modules.sl.stats)
+        coreStatistics?.register(in: statistics)
         let ctlLoaded = script.module(named: "ctl") != nil
         let jsonLoaded = script.module(named: "jsonrpcs") != nil
         guard ctlLoaded || jsonLoaded else { return }
@@ -142,5 +154,71 @@ extension RPCAddress {
         case .unixStream, .tcp: return true
         default: return false
         }
+    }
+}
+
+/// Kamailio's `core:` statistics that kamailiod can count honestly: received requests per
+/// method and received replies per class and for the codes Kamailio singles out. Counted
+/// by wrapping the message handler, on the worker thread, from the first line's bytes only.
+final class DaemonCoreStatistics: MessageHandler {
+    /// One relaxed atomic counter (a class, so counters can sit in arrays).
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+        func bump() { value.wrappingAdd(1, ordering: .relaxed) }
+        var current: Int { value.load(ordering: .relaxed) }
+    }
+
+    static let methods = ["ack", "bye", "cancel", "info", "invite", "message", "notify", "options", "prack",
+                          "publish", "refer", "register", "subscribe", "update"]
+    static let replyCodes = [401, 404, 407, 480, 486]
+
+    let inner: any MessageHandler
+    let requests = Counter()
+    let byMethod: [String: Counter]
+    let replies = Counter()
+    let byClass = (0...6).map { _ in Counter() }
+    let replies18x = Counter()
+    let byCode: [Int: Counter]
+
+    init(wrapping inner: any MessageHandler) {
+        self.inner = inner
+        byMethod = Dictionary(uniqueKeysWithValues: Self.methods.map { ($0, Counter()) })
+        byCode = Dictionary(uniqueKeysWithValues: Self.replyCodes.map { ($0, Counter()) })
+    }
+
+    func handleMessage(_ bytes: [UInt8], info: ReceiveInfo, worker: Int) {
+        count(bytes)
+        inner.handleMessage(bytes, info: info, worker: worker)
+    }
+
+    /// Classifies one message by its first line: `SIP/2.0 NNN` is a reply, else the first
+    /// token is the request method. Keep-alives and junk count as nothing.
+    func count(_ b: [UInt8]) {
+        if b.count >= 11, b.starts(with: Self.replyPrefix) {
+            let digits = b[8...10]
+            guard digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return }
+            let code = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            replies.bump()
+            if (1...6).contains(code / 100) { byClass[code / 100].bump() }
+            if code / 10 == 18 { replies18x.bump() }
+            byCode[code]?.bump()
+            return
+        }
+        guard let space = b.prefix(16).firstIndex(of: 0x20), space > 0 else { return }
+        requests.bump()
+        let method = String(decoding: b[..<space], as: UTF8.self).lowercased()
+        byMethod[method]?.bump()
+    }
+
+    private static let replyPrefix = Array("SIP/2.0 ".utf8)
+
+    /// Adds the counters to the `core:` group.
+    func register(in stats: RPCStatistics) {
+        stats.register(group: "core", name: "rcv_requests") { [requests] in requests.current }
+        for (m, c) in byMethod { stats.register(group: "core", name: "rcv_requests_\(m)") { c.current } }
+        stats.register(group: "core", name: "rcv_replies") { [replies] in replies.current }
+        for k in 1...6 { stats.register(group: "core", name: "rcv_replies_\(k)xx") { [byClass] in byClass[k].current } }
+        stats.register(group: "core", name: "rcv_replies_18x") { [replies18x] in replies18x.current }
+        for (code, c) in byCode { stats.register(group: "core", name: "rcv_replies_\(code)") { c.current } }
     }
 }

@@ -107,8 +107,9 @@ enum Daemon {
         }
         let transport = TransportManager(listens: listens, options: options)
         let handler = SIPMessageHandler(script: script, modules: modules, workers: transport.workerCount)
+        let control = DaemonControl()
         do {
-            try transport.start(handler: handler)
+            try transport.start(handler: control.countingHandler(handler))
         } catch {
             logger.log(.critical, "core", "\(error)")
             return Status.startFailed
@@ -116,7 +117,6 @@ enum Daemon {
         runtime.attach(transport: transport, aliases: core.aliases.filter { !$0.quoted }.map(aliasText),
                        serverHeader: core.serverHeader ?? "Server: kamailiod (\(ProductVersion.version))",
                        userAgentHeader: core.userAgentHeader ?? "User-Agent: kamailiod (\(ProductVersion.version))")
-        let control = DaemonControl()
         do {
             try control.start(script: script, modules: modules, transport: transport, arguments: argv,
                               runDir: DaemonControl.runtimeDirectory(option: opts.runtimeDirectory, core: core,
