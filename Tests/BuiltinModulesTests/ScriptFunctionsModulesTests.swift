@@ -97,3 +97,27 @@ struct ScriptFunctionsModulesTests {
         #expect(throws: ScriptError.self) { try harness("xlogl(\"L_NOPE\", \"a\");") }
     }
 }
+
+@Suite("km_append_branch and is_uri_host_local")
+struct ScriptKexFunctionsTests {
+    @Test("km_append_branch calls tm's append_branch, and needs tm")
+    func kmAppendBranch() throws {
+        let h = try ModuleHarness("loadmodule \"tm.so\"\nloadmodule \"kex.so\"\nrequest_route {\n km_append_branch(\"sip:b@x.test\");\n}\n")
+        _ = try h.run(request("INVITE"))
+        #expect(h.lastResult?.code == 1)
+        #expect(throws: ScriptError.self) { try ModuleHarness("request_route {\n km_append_branch();\n}\n") }
+        do {
+            _ = try ModuleHarness("request_route {\n km_append_branch();\n}\n")
+        } catch let e as ScriptError {
+            #expect(e.description == "test.cfg:2:2: km_append_branch needs append_branch (loadmodule \"tm.so\")")
+        }
+    }
+
+    @Test("is_uri_host_local asks whether the R-URI host is ours")
+    func uriHostLocal() throws {
+        let h = try ModuleHarness("loadmodule \"siputils.so\"\nrequest_route {\n is_uri_host_local();\n}\n")
+        _ = try h.run(request())
+        // the harness's services answer "not myself" for everything
+        #expect(h.lastResult?.code == -1)
+    }
+}

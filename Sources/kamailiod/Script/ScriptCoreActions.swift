@@ -67,6 +67,12 @@ enum ScriptCoreActions {
         ]
     }
 
+    /// A `km_append_branch` call site bound to the module function that does the work.
+    private struct BranchCall: Sendable {
+        let function: ScriptFunction
+        let args: ScriptFixedArgs
+    }
+
     /// The R-URI split into scheme, user part and host part (the user part is `user[:password]`,
     /// the host part `host[:port]`), as byte offsets into `bytes`.
     struct URIParts {
@@ -180,6 +186,22 @@ enum ScriptCoreActions {
                 return ctx.services.isMyself(host: host.text, port: uri.port) ? 1 : -1
             }
             return ctx.services.isMyself(host: text[...], port: nil) ? 1 : -1
+        })
+        // km_append_branch([uri[, q]]): kex's name for append_branch, which tm provides
+        // here; the call goes to whichever append_branch the loaded modules export.
+        list.append(ScriptFunction("km_append_branch", arity: 0...2, routes: [.request, .failure],
+                                   fixup: { f throws(ScriptError) in
+            let n = f.arguments.count
+            guard let target = f.symbols.functions["append_branch"]?.first(where: { $0.minArgs <= n && n <= $0.maxArgs })
+            else { throw f.error("km_append_branch needs append_branch (loadmodule \"tm.so\")") }
+            let inner = ScriptFixupContext(functionName: "append_branch", arguments: f.arguments, location: f.location,
+                                           argumentLocations: f.argumentLocations, symbols: f.symbols)
+            let args: ScriptFixedArgs
+            if let fixup = target.fixup { args = try fixup(inner) } else { args = try inner.defaultArgs() }
+            return ScriptFixedArgs([.custom(BranchCall(function: target, args: args))])
+        }) { ctx, args in
+            guard let call = args.custom(0, as: BranchCall.self) else { return -1 }
+            return call.function.run(ctx, call.args)
         })
         list.append(ScriptFunction("setdsturi", arity: 1...1, routes: [.request, .failure, .branch]) { ctx, args in
             let d = ctx.bytes(args[0])

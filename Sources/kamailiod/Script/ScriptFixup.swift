@@ -65,7 +65,8 @@ public final class ScriptFixupContext {
     public let arguments: [ScriptArgument]
     /// Where the call is.
     public let location: ScriptSourceLocation
-    private let argumentLocations: [ScriptSourceLocation]
+    /// Where each argument is (for errors; fixups that delegate pass them on).
+    let argumentLocations: [ScriptSourceLocation]
     /// The load's symbol table.
     let symbols: ScriptSymbols
 

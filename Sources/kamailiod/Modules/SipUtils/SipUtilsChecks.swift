@@ -97,6 +97,12 @@ extension SipUtilsModule {
                       let b = try? SIPURI(bytes: ctx.bytes(args[1])[...]) else { return -2 }
                 return a.isEquivalent(to: b) ? 1 : -1
             },
+            // is_uri_host_local(): Kamailio's domain module checks the R-URI host against its
+            // domain table; kamailiod has no domain table, so the host must name this server
+            ScriptFunction("is_uri_host_local", arity: 0...0, routes: [.request, .failure, .branch]) { ctx, _ in
+                guard let host = ctx.requestURI?.host else { return -1 }
+                return ctx.services.isMyself(host: host.text, port: nil) ? 1 : -1
+            },
             ScriptFunction("is_request", arity: 0...0) { ctx, _ in ctx.message.isRequest ? 1 : -1 },
             ScriptFunction("is_reply", arity: 0...0) { ctx, _ in ctx.message.isRequest ? -1 : 1 },
         ]
