@@ -37,7 +37,7 @@ public struct BuiltinModuleSet: Sendable {
             usrloc, RegistrarModule(runtime: runtime, sl: sl, usrloc: usrloc), DBSQLiteModule(),
             auth, AuthDBModule(runtime: runtime, auth: auth),
             ctl, jsonrpcs, KexModule(), CorexModule(),
-            tm, DialogModule(tm: tm),
+            tm, DialogModule(tm: tm), TMXModule(),
             HTableModule(runtime: runtime), TextOpsXModule(),
         ]
     }

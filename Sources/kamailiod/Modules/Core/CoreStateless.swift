@@ -81,6 +81,7 @@ extension CoreRuntime {
             log(.error, "core", "forward: refusing to send \(msg.isRequest ? SIPBytes.string(msg.methodBytes) : "reply") to myself (\(addr)): loop")
             return -1
         }
+        ctx.applyPendingEdits()  // before the snapshot: they stay for a second forward()
         let saved = msg.edits
         defer { msg.edits = saved }
         fillReceived(msg, info: info, forceRport: ctx.core.forceRport)
@@ -227,5 +228,22 @@ extension SocketAddress {
             SIPBytes.appendDecimal(Int(octet), to: &out)
         }
         return out
+    }
+}
+
+/// An edit a module keeps pending until the request is sent, because later functions may
+/// still change it (Kamailio's lumps: `add_rr_param()` after `record_route()`, the dialog's
+/// `did` parameter).
+public protocol CorePendingEdit: AnyObject {
+    /// Records the edit on the message; called once, just before the request is built.
+    func apply(to ctx: ScriptContext)
+}
+
+extension ScriptContext {
+    /// Applies every pending module edit (forwarding and tm call this before serializing).
+    public func applyPendingEdits() {
+        for v in userData.values {
+            if let p = v as? CorePendingEdit { p.apply(to: self) }
+        }
     }
 }

@@ -145,6 +145,13 @@ public final class DialogModule: ScriptModule {
         let d = table.create(callID: Array(cid), fromTag: Array(from), now: Self.now())
         ctx.dialogState.dialog = d
         ctx.dialogState.looked = true
+        // Kamailio marks its Record-Route with the dialog id (`did`), before or after
+        // record_route(); the Record-Route is written when the request is sent.
+        var did = Array(";did=".utf8)
+        TMModule.appendHex(UInt64(d.entry), to: &did)
+        did.append(UInt8(ascii: "."))
+        TMModule.appendHex(UInt64(d.id), to: &did)
+        ctx.rr.pendingParams += did
         let table = self.table
         ctx.tm.replyCallbacks.append { code, reply in
             if code < 200 {

@@ -4,9 +4,23 @@ import ScriptEngine
 import Synchronization
 
 /// Per-message rr state: parameters for our Record-Route and what `loose_route()` saw.
-final class RRMessageState {
-    /// `add_rr_param()` text (each with its leading `;`) for the next `record_route()`.
+final class RRMessageState: CorePendingEdit {
+    /// `add_rr_param()` text (each with its leading `;`), before or after `record_route()`.
     var pendingParams: [UInt8] = []
+    /// The Record-Route line up to its parameters, waiting for the request to be sent
+    /// (so parameters added later still go in); nil when there is none.
+    var pendingLine: [UInt8]?
+    /// Where it goes: above the first Record-Route, else as the first header (as Kamailio).
+    var anchor: SIPHeaderField?
+
+    func apply(to ctx: ScriptContext) {
+        guard var line = pendingLine else { return }
+        pendingLine = nil
+        line += pendingParams
+        pendingParams = []
+        line.append(SIPASCII.raquot)
+        if let anchor { ctx.message.addHeader(line, before: anchor) } else { ctx.message.addHeader(line) }
+    }
     /// Parameters of our own Route that `loose_route()` consumed (`check_route_param`).
     var routeParams: [UInt8]?
     /// From tag in that Route (`ftag`, for `is_direction`).
@@ -102,10 +116,16 @@ public final class RRModule: ScriptModule {
             line += Array(";ftag=".utf8)
             line += tag
         }
-        line += ctx.rr.pendingParams
-        ctx.rr.pendingParams = []
-        line.append(SIPASCII.raquot)
-        if let first = msg.firstHeader(.recordRoute) { msg.addHeader(line, before: first) } else { msg.addHeader(line) }
+        return setPending(ctx, line)
+    }
+
+    /// Keeps the Record-Route line until the request is sent (`CorePendingEdit`): a
+    /// second record_route() first writes out the one before it.
+    private func setPending(_ ctx: ScriptContext, _ line: [UInt8]) -> Int32 {
+        let state = ctx.rr
+        if state.pendingLine != nil { state.apply(to: ctx) }
+        state.pendingLine = line
+        state.anchor = ctx.message.firstHeader(.recordRoute) ?? ctx.message.headers.first
         return 1
     }
 
@@ -125,17 +145,7 @@ public final class RRModule: ScriptModule {
             if extra.first != SIPASCII.semicolon { line.append(SIPASCII.semicolon) }
             line += extra
         }
-        // add_rr_param() before record_route(); Kamailio also takes them afterwards,
-        // which our one-shot header edit cannot (they go into the next record_route()).
-        line += ctx.rr.pendingParams
-        ctx.rr.pendingParams = []
-        line.append(SIPASCII.raquot)
-        if let first = msg.firstHeader(.recordRoute) {
-            msg.addHeader(line, before: first)
-        } else {
-            msg.addHeader(line)
-        }
-        return 1
+        return setPending(ctx, line)
     }
 
     /// Loose routing (§16.4): a top Route naming this server is removed; the next Route,

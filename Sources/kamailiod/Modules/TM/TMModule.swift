@@ -46,6 +46,8 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     public let timers = TMTimerQueue()
     let values = Mutex(TMTimerValues())
     let autoInv100 = Atomic<Int>(1)
+    /// Reason phrase of the automatic 100 (Kamailio's default text).
+    let autoInv100Reason = Mutex("trying -- your call is important to us")
     let failureReplyMode = Atomic<Int>(3)
     let script = Mutex<LoadedScript?>(nil)
     /// Script state of the timer thread (failure_route after a timeout runs there).
@@ -95,6 +97,9 @@ public final class TMModule: ScriptModule, TMTimerHandler {
             timer("retr_timer1") { $0.t1 = $1 },
             timer("retr_timer2") { $0.t2 = $1 },
             ScriptModuleParameter("auto_inv_100", .int) { [self] v throws(ScriptFixupError) in autoInv100.store(Int(v.intValue), ordering: .relaxed) },
+            ScriptModuleParameter("auto_inv_100_reason", .string) { [self] v throws(ScriptFixupError) in
+                autoInv100Reason.withLock { $0 = v.stringValue }
+            },
             ScriptModuleParameter("failure_reply_mode", .int) { [self] v throws(ScriptFixupError) in failureReplyMode.store(Int(v.intValue), ordering: .relaxed) },
             // Accepted for scripts written for Kamailio; their defaults are what we do.
             ScriptModuleParameter("restart_fr_on_each_reply", .int) { _ throws(ScriptFixupError) in },

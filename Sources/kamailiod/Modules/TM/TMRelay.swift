@@ -115,7 +115,7 @@ extension TMModule {
         // §17.2.1: a stateful proxy answers an INVITE with 100 at once so the
         // upstream stops retransmitting (Kamailio's auto_inv_100).
         if msg.method == .invite, autoInv100.load(ordering: .relaxed) != 0 {
-            sendLocalReply(c, code: 100, reason: "trying -- your call is important to us", ctx: ctx)
+            sendLocalReply(c, code: 100, reason: autoInv100Reason.withLock { $0 }, ctx: ctx)
         }
         return .created(c)
     }
@@ -153,6 +153,9 @@ extension TMModule {
         b.forceRport = ctx?.core.forceRport ?? false
         b.extraHeaders = ctx?.core.replyHeaders ?? []
         b.server = runtime.serverValue
+        // Not sl's tag: sl absorbs ACKs that carry its tag before the script runs, and the
+        // ACK of a stateful reply must reach tm to stop Timer G (§17.2.1).
+        b.toTag = SIPReplyBuilder.toTag(for: req, salt: Self.toTagSalt)
         let bytes = b.build(for: req)
         stats.localReplies.wrappingAdd(1, ordering: .relaxed)
         return sendUpstream(cell, bytes: bytes, code: code, reply: nil, locked: locked)
@@ -193,6 +196,7 @@ extension TMModule {
         let s = ctx.tm
         if ctx.routeType == .failure {
             guard let cell = s.cell else { return -1 }
+            ctx.applyPendingEdits()
             let n = withCell(cell, locked: s.cellLocked) { startBranches(cell, ctx, target: target, proto: proto) }
             if n > 0 { s.relayedInFailure = true }
             return n > 0 ? 1 : -1
@@ -218,6 +222,7 @@ extension TMModule {
             cell.replyCallbacks += s.replyCallbacks
             s.replyCallbacks = []
             cell.avps = ctx.avps
+            ctx.applyPendingEdits()
             let n = cell.lock.withLock { () -> Int in
                 cell.forwardBase = ctx.serializeMessage()
                 return startBranches(cell, ctx, target: target, proto: proto)
@@ -304,6 +309,8 @@ extension TMModule {
         clientActions(cell, index, actions, cancel: false)
         return true
     }
+
+    static let toTagSalt: [UInt8] = Array("tm".utf8)
 
     /// Our Via branch: the magic cookie (§8.1.1.7), then `tm`, the cell id and the
     /// branch index in hex, so a reply finds its transaction without a search.
