@@ -109,3 +109,17 @@ struct StorageSchemaTests {
         #expect(KamailioTime.parse(.null) == nil)
     }
 }
+
+@Suite("shared connections")
+struct StorageSharedTests {
+    @Test("the same db_url gives the same connection; another file another one")
+    func shared() throws {
+        let a = temporaryDatabasePath()
+        let first = try SQLiteDatabase.shared(url: "sqlite://\(a)")
+        let again = try SQLiteDatabase.shared(url: "sqlite://\(a)")
+        let other = try SQLiteDatabase.shared(url: "sqlite://\(temporaryDatabasePath())")
+        #expect(first === again)
+        #expect(first !== other)
+        #expect(throws: SQLiteError.self) { try SQLiteDatabase.shared(url: "postgres://x") }
+    }
+}

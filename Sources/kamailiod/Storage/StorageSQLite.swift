@@ -102,6 +102,23 @@ public final class SQLiteDatabase: @unchecked Sendable {
         try self.init(path: path)
     }
 
+    private static let openConnections = Mutex<[String: SQLiteDatabase]>([:])
+
+    /// One connection per file for the whole process: usrloc and auth_db given the same
+    /// db_url share it, so one module's writes do not invalidate the other's page cache
+    /// (two connections re-read the changed pages with pread() on every REGISTER).
+    public static func shared(url: String) throws(SQLiteError) -> SQLiteDatabase {
+        guard let path = SQLiteDatabase.path(fromURL: url) else {
+            throw SQLiteError(code: -1, message: "not a sqlite db_url: '\(url)' (expected sqlite:///path)")
+        }
+        return try openConnections.withLock { open throws(SQLiteError) in
+            if let db = open[path] { return db }
+            let db = try SQLiteDatabase(path: path)
+            open[path] = db
+            return db
+        }
+    }
+
     /// The file path of a db_url: everything after `sqlite://` (so an absolute path has
     /// four slashes in all, as Kamailio's db_sqlite reads it); nil for other schemes.
     public static func path(fromURL url: String) -> String? {

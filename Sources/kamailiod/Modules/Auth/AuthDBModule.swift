@@ -60,7 +60,7 @@ public final class AuthDBModule: ScriptModule {
         let url = settings.withLock { $0.dbURL }
         guard !url.isEmpty else { throw ScriptError("auth_db: db_url is required", at: nil) }
         do {
-            let db = try SQLiteDatabase(url: url)
+            let db = try SQLiteDatabase.shared(url: url)
             try KamailioSchema.createMissing(in: db)
             database.withLock { $0 = db }
         } catch {

@@ -85,7 +85,7 @@ public final class UsrlocModule: ScriptModule {
         if s.dbMode != .none {
             guard !s.dbURL.isEmpty else { throw ScriptError("usrloc: db_mode \(s.dbMode.rawValue) needs db_url", at: nil) }
             do {
-                let db = try SQLiteDatabase(url: s.dbURL)
+                let db = try SQLiteDatabase.shared(url: s.dbURL)
                 try KamailioSchema.createMissing(in: db)
                 database.withLock { $0 = db }
             } catch {
