@@ -24,6 +24,8 @@ public final class RegistrarModule: ScriptModule {
     }
 
     let settings = Mutex(Settings())
+    /// Socket texts by listener index, for the `socket` of stored contacts.
+    let socketNames = Mutex<[String?]>([])
 
     /// Creates the module on the shared runtime, replying through `sl`, storing in `usrloc`.
     public init(runtime: CoreRuntime, sl: SLModule, usrloc: UsrlocModule) {

@@ -223,8 +223,20 @@ extension RegistrarModule {
         return fields.map { SIPBytes.string(msg.bytes[$0.value]) }.joined(separator: ",")
     }
 
+    /// `udp:127.0.0.1:5060` for the socket the request came in on, built once per
+    /// listener (the text is the same for every REGISTER on it).
     private func socketText(_ ctx: ScriptContext) -> String {
-        "\(ctx.receive.proto.name):\(ctx.receive.local.hostString):\(ctx.receive.local.port)"
+        let r = ctx.receive
+        let i = r.listenerIndex
+        if i >= 0, let cached = socketNames.withLock({ i < $0.count ? $0[i] : nil }) { return cached }
+        let text = "\(r.proto.name):\(r.local.hostString):\(r.local.port)"
+        if i >= 0 && i < 1024 {
+            socketNames.withLock { names in
+                while names.count <= i { names.append(nil) }
+                names[i] = text
+            }
+        }
+        return text
     }
 
     /// One `Contact:` header listing every binding with its remaining time (§10.3 step 8).
