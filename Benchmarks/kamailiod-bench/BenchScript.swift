@@ -92,6 +92,24 @@ enum BenchScript {
     }
     """
 
+    /// The engine alone: variables, arithmetic, comparisons, regex, transformations and a
+    /// sub-route, no module functions.
+    static let expressions = """
+    route[SUM] {
+        $var(sum) = $var(sum) + $var(i);
+        return $var(sum);
+    }
+    request_route {
+        $var(i) = 0; $var(sum) = 0;
+        while ($var(i) < 10) { $var(i) = $var(i) + 1; route(SUM); }
+        if ($rm == "INVITE" && $rU =~ "^b" && $(fu{uri.host}) == "sip.test") { $var(x) = $(ci{s.select,0,@}{s.len}); }
+        switch ($cs) { case 1: $var(y) = $hdr(Contact); break; default: $var(y) = $null; }
+        $avp(a) = $var(sum) * 2 + $var(x);
+        if ($avp(a) > 100 && defined $var(y)) { return 1; }
+        return -1;
+    }
+    """
+
     /// Loads `text`, dropping lines the loader refuses for a missing module or parameter
     /// (at most 20 rounds); returns the script and what was dropped.
     static func load(_ text: String, defines: [String], modules: [any ScriptModule]) -> (LoadedScript?, [String]) {
@@ -115,8 +133,13 @@ enum BenchScript {
         return (nil, dropped)
     }
 
+    /// `KAMAILIOD_BENCH_ONLY=text` runs only the script cases whose name contains the text
+    /// (for profiling one of them).
+    static let only: String? = getenv("KAMAILIOD_BENCH_ONLY").map { String(cString: $0) }
+
     /// Runs request_route over `bytes` `iterations` times; ns per run.
     static func measure(_ name: String, _ script: LoadedScript, _ bytes: [UInt8], iterations: Int) -> Int {
+        if let only, !name.contains(only) { return 0 }
         let services = Services()
         let worker = script.makeWorkerState(worker: 0)
         let message: SIPMessage
@@ -162,6 +185,10 @@ enum BenchScript {
             unlink(db)
         } else {
             print("  ref.cfg not found at \(refPath)")
+        }
+        if let script = try? ScriptLoader.load(text: expressions, name: "expressions.cfg", modules: []) {
+            sink &+= measure("expressions only INVITE (10 loop turns, 10 route calls)", script, callInvite,
+                             iterations: iterations)
         }
         let statelessModules = BuiltinModuleSet(runtime: runtime)
         if let script = try? ScriptLoader.load(text: stateless, name: "stateless.cfg", modules: statelessModules.all) {
