@@ -103,6 +103,8 @@ struct RPCRegistryTests {
         let two = registry.execute("t.two", params: [], transport: .jsonRPC)
         #expect(two.jsonOutcome(returnsArray: false) == .result("last"))
         #expect(two.binrpcBody == .reply([1, "last"]))
+        #expect(RPCOutcome.values([.object(["total": 25_276_510_208, "free": -5])]).binrpcBody
+            == .reply([.object(["total": "25276510208", "free": -5])]))
         let echo = registry.execute("t.echo", params: [], transport: .jsonRPC)
         #expect(echo.jsonOutcome(returnsArray: true) == .result([]))
         #expect(registry.execute("t.fail", params: [], transport: .binrpc) == .fault(RPCFault(code: 404, message: "Dialog not found")))

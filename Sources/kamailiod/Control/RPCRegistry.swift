@@ -45,9 +45,21 @@ public enum RPCOutcome: Equatable, Sendable {
     /// faults as they are, an unknown method as `500 command X not found`.
     public var binrpcBody: BinrpcPacket.Body {
         switch self {
-        case .values(let v): return .reply(v.map(\.binrpcShaped))
+        case .values(let v): return .reply(v.map { RPCOutcome.fitting32Bits($0).binrpcShaped })
         case .fault(let f): return .fault(f)
         case .notFound(let name): return .fault(.commandNotFound(name))
+        }
+    }
+
+    /// binrpc's INT is 32 bits: a larger integer (memory sizes, 64-bit counters) is sent as
+    /// its decimal text rather than wrapped into a wrong number, which is what Kamailio's
+    /// long-to-double path ends up doing. kamcmd prints both the same way.
+    static func fitting32Bits(_ v: RPCValue) -> RPCValue {
+        switch v {
+        case .int(let i) where Int32(exactly: i) == nil: return .string(String(i))
+        case .struct(let members): return .struct(members.map { RPCMember($0.name, fitting32Bits($0.value)) })
+        case .array(let elements): return .array(elements.map(fitting32Bits))
+        default: return v
         }
     }
 
