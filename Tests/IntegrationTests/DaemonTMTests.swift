@@ -130,6 +130,7 @@ struct DaemonTMTests {
         let ack = try #require(expect(uas, "ACK"))
         #expect(headerValue(ack, "To")?.contains("tag=uas1") == true)
         #expect(headerValue(ack, "CSeq") == "1 ACK")
+        #expect(headerValue(ack, "Max-Forwards") == headerValue(forwarded, "Max-Forwards"))
         let final = try #require(expect(uac, "SIP/2.0 404"))
         #expect(headerValue(final, "Via")?.contains(String(uac.port)) == true)
         // a retransmitted 404 is ACKed again but not relayed twice

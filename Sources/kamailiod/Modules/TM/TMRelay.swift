@@ -407,6 +407,8 @@ extension TMModule {
         var out = Array("\(method) ".utf8) + req.requestURIBytes + Array(" SIP/2.0\r\n".utf8)
         func line(_ f: SIPHeaderField) { out += req.bytes[f.name.lowerBound..<f.value.upperBound]; out += [13, 10] }
         if let v = try? req.topVia() { out += Array("Via: ".utf8) + req.bytes[v.range] + [13, 10] }
+        // Max-Forwards as the request had it, after Via (what Kamailio sends)
+        if let f = req.firstHeader(.maxForwards) { line(f) } else { out += Array("Max-Forwards: 70\r\n".utf8) }
         if let f = req.firstHeader(.from) { line(f) }
         if let replyTo { out += Array("To: ".utf8) + replyTo + [13, 10] } else if let f = req.firstHeader(.to) { line(f) }
         if let f = req.firstHeader(.callID) { line(f) }
@@ -414,7 +416,7 @@ extension TMModule {
             out += Array("CSeq: ".utf8) + ScriptValue.decimal(Int32(bitPattern: cs.number)) + Array(" \(method)\r\n".utf8)
         }
         for f in req.headers(.route) { line(f) }
-        out += Array("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n".utf8)
+        out += Array("Content-Length: 0\r\n\r\n".utf8)
         return out
     }
 }
