@@ -39,6 +39,11 @@ request_route {
     }
     t_check_trans();
     if (is_method("INVITE")) { record_route(); dlg_manage(); $dlg_var(caller) = $fU; }
+    if (is_present_hf("X-Direct")) {
+        if (!t_relay("udp:127.0.0.1:{UAS2}")) { sl_reply_error(); }
+        exit;
+    }
+    if (is_present_hf("X-Fork")) { append_branch("sip:bob@127.0.0.1:{UAS2}"); }
     $du = "sip:127.0.0.1:{UAS}";
     t_on_failure("REROUTE");
     if (!t_relay()) { sl_reply_error(); }
@@ -183,6 +188,45 @@ struct DaemonTMTests {
         #expect(headerValue(again, "X-Dialog-Caller") == nil)
     }
 
+    @Test("parallel fork: both branches ring, the first 2xx goes up, the other branch gets CANCEL and its 487 stays")
+    func parallelFork() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        let inv = sipRequest("INVITE", uri: "sip:bob@127.0.0.1:\(daemon.port)", via: "UDP 127.0.0.1:\(uac.port)",
+                             extra: ["X-Fork: yes"])
+        uac.send(inv, to: "127.0.0.1", port: daemon.port)
+        let a = try #require(expect(uas, "INVITE"))
+        let b = try #require(expect(uas2, "INVITE"))
+        #expect(b.hasPrefix("INVITE sip:bob@127.0.0.1:\(uas2.port) SIP/2.0"))
+        #expect(headerValue(a, "Via") != headerValue(b, "Via"))
+        uas.send(replyText(a, 180, "Ringing", toTag: "a"), to: "127.0.0.1", port: daemon.port)
+        uas2.send(replyText(b, 180, "Ringing", toTag: "b"), to: "127.0.0.1", port: daemon.port)
+        #expect(expect(uac, "SIP/2.0 180") != nil)
+        uas2.send(replyText(b, 200, "OK", toTag: "b"), to: "127.0.0.1", port: daemon.port)
+        let ok = try #require(expect(uac, "SIP/2.0 200"))
+        #expect(headerValue(ok, "To")?.contains("tag=b") == true)
+        let cancel = try #require(expect(uas, "CANCEL"))
+        #expect(headerValue(cancel, "Via") == headerValue(a, "Via"))
+        uas.send(replyText(cancel, 200, "OK", toTag: "a"), to: "127.0.0.1", port: daemon.port)
+        uas.send(replyText(a, 487, "Request Terminated", toTag: "a"), to: "127.0.0.1", port: daemon.port)
+        #expect(expect(uas, "ACK") != nil)
+        #expect(drain(uac, timeout: 0.4).filter { $0.hasPrefix("SIP/2.0 487") }.isEmpty)
+    }
+
+    @Test("t_relay(\"udp:host:port\") sends to that address whatever the Request-URI says")
+    func relayToAddress() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        let msg = sipRequest("MESSAGE", uri: "sip:bob@example.com", via: "UDP 127.0.0.1:\(uac.port)", extra: ["X-Direct: 1"])
+        uac.send(msg, to: "127.0.0.1", port: daemon.port)
+        let got = try #require(expect(uas2, "MESSAGE"))
+        #expect(got.hasPrefix("MESSAGE sip:bob@example.com SIP/2.0"))
+        // non-INVITE: no 100 from the proxy; Timer E retransmits until the 200
+        #expect(expect(uas2, "MESSAGE", timeout: 1) != nil)
+        uas2.send(replyText(got, 200, "OK"), to: "127.0.0.1", port: daemon.port)
+        #expect(statusCode(expect(uac, "SIP/2.0")) == 200)
+    }
+
     @Test("CANCEL during ringing: 200 for the CANCEL, CANCEL downstream, 487 upstream")
     func cancelRinging() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
@@ -243,6 +287,15 @@ struct DaemonTMTests {
 
     @Test("sipp calls with Record-Route, ACK and BYE complete through t_relay()")
     func sippCalls() throws {
+        try sippRun(calls: 20, extra: [])
+    }
+
+    @Test("sipp calls complete when the caller loses 10% of what it receives (retransmissions recover)")
+    func sippLossy() throws {
+        try sippRun(calls: 15, extra: ["-lost", "10"])
+    }
+
+    func sippRun(calls: Int, extra: [String]) throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
         defer { daemon.stop() }
         guard let sipp = which("sipp") else { return }
@@ -271,8 +324,8 @@ struct DaemonTMTests {
         }
         usleep(300_000)
         let r = try run(sipp, ["-sf", scen.appendingPathComponent("uac_rr.xml").path, "127.0.0.1:\(proxy.port)",
-                               "-s", "bob", "-i", "127.0.0.1", "-p", String(freePort()), "-m", "20", "-r", "20",
-                               "-d", "50", "-timeout", "20", "-nostdin"], timeout: 40)
+                               "-s", "bob", "-i", "127.0.0.1", "-p", String(freePort()), "-m", String(calls), "-r", "20",
+                               "-d", "50", "-timeout", "40", "-nostdin"] + extra, timeout: 60)
         #expect(r.status == 0, "sipp: \(r.output.suffix(1500)) uas: \((try? String(contentsOf: uasLog, encoding: .utf8))?.suffix(800) ?? "")")
     }
 }
