@@ -18,6 +18,9 @@ loadmodule "textops.so"
 loadmodule "dialog.so"
 loadmodule "maxfwd.so"
 loadmodule "xlog.so"
+loadmodule "ctl.so"
+loadmodule "kex.so"
+modparam("tm", "wait_timer", 500)
 modparam("tm", "fr_timer", 1000)
 modparam("tm", "fr_inv_timer", 1500)
 request_route {
@@ -157,6 +160,11 @@ struct DaemonTMTests {
     func dialogCall() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
         defer { daemon.stop() }
+        try runDialogCall()
+    }
+
+    /// INVITE/200/ACK/BYE/200 with Route, checking the dialog's variable on the BYE.
+    func runDialogCall() throws {
         let callID = UUID().uuidString
         let inv = invite(callID: callID)
         uac.send(inv, to: "127.0.0.1", port: daemon.port)
@@ -221,10 +229,33 @@ struct DaemonTMTests {
         uac.send(msg, to: "127.0.0.1", port: daemon.port)
         let got = try #require(expect(uas2, "MESSAGE"))
         #expect(got.hasPrefix("MESSAGE sip:bob@example.com SIP/2.0"))
-        // non-INVITE: no 100 from the proxy; Timer E retransmits until the 200
-        #expect(expect(uas2, "MESSAGE", timeout: 1) != nil)
+        // non-INVITE: no 100 from the proxy; Timer E retransmits (T1) until the 200
+        #expect(expect(uas2, "MESSAGE", timeout: 0.8) != nil)
         uas2.send(replyText(got, 200, "OK"), to: "127.0.0.1", port: daemon.port)
         #expect(statusCode(expect(uac, "SIP/2.0")) == 200)
+    }
+
+    @Test("finished transactions and ended dialogs leave their tables (tm.stats, dialog: statistics)",
+          .enabled(if: which("kamcmd") != nil))
+    func tablesEmpty() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        func kamcmd(_ args: [String]) throws -> String {
+            try run(which("kamcmd") ?? "kamcmd", ["-s", "unix:" + daemon.dir.path + "/kamailio_ctl"] + args, timeout: 20).output
+        }
+        let msg = sipRequest("MESSAGE", uri: "sip:bob@example.com", via: "UDP 127.0.0.1:\(uac.port)", extra: ["X-Direct: 1"])
+        uac.send(msg, to: "127.0.0.1", port: daemon.port)
+        let got = try #require(expect(uas2, "MESSAGE"))
+        #expect(try kamcmd(["tm.stats"]).contains("current: 1"))
+        uas2.send(replyText(got, 200, "OK"), to: "127.0.0.1", port: daemon.port)
+        #expect(expect(uac, "SIP/2.0 200") != nil)
+        usleep(900_000)  // wait_timer is 500 ms here
+        let tm = try kamcmd(["tm.stats"])
+        #expect(tm.contains("current: 0") && tm.contains("total: 1"), "\(tm)")
+        // a dialog: confirmed by the 2xx, gone with the BYE
+        try runDialogCall()
+        let dlg = try kamcmd(["stats.get_statistics", "dialog:"])
+        #expect(dlg.contains("dialog:processed_dialogs = 1") && dlg.contains("dialog:active_dialogs = 0"), "\(dlg)")
     }
 
     @Test("CANCEL during ringing: 200 for the CANCEL, CANCEL downstream, 487 upstream")
