@@ -137,12 +137,20 @@ final class DaemonControl {
         for s in fifo { s.stop() }
     }
 
-    /// Creates the runtime directory (owner only) when missing.
+    /// Creates the runtime directory (owner only) when missing. A directory that exists
+    /// must belong to us or root: in a shared place such as /tmp another user could have
+    /// made it to swap our sockets for theirs.
     private func ensureDirectory(_ dir: String) throws {
         var st = stat()
-        if stat(dir, &st) == 0 { return }
-        guard mkdir(dir, 0o700) == 0 || errno == EEXIST else {
-            throw ControlError("cannot create the runtime directory \(dir): \(RPCSocketIO.errnoText(errno))")
+        if stat(dir, &st) != 0 {
+            guard mkdir(dir, 0o700) == 0 || errno == EEXIST else {
+                throw ControlError("cannot create the runtime directory \(dir): \(RPCSocketIO.errnoText(errno))")
+            }
+            guard stat(dir, &st) == 0 else { throw ControlError("cannot read the runtime directory \(dir)") }
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw ControlError("\(dir) is not a directory") }
+        guard st.st_uid == geteuid() || st.st_uid == 0 else {
+            throw ControlError("the runtime directory \(dir) belongs to another user (uid \(st.st_uid))")
         }
     }
 }

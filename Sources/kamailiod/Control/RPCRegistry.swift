@@ -1,3 +1,4 @@
+import Dispatch
 import Shared
 import Synchronization
 
@@ -81,9 +82,15 @@ public enum RPCOutcome: Equatable, Sendable {
 /// runs, so a slow method does not stop other clients from finding theirs.
 public final class RPCRegistry: Sendable {
     private let table = Mutex<[String: RPCMethod]>([:])
+    /// Bounds how many handlers run at once. Kamailio serves each transport from one
+    /// process; with a thread per client we could otherwise let fifty busy clients take
+    /// every core from the SIP workers. Clients beyond the bound wait their turn.
+    private let gate: DispatchSemaphore
 
-    /// Creates a registry holding the `system.*` introspection methods.
-    public init() {
+    /// Creates a registry holding the `system.*` introspection methods; at most
+    /// `maxConcurrentCalls` handlers run at the same time.
+    public init(maxConcurrentCalls: Int = 2) {
+        gate = DispatchSemaphore(value: max(1, maxConcurrentCalls))
         register(systemMethods())
     }
 
@@ -117,6 +124,8 @@ public final class RPCRegistry: Sendable {
     public func execute(_ name: String, params: [RPCValue], transport: RPCTransportKind) -> RPCOutcome {
         guard let method = method(named: name) else { return .notFound(name) }
         let call = RPCCall(method: name, params: params, transport: transport)
+        gate.wait()
+        defer { gate.signal() }
         do throws(RPCFault) {
             try method.handler(call)
         } catch {
