@@ -132,6 +132,40 @@ struct DaemonControlTests {
         #expect(mode(p.ctl) == nil && mode(p.fifo) == nil && mode(p.sock) == nil)
     }
 
+    @Test("modparams: two binrpc addresses, mode, jsonrpcs on UDP only")
+    func modparams() throws {
+        let ctlPort = freePort()
+        let rpcPort = freePort()
+        let cfg = """
+        listen=udp:127.0.0.1:{PORT}
+        loadmodule "sl.so"
+        loadmodule "ctl.so"
+        loadmodule "jsonrpcs.so"
+        modparam("ctl", "binrpc", "unix:my_ctl")
+        modparam("ctl", "binrpc", "tcp:127.0.0.1:\(ctlPort)")
+        modparam("ctl", "mode", 0660)
+        modparam("jsonrpcs", "transport", 4)
+        modparam("jsonrpcs", "dgram_socket", "udp:127.0.0.1:\(rpcPort)")
+        modparam("jsonrpcs", "pretty_format", 0)
+        request_route { sl_send_reply("200", "OK"); exit; }
+        """
+        let d = try DaemonProcess(config: cfg)
+        defer { d.stop() }
+        let ctl = d.dir.path + "/my_ctl"
+        var st = stat()
+        #expect(lstat(ctl, &st) == 0 && st.st_mode & 0o777 == 0o660)
+        #expect(!FileManager.default.fileExists(atPath: d.dir.path + "/kamailio_rpc.fifo"))
+        let unix = try RPCBinrpcClient(address: .unixStream(path: ctl))
+        let listen = try unix.call("ctl.listen", []).compactMap(\.stringValue)
+        #expect(listen == ["binrpc", "unix_stream", ctl, "", "binrpc", "tcp", "127.0.0.1", String(ctlPort)])
+        let tcp = try RPCBinrpcClient(address: .tcp(host: "127.0.0.1", port: ctlPort))
+        #expect(try tcp.call("ctl.connections", []) == [2])
+        let who = try tcp.call("ctl.who", []).compactMap(\.stringValue)
+        #expect(who.count == 12 && who.contains("<anonymous unix socket>"))
+        let udp = try RPCJSONDatagramClient(address: .udp(host: "127.0.0.1", port: rpcPort))
+        #expect(try udp.call("core.printi", [1, 2]) == [[1, 2]])
+    }
+
     @Test("the Shared clients talk to a real Kamailio 5.6.3 loading ctl and jsonrpcs",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/kamailio")))
     func realKamailio() throws {
