@@ -15,7 +15,9 @@ import Synchronization
 /// Started after the transport (methods read its listeners) and stopped before it. Each
 /// server runs on its own threads, so RPC work never runs on a SIP worker.
 final class DaemonControl {
+    /// The method table all servers share.
     let registry = RPCRegistry()
+    /// The `stats.*` table.
     let statistics = RPCStatistics()
     /// Counts received messages for the `core:` statistics; the transport is started
     /// with `countingHandler(_:)` so every message passes it.
@@ -155,6 +157,7 @@ final class DaemonControl {
     }
 }
 
+/// Address helpers for the daemon wiring.
 extension RPCAddress {
     /// True for stream addresses (`unix:`, `tcp:`).
     var isStream: Bool {
@@ -176,11 +179,15 @@ final class DaemonCoreStatistics: MessageHandler {
         var current: Int { value.load(ordering: .relaxed) }
     }
 
+    /// Request methods Kamailio counts one by one.
     static let methods = ["ack", "bye", "cancel", "info", "invite", "message", "notify", "options", "prack",
                           "publish", "refer", "register", "subscribe", "update"]
+    /// Reply codes Kamailio counts one by one.
     static let replyCodes = [401, 404, 407, 480, 486]
 
+    /// The SIP handler every message goes on to.
     let inner: any MessageHandler
+    /// Counters: all requests, per method, all replies, per class, 18x, per code.
     let requests = Counter()
     let byMethod: [String: Counter]
     let replies = Counter()

@@ -26,6 +26,7 @@ public final class ControlFIFOServer: Sendable {
     /// How often and how far apart the reply FIFO is tried while its reader is not there
     /// yet (jsonrpcs: 4 tries, 80 ms apart).
     static let replyOpenAttempts = 4
+    /// The pause between those tries.
     static let replyOpenDelayMicroseconds: UInt32 = 80_000
 
     /// Creates a server; `prettyJSON` is jsonrpcs's `pretty_format`.

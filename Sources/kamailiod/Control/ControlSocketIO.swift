@@ -14,6 +14,7 @@ public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible 
     /// Creates an error.
     public init(_ description: String) { self.description = description }
 
+    /// `what: <strerror>` for a failed system call.
     static func system(_ what: String, _ e: Int32 = errno) -> ControlError {
         ControlError("\(what): \(RPCSocketIO.errnoText(e))")
     }
@@ -39,6 +40,7 @@ public struct ControlFileAccess: Sendable, Equatable {
 
 /// POSIX plumbing shared by the three control servers.
 enum ControlSocketIO {
+    /// `SOCK_STREAM` as an `Int32`, spelled the same on every libc.
     static var streamType: Int32 {
         #if canImport(Glibc)
         Int32(SOCK_STREAM.rawValue)
@@ -47,6 +49,7 @@ enum ControlSocketIO {
         #endif
     }
 
+    /// `SOCK_DGRAM` as an `Int32`, spelled the same on every libc.
     static var datagramType: Int32 {
         #if canImport(Glibc)
         Int32(SOCK_DGRAM.rawValue)
@@ -105,12 +108,14 @@ enum ControlSocketIO {
         }
     }
 
+    /// A user name or number as a uid.
     static func userID(_ name: String) throws(ControlError) -> uid_t {
         if let n = uid_t(name) { return n }
         guard let pw = getpwnam(name) else { throw ControlError("unknown user \(name)") }
         return pw.pointee.pw_uid
     }
 
+    /// A group name or number as a gid.
     static func groupID(_ name: String) throws(ControlError) -> gid_t {
         if let n = gid_t(name) { return n }
         guard let gr = getgrnam(name) else { throw ControlError("unknown group \(name)") }
@@ -279,9 +284,12 @@ enum ControlSocketIO {
 
 /// A self-pipe that wakes every poll of a server when it stops.
 final class ControlStopSignal: Sendable {
+    /// The end every server polls.
     let readFD: Int32
+    /// The end `fire` writes.
     let writeFD: Int32
 
+    /// A new non-blocking, close-on-exec pipe.
     init() throws(ControlError) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw .system("pipe") }

@@ -33,6 +33,7 @@ enum ControlMethods {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Whole seconds since start-up.
     static func uptimeSeconds(_ env: ControlEnvironment) -> Int { Int(Date().timeIntervalSince(env.startTime)) }
 
     /// `core.*`.
@@ -154,6 +155,7 @@ enum ControlMethods {
         return list
     }
 
+    /// The compiler, for `core.info` and `core.runinfo`.
     static var compiler: String {
         #if compiler(>=6.3)
         "swift 6.3"
@@ -162,6 +164,7 @@ enum ControlMethods {
         #endif
     }
 
+    /// The SIP listeners (none before the transport started).
     static func listeners(_ env: ControlEnvironment) -> [ListenerInfo] { env.transport?.listeners ?? [] }
 
     /// Our threads in the shape of Kamailio's process table. kamailiod is one process, so

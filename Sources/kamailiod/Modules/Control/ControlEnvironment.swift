@@ -72,8 +72,10 @@ public final class ControlEnvironment: Sendable {
 /// report (`core.shmmem`, `shmem:` statistics). We have no fixed pool, so: total is the
 /// machine's memory, used and real_used the resident set, max_used its peak.
 struct ControlMemory {
+    /// Bytes, as `core.shmmem` names them; fragments is always 0 (no pool).
     var total = 0, free = 0, used = 0, realUsed = 0, maxUsed = 0, fragments = 0
 
+    /// Reads /proc now.
     static func current() -> ControlMemory {
         var m = ControlMemory()
         let status = procValues("/proc/self/status")
