@@ -165,22 +165,22 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 let m = ctx.message.method
                 return table.find(key, method: m == .ack ? .invite : m, ack: m == .ack) != nil ? 1 : -1
             },
-            ScriptFunction("t_on_failure", arity: 1...1, routes: [.request, .failure, .branch], fixup: route(.failure)) { ctx, args in
+            ScriptFunction("t_on_failure", arity: 1...1, routes: [.request, .failure, .branch], fixup: route(.failure)) { [self] ctx, args in
                 guard case .route(let r) = args[0] else { return -1 }
                 ctx.tm.onFailure = r
-                ctx.tm.cell?.onFailure = r
+                if let c = ctx.tm.cell { withCell(c, locked: ctx.tm.cellLocked) { c.onFailure = r } }
                 return 1
             },
-            ScriptFunction("t_on_reply", arity: 1...1, routes: [.request, .failure, .branch], fixup: route(.onreply)) { ctx, args in
+            ScriptFunction("t_on_reply", arity: 1...1, routes: [.request, .failure, .branch], fixup: route(.onreply)) { [self] ctx, args in
                 guard case .route(let r) = args[0] else { return -1 }
                 ctx.tm.onReply = r
-                ctx.tm.cell?.onReply = r
+                if let c = ctx.tm.cell { withCell(c, locked: ctx.tm.cellLocked) { c.onReply = r } }
                 return 1
             },
-            ScriptFunction("t_on_branch", arity: 1...1, routes: [.request, .failure], fixup: route(.branch)) { ctx, args in
+            ScriptFunction("t_on_branch", arity: 1...1, routes: [.request, .failure], fixup: route(.branch)) { [self] ctx, args in
                 guard case .route(let r) = args[0] else { return -1 }
                 ctx.tm.onBranch = r
-                ctx.tm.cell?.onBranch = r
+                if let c = ctx.tm.cell { withCell(c, locked: ctx.tm.cellLocked) { c.onBranch = r } }
                 return 1
             },
             ScriptFunction("t_is_set", arity: 1...1, routes: anyRoute) { ctx, args in

@@ -1,0 +1,44 @@
+import Testing
+@testable import BuiltinModules
+
+@Suite("dialog table")
+struct DialogTableTests {
+    let cid = Array("call-1".utf8)
+    let caller = Array("ft".utf8)
+
+    @Test("a dialog goes unconfirmed → early → confirmed → deleted, and the counters follow")
+    func lifecycle() {
+        let t = DialogTable(size: 16)
+        let d = t.create(callID: cid, fromTag: caller, now: 100)
+        #expect(d.state == .unconfirmed && t.stats.processed.load(ordering: .relaxed) == 1)
+        t.update(d) { $0.toTag = Array("tt".utf8) }
+        t.transition(d, to: .early, now: 101)
+        #expect(t.stats.early.load(ordering: .relaxed) == 1)
+        t.transition(d, to: .confirmedNoACK, now: 102)
+        #expect(t.stats.early.load(ordering: .relaxed) == 0 && t.stats.active.load(ordering: .relaxed) == 1)
+        #expect(d.started == 102)
+        // a late provisional does not take it back to early
+        t.transition(d, to: .early, now: 103)
+        #expect(d.state == .confirmedNoACK)
+        t.transition(d, to: .confirmed, now: 104)
+        #expect(t.stats.active.load(ordering: .relaxed) == 1)
+        t.transition(d, to: .deleted, now: 105)
+        #expect(t.stats.active.load(ordering: .relaxed) == 0 && t.stats.failed.load(ordering: .relaxed) == 0)
+        #expect(t.count == 0)
+    }
+
+    @Test("in-dialog requests match in both directions; a failed dialog counts as failed")
+    func matching() {
+        let t = DialogTable(size: 16)
+        let d = t.create(callID: cid, fromTag: caller, now: 0)
+        t.update(d) { $0.toTag = Array("tt".utf8) }
+        #expect(t.find(callID: cid, fromTag: caller[...], toTag: Array("tt".utf8)[...]) === d)
+        // the callee's BYE: tags swapped (RFC 3261 §12.2.1.1)
+        #expect(t.find(callID: cid, fromTag: Array("tt".utf8)[...], toTag: caller[...]) === d)
+        #expect(t.find(callID: cid, fromTag: Array("xx".utf8)[...], toTag: caller[...]) == nil)
+        #expect(t.find(callID: Array("other".utf8), fromTag: caller[...], toTag: nil) == nil)
+        t.transition(d, to: .deleted, now: 1)
+        #expect(t.stats.failed.load(ordering: .relaxed) == 1)
+        #expect(t.find(callID: cid, fromTag: caller[...], toTag: nil) == nil)
+    }
+}
