@@ -264,6 +264,26 @@ struct DaemonRegistrarTests {
         #expect(rows.output.trimmingCharacters(in: .whitespacesAndNewlines) == "carol|sip:carol@127.0.0.1:\(ua.port)")
     }
 
+    @Test("an expired nonce is challenged again with stale=true", .enabled(if: which("python3") != nil))
+    func staleNonce() throws {
+        let db = try initDatabase(temporaryDirectory())
+        _ = try run(which("sqlite3") ?? "/usr/bin/sqlite3", [db.path,
+            "INSERT INTO subscriber (username, domain, password) VALUES ('erin', 'sip.test', 'erinpw')"])
+        let d = try DaemonProcess(config: RegistrarConfig.text(dbURL: db.url, dbMode: 1, auth: true,
+                                                               extra: #"modparam("auth", "nonce_expire", 1)"#))
+        defer { d.stop() }
+        let ua = try UDPPeer()
+        ua.send(registerRequest("erin", peer: ua, cseq: 1, callID: "stale"), to: "127.0.0.1", port: d.port)
+        let www = headerValue(ua.receive(), "WWW-Authenticate") ?? ""
+        #expect(!www.contains("stale"))
+        usleep(2_100_000)
+        let auth = try digestAuthorization(challenge: www, user: "erin", password: "erinpw")
+        ua.send(registerRequest("erin", peer: ua, cseq: 2, callID: "stale", extra: [auth]), to: "127.0.0.1", port: d.port)
+        let again = ua.receive()
+        #expect(statusCode(again) == 401)
+        #expect(headerValue(again, "WWW-Authenticate")?.contains(", stale=true") == true, "\(again ?? "none")")
+    }
+
     @Test("a subscriber added with the real kamctl (DBENGINE=SQLITE) authenticates, through sipp",
           .enabled(if: which("kamctl") != nil && which("sipp") != nil))
     func kamctlSubscriber() throws {
