@@ -1,8 +1,12 @@
-import Dispatch
 import Foundation
 import Glibc
 import Shared
 import Synchronization
+
+/// Set by the SIGINT/SIGTERM/SIGHUP handler; read by the UI loop.
+let appSignalStop = Atomic<Bool>(false)
+/// The wake pipe's write end, for the signal handler.
+let appSignalWakeFD = Atomic<Int32>(-1)
 
 /// The interactive console: one UI thread doing all curses work, woken by keys, the
 /// poller's pipe, signals and a clock tick (countdowns move every second).
@@ -20,18 +24,17 @@ enum AppLoop {
             try RPCClients.connect(address, timeout: timeout, datagramProtocol: dgram)
         }, notify: { pipe.poke() })
 
-        // Ctrl-C, SIGTERM and SIGHUP end the loop cleanly (terminal restored by `close`).
-        let stop = Mutex(false)
-        var sources: [DispatchSourceSignal] = []
+        // Before any thread starts, so every thread inherits the unblocked mask.
+        TerminalSignals.unblockInteractiveSignals()
+        // Ctrl-C, SIGTERM and SIGHUP end the loop cleanly (terminal restored by `close`):
+        // the handler only sets a flag and pokes the pipe, both async-signal-safe.
+        appSignalWakeFD.store(pipe.writeFD, ordering: .relaxed)
         for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler {
-                stop.withLock { $0 = true }
-                pipe.poke()
+            signal(sig) { _ in
+                appSignalStop.store(true, ordering: .relaxed)
+                var b: UInt8 = 2
+                _ = write(appSignalWakeFD.load(ordering: .relaxed), &b, 1)
             }
-            src.resume()
-            sources.append(src)
         }
 
         let screen: TerminalScreen
@@ -51,7 +54,7 @@ enum AppLoop {
         var lastGeneration = -1
         while true {
             pipe.drain()
-            if stop.withLock({ $0 }) { return 0 }
+            if appSignalStop.load(ordering: .relaxed) { return 0 }
             let now = ModelClock.now()
             let live = poller.snapshot
             while let key = screen.readKey() {

@@ -31,6 +31,18 @@ enum AppScreen: Int, CaseIterable, Sendable {
         }
     }
 
+    /// Short tab title for narrow terminals.
+    var shortTitle: String {
+        switch self {
+        case .transactions: return "Trans"
+        case .registrations: return "Regs"
+        case .statistics: return "Stats"
+        case .debugger: return "Debug"
+        case .command: return "Cmd"
+        default: return title
+        }
+    }
+
     /// The function key that opens it (F1 is help, F10 quit).
     var functionKey: Int { rawValue + 2 }
 

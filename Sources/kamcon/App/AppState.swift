@@ -48,6 +48,8 @@ struct AppState: Sendable {
     var details: Set<AppScreen> = []
     /// Input mode.
     var mode: AppMode = .normal
+    /// First help line shown.
+    var helpScroll = 0
     /// Display frozen (the snapshot shown stays the one taken when pausing).
     var paused = false
     /// The snapshot shown while paused.
@@ -111,7 +113,15 @@ struct AppState: Sendable {
         let snap = shown(live)
         switch mode {
         case .help:
-            mode = .normal
+            switch key {
+            case .down: helpScroll += 1
+            case .up: helpScroll = max(0, helpScroll - 1)
+            case .pageDown: helpScroll += pageSize
+            case .pageUp: helpScroll = max(0, helpScroll - pageSize)
+            default:
+                mode = .normal
+                helpScroll = 0
+            }
             return []
         case .filter:
             return editFilter(key, snap, now: now)

@@ -111,8 +111,17 @@ final class ModelPollerWorker {
             snap.listErrors[method] = nil
             return v
         } catch {
-            guard case .fault(let f) = error else { throw error }
-            snap.listErrors[method] = "\(f.code) \(f.message)"
+            switch error {
+            case .fault(let f):
+                snap.listErrors[method] = "\(f.code) \(f.message)"
+            case .protocolError(let why):
+                // An undecodable reply closes the client but the server is fine: report it on
+                // this list and reconnect quietly at the next poll instead of flapping.
+                snap.listErrors[method] = "reply could not be decoded (\(why))"
+                client = nil
+            default:
+                throw error
+            }
             return nil
         }
     }

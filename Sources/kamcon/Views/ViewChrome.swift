@@ -8,7 +8,6 @@ enum ViewChrome {
         let snap = context.snapshot
         var left = " kamcon \(ProductVersion.version)  \(context.glyphs.vline) \(context.address)"
         if !snap.info.version.isEmpty { left += "  \(context.glyphs.vline) \(snap.info.version)" }
-        canvas.put(left, x: 0, y: 0, role: .title)
         let state: String
         let role: CanvasRole
         switch snap.connection.phase {
@@ -17,7 +16,9 @@ enum ViewChrome {
         case .disconnected: (state, role) = ("DISCONNECTED", .bad)
         }
         let right = "\(context.paused ? "PAUSED  " : "")\(context.glyphs.bullet) \(state)  every \(ViewSparkline.number(context.interval))s "
-        let rx = max(CanvasWidth.of(left) + 2, canvas.width - CanvasWidth.of(right))
+        // The state on the right always shows; a long address gives way.
+        let rx = max(0, canvas.width - CanvasWidth.of(right))
+        canvas.put(CanvasWidth.truncate(left, to: max(0, rx - 1)), x: 0, y: 0, role: .title)
         canvas.put(right, x: rx, y: 0, role: context.paused ? .warn : .title)
         canvas.recolor(y: 0, x: rx + (context.paused ? 8 : 0), count: CanvasWidth.of(state) + 2, role: role)
     }
@@ -28,8 +29,7 @@ enum ViewChrome {
         var x = 0
         let compact = canvas.width < 110
         for s in AppScreen.allCases {
-            let label = compact ? " \(s.letter == ":" ? ":" : String(s.letter).uppercased())\(s.title.dropFirst(s.letter == ":" ? 0 : 1)) "
-                : " F\(s.functionKey) \(s.title) "
+            let label = compact ? " \(s.shortTitle) " : " F\(s.functionKey) \(s.title) "
             let w = CanvasWidth.of(label)
             guard x + w <= canvas.width else { break }
             canvas.put(label, x: x, y: 1, role: s == current ? .tabActive : .tab)

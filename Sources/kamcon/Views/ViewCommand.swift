@@ -16,9 +16,7 @@ enum ViewCommand {
         for (i, line) in lines[start..<end].enumerated() {
             let y = rect.y + i
             var x = rect.x + 1 + line.indent
-            if let name = line.name {
-                x += canvas.put(name + (line.value.isEmpty ? "" : " "), x: x, y: y, role: .label)
-            }
+            x += canvas.put(ViewReplyText.label(line), x: x, y: y, role: .label)
             canvas.put(line.value, x: x, y: y, role: line.role, limit: rect.x + rect.width - x)
         }
         let py = rect.y + rect.height - 1

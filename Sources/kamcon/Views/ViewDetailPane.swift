@@ -12,9 +12,7 @@ enum ViewDetailPane {
         for (i, line) in lines.dropFirst(scroll).prefix(rect.height - 1).enumerated() {
             let y = rect.y + 1 + i
             var x = rect.x + 1 + line.indent
-            if let name = line.name {
-                x += canvas.put(name + (line.value.isEmpty ? "" : " "), x: x, y: y, role: .label)
-            }
+            x += canvas.put(ViewReplyText.label(line), x: x, y: y, role: .label)
             canvas.put(line.value, x: x, y: y, role: .normal, limit: rect.x + rect.width - x)
         }
     }

@@ -29,7 +29,10 @@ enum ViewFrame {
         }
         ViewChrome.status(&canvas, y: height - 2, state: state, context: context)
         ViewChrome.keyBar(&canvas, y: height - 1, screen: state.screen)
-        if state.mode == .help { ViewHelp.draw(&canvas, rect: rect, glyphs: context.glyphs) }
+        if state.mode == .help {
+            ViewHelp.draw(&canvas, rect: ViewRect(x: 0, y: 1, width: width, height: height - 2), glyphs: context.glyphs,
+                          scroll: state.helpScroll)
+        }
         return (canvas, max(1, page))
     }
 }

@@ -8,8 +8,10 @@ enum ViewReplyText {
     struct Line: Equatable, Sendable {
         /// Indentation in columns.
         var indent: Int
-        /// Member name (nil for bare values).
+        /// Member name (nil for bare values, `-` for array items).
         var name: String?
+        /// Column where values of this line's sibling members start (names are padded to it).
+        var nameWidth: Int = 0
         /// The value text (empty for container openers).
         var value: String
         /// Role of the line (errors, headers).
@@ -43,11 +45,10 @@ enum ViewReplyText {
             let inner = (name != nil || indent > 0) ? indent + 2 : indent
             let width = members.compactMap { $0.name.map(CanvasWidth.of) }.max() ?? 0
             for m in members {
-                let padded = m.name.map { $0 + String(repeating: " ", count: max(0, width - CanvasWidth.of($0))) }
                 if m.value.isContainer {
                     walk(m.value, indent: inner, name: m.name ?? "-", into: &out)
                 } else {
-                    out.append(Line(indent: inner, name: padded ?? "-", value: scalar(m.value), role: .normal))
+                    out.append(Line(indent: inner, name: m.name ?? "-", nameWidth: width, value: scalar(m.value), role: .normal))
                 }
             }
         case .array(let elements):
@@ -70,9 +71,18 @@ enum ViewReplyText {
         RPCTextRender.scalarText(v).replacingOccurrences(of: "\r\n", with: "↵").replacingOccurrences(of: "\n", with: "↵")
     }
 
+    /// The label part of a line: `name:` padded to align sibling values, `-` for array
+    /// items, empty for bare values.
+    static func label(_ line: Line) -> String {
+        guard let name = line.name else { return "" }
+        if name == "-" { return line.value.isEmpty ? "-" : "- " }
+        let pad = String(repeating: " ", count: max(0, line.nameWidth - CanvasWidth.of(name)))
+        return name + ":" + (line.value.isEmpty ? "" : " " + pad)
+    }
+
     /// The flat text of a line (for tests and copy-paste).
     static func text(_ line: Line) -> String {
-        String(repeating: " ", count: line.indent) + (line.name.map { $0 + (line.value.isEmpty ? ":" : ": ") } ?? "") + line.value
+        String(repeating: " ", count: line.indent) + label(line) + line.value
     }
 }
 
