@@ -31,8 +31,8 @@ struct SIPReplyBuilderTests {
             To: Bob <sip:bob@biloxi.example.com>;tag=abc\r
             Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r
             CSeq: 314159 INVITE\r
-            Server: kamailiod\r
             X-Reason: test\r
+            Server: kamailiod\r
             Content-Length: 0\r
             \r
 

@@ -84,8 +84,10 @@ public struct SIPReplyBuilder: Sendable {
         for kind in [SIPHeaderKind.callID, .cseq] {
             if let f = request.firstHeader(kind) { out += b[f.name.lowerBound..<f.value.upperBound]; out += crlfBytes }
         }
-        if let server { out += Array("Server: ".utf8); out += server; out += crlfBytes }
+        // Headers the script queued (append_to_reply, challenges, Contact lists) come
+        // before Server, where Kamailio puts them, so transcripts compare line for line.
         for line in extraHeaders { out += line; out += crlfBytes }
+        if let server { out += Array("Server: ".utf8); out += server; out += crlfBytes }
         if !body.isEmpty, let contentType {
             out += Array("Content-Type: ".utf8); out += contentType; out += crlfBytes
         }

@@ -91,7 +91,9 @@ public final class SanityModule: ScriptModule {
             do {
                 try msg.validateForProcessing()
             } catch {
-                return Failure(code: error.statusCode, reason: error.replyReasonPhrase)
+                // Kamailio's sanity module answers with the bare reason
+                // ("CSeq method does not match request method"), not "Bad Request - ...".
+                return Failure(code: error.statusCode, reason: error.statusCode == 400 ? error.reason : error.replyReasonPhrase)
             }
         }
         if msg.isRequest, on(Check.proxyRequire) {
