@@ -7,11 +7,13 @@ import Synchronization
 
 /// Per-message dialog state: the dialog this request belongs to, once known.
 final class DialogMessageState {
+    /// The dialog found or created for this message.
     var dialog: Dialog?
     var looked = false
 }
 
 extension ScriptContext {
+    /// The dialog module's per-message state.
     var dialogState: DialogMessageState {
         let key = ObjectIdentifier(DialogMessageState.self)
         if let s = userData[key] as? DialogMessageState { return s }
@@ -27,6 +29,7 @@ extension ScriptContext {
 /// tags (RFC 3261 §12.2.2) when tm relays them, so a BYE ends the dialog.
 public final class DialogModule: ScriptModule {
     public let name = "dialog"
+    /// The transactions the dialogs follow.
     let tm: TMModule
     let table = DialogTable()
     /// Counters.
@@ -43,6 +46,7 @@ public final class DialogModule: ScriptModule {
     /// Dialogs in the table now.
     public var currentDialogs: Int { table.count }
 
+    /// dialog's `modparam` parameters.
     public var parameters: [ScriptModuleParameter] {
         let ignored: [String] = ["db_mode", "db_url", "dlg_flag", "enable_stats", "profiles_with_value",
                                  "profiles_no_value", "dlg_match_mode", "track_cseq_updates", "detect_spirals"]
@@ -52,8 +56,10 @@ public final class DialogModule: ScriptModule {
             }]
     }
 
+    /// Wall-clock seconds (dialog timestamps are epoch seconds, as in Kamailio).
     static func now() -> Int { Int(time(nil)) }
 
+    /// dialog's script functions.
     public var functions: [ScriptFunction] {
         [
             ScriptFunction("dlg_manage", arity: 0...0, routes: [.request, .branch]) { [self] ctx, _ in manage(ctx) },
@@ -83,6 +89,7 @@ public final class DialogModule: ScriptModule {
         ]
     }
 
+    /// `$dlg_var(name)` and `$dlg(key)`.
     public var pseudoVariables: [ScriptPVDefinition] {
         [
             ScriptPVDefinition("dlg_var") { spec, _ throws(ScriptError) in

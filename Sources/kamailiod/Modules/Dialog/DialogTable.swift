@@ -64,10 +64,12 @@ public final class DialogStatistics: Sendable {
 
 /// The dialog table: Call-ID hash buckets, each with its own lock (architecture.md).
 final class DialogTable: Sendable {
+    /// One bucket: its dialogs under one lock.
     final class Bucket: Sendable {
         let dialogs = Mutex<[Dialog]>([])
     }
 
+    /// The buckets.
     let buckets: [Bucket]
     private let nextID = Atomic<UInt32>(1)
     let stats = DialogStatistics()
@@ -76,6 +78,7 @@ final class DialogTable: Sendable {
         buckets = (0..<size).map { _ in Bucket() }
     }
 
+    /// The bucket of a Call-ID.
     func bucket<C: Collection<UInt8>>(_ callID: C) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in callID { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }

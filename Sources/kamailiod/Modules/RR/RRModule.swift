@@ -13,6 +13,7 @@ final class RRMessageState: CorePendingEdit {
     /// Where it goes: above the first Record-Route, else as the first header (as Kamailio).
     var anchor: SIPHeaderField?
 
+    /// Writes the pending Record-Route with every parameter added so far.
     func apply(to ctx: ScriptContext) {
         guard var line = pendingLine else { return }
         pendingLine = nil
@@ -28,6 +29,7 @@ final class RRMessageState: CorePendingEdit {
 }
 
 extension ScriptContext {
+    /// The rr module's per-message state.
     var rr: RRMessageState {
         let key = ObjectIdentifier(RRMessageState.self)
         if let s = userData[key] as? RRMessageState { return s }
@@ -42,12 +44,14 @@ extension ScriptContext {
 /// fallback of §16.4), `add_rr_param()`, `check_route_param()`, `is_direction()`, `$route_uri`.
 public final class RRModule: ScriptModule {
     public let name = "rr"
+    /// Listeners and `myself`.
     let runtime: CoreRuntime
     /// `append_fromtag`: put `ftag=<From tag>` in our Record-Route (Kamailio's default is on).
     let appendFromTag = Atomic<Int>(1)
 
     public init(runtime: CoreRuntime) { self.runtime = runtime }
 
+    /// rr's `modparam` parameters.
     public var parameters: [ScriptModuleParameter] {
         [
             ScriptModuleParameter("append_fromtag", .int) { [self] v throws(ScriptFixupError) in appendFromTag.store(Int(v.intValue), ordering: .relaxed) },
@@ -56,6 +60,7 @@ public final class RRModule: ScriptModule {
         ]
     }
 
+    /// rr's script functions.
     public var functions: [ScriptFunction] {
         [
             ScriptFunction("record_route", arity: 0...1, routes: [.request, .branch, .failure]) { [self] ctx, args in
@@ -92,6 +97,7 @@ public final class RRModule: ScriptModule {
         ]
     }
 
+    /// `$route_uri`.
     public var pseudoVariables: [ScriptPVDefinition] {
         [ScriptPVDefinition("route_uri") { _, _ throws(ScriptError) in
             ScriptPVAccessor(get: { ctx in

@@ -23,11 +23,17 @@ public struct TMBranchTarget: Sendable, Equatable {
 /// `t_on_*`, the timers set with `t_set_fr`, the extra branches, and the transaction
 /// once there is one.
 public final class TMMessageState {
+    /// failure_route armed with `t_on_failure`.
     var onFailure: ScriptRouteRef?
+    /// onreply_route armed with `t_on_reply`.
     var onReply: ScriptRouteRef?
+    /// branch_route armed with `t_on_branch`.
     var onBranch: ScriptRouteRef?
+    /// `t_set_fr` final-reply timeout (ms) for non-INVITE / INVITE before a provisional.
     var fr: UInt64?
+    /// `t_set_fr` INVITE timeout (ms) after a provisional.
     var frInv: UInt64?
+    /// The transaction of this message, once created or matched.
     var cell: TMCell?
     /// True inside failure_route: the transaction's lock is held by the caller.
     var cellLocked = false

@@ -20,6 +20,7 @@ public final class TMStatistics: Sendable {
     /// Branches that timed out.
     public let timeouts = Atomic<UInt64>(0)
 
+    /// Counts one reply sent upstream.
     func count(_ code: Int) {
         let c = code / 100
         if c >= 1 && c <= 6 { byClass.withLock { $0[c] += 1 } }
@@ -38,6 +39,7 @@ public final class TMStatistics: Sendable {
 /// stateless reply path.
 public final class TMModule: ScriptModule, TMTimerHandler {
     public let name = "tm"
+    /// Transport, listeners and logging.
     let runtime: CoreRuntime
     let table = TMTable()
     /// Counters.
@@ -45,9 +47,11 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     /// The timer thread; started by the daemon through `startTimers()`.
     public let timers = TMTimerQueue()
     let values = Mutex(TMTimerValues())
+    /// `auto_inv_100`: answer INVITE with 100 at once.
     let autoInv100 = Atomic<Int>(1)
     /// Reason phrase of the automatic 100 (Kamailio's default text).
     let autoInv100Reason = Mutex("trying -- your call is important to us")
+    /// `failure_reply_mode` (accepted; all branches are considered).
     let failureReplyMode = Atomic<Int>(3)
     let script = Mutex<LoadedScript?>(nil)
     /// Script state of the timer thread (failure_route after a timeout runs there).
@@ -81,6 +85,7 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     /// Starts the timer thread (once the transport runs).
     public func startTimers() { timers.start() }
 
+    /// tm's `modparam` parameters (timers in milliseconds).
     public var parameters: [ScriptModuleParameter] {
         func timer(_ name: String, _ set: @escaping @Sendable (inout TMTimerValues, UInt64) -> Void) -> ScriptModuleParameter {
             ScriptModuleParameter(name, .int) { [self] v throws(ScriptFixupError) in
@@ -111,11 +116,13 @@ public final class TMModule: ScriptModule, TMTimerHandler {
         ]
     }
 
+    /// Keeps the script for failure/onreply routes and makes the timer thread's script state.
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         script.withLock { $0 = context.script }
         timerWorker.withLock { $0 = context.script.makeWorkerState(worker: 10_000) }
     }
 
+    /// tm's script functions.
     public var functions: [ScriptFunction] {
         let anyRoute: ScriptRouteMask = [.request, .failure, .onreply, .branch]
         func route(_ type: ScriptRouteType) -> @Sendable (ScriptFixupContext) throws(ScriptError) -> ScriptFixedArgs {
@@ -247,6 +254,7 @@ public final class TMModule: ScriptModule, TMTimerHandler {
         ]
     }
 
+    /// `$T_reply_code` and `$T_branch_idx`.
     public var pseudoVariables: [ScriptPVDefinition] {
         [
             ScriptPVDefinition("T_reply_code") { _, _ throws(ScriptError) in
@@ -265,10 +273,14 @@ public final class TMModule: ScriptModule, TMTimerHandler {
 
 /// A fixed next hop from `t_relay("udp:host:port")`.
 struct TMTarget: Sendable {
+    /// Transport.
     var proto: TransportProto
+    /// Host or address.
     var host: [UInt8]
+    /// Port (the transport's default when not written).
     var port: UInt16
 
+    /// A target from its parts.
     init(proto: TransportProto, host: [UInt8], port: UInt16) {
         self.proto = proto
         self.host = host
@@ -293,6 +305,7 @@ struct TMTarget: Sendable {
         }
     }
 
+    /// The target as a SIP URI (`sip:host:port;transport=x`).
     var uri: [UInt8] {
         var u = Array("sip:".utf8) + host + [UInt8(ascii: ":")] + ScriptValue.decimal(Int32(port))
         if proto != .udp { u += Array(";transport=\(proto.name)".utf8) }

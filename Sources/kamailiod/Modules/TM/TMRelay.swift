@@ -79,6 +79,7 @@ extension TMModule {
         }
     }
 
+    /// What `lookupOrCreate` found.
     enum Lookup {
         case created(TMCell), existing(TMCell), retransmission, failed
     }
@@ -310,6 +311,7 @@ extension TMModule {
         return true
     }
 
+    /// Salt of tm's To-tags, so they differ from sl's.
     static let toTagSalt: [UInt8] = Array("tm".utf8)
 
     /// Our Via branch: the magic cookie (§8.1.1.7), then `tm`, the cell id and the
@@ -322,6 +324,7 @@ extension TMModule {
         return out
     }
 
+    /// Appends `v` in lower-case hex without leading zeros.
     static func appendHex(_ v: UInt64, to out: inout [UInt8]) {
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
         var started = false

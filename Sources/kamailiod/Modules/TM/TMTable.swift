@@ -22,9 +22,12 @@ final class TMLock: @unchecked Sendable {
         m.deallocate()
     }
 
+    /// Takes the lock.
     func lock() { pthread_mutex_lock(m) }
+    /// Releases the lock.
     func unlock() { pthread_mutex_unlock(m) }
 
+    /// Runs `body` holding the lock.
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock()
         defer { unlock() }
@@ -35,13 +38,21 @@ final class TMLock: @unchecked Sendable {
 /// What identifies a server transaction (RFC 3261 §17.2.3), and the RFC 2543 fields for
 /// requests whose branch lacks the magic cookie.
 struct TMMatchKey: Sendable {
-    var branch: [UInt8]?          // z9hG4bK branch of the top Via, when RFC 3261
-    var sentBy: [UInt8]           // top Via host:port text
+    /// z9hG4bK branch of the top Via, when RFC 3261.
+    var branch: [UInt8]?
+    /// Top Via host:port text.
+    var sentBy: [UInt8]
+    /// Call-ID.
     var callID: [UInt8]
+    /// CSeq number.
     var cseq: UInt32
+    /// From tag.
     var fromTag: [UInt8]
+    /// To tag (empty for an initial request).
     var toTag: [UInt8]
-    var topVia: [UInt8]           // whole top Via value (RFC 2543 §17.2.3 fallback)
+    /// Whole top Via value (RFC 2543 §17.2.3 fallback).
+    var topVia: [UInt8]
+    /// Request-URI as received.
     var requestURI: [UInt8]
 
     init?(_ msg: SIPMessage) {
@@ -81,9 +92,13 @@ struct TMMatchKey: Sendable {
 /// One branch of a transaction: the client transaction and what it needs to resend,
 /// ACK and CANCEL.
 struct TMBranch {
+    /// The client transaction.
     var fsm: TMClientFSM
+    /// Request-URI of the branch.
     var uri: [UInt8]
+    /// Where the branch goes.
     var destination: Destination
+    /// The request as sent (for retransmissions, ACK and CANCEL).
     var request: [UInt8]
     /// Final reply as it would go upstream (our Via removed), to relay if it is the best.
     var reply: [UInt8]?
@@ -95,6 +110,7 @@ struct TMBranch {
     var gotProvisional = false
     /// The CANCEL client transaction, once sent.
     var cancel: TMClientFSM?
+    /// The CANCEL as sent.
     var cancelRequest: [UInt8]?
     /// This branch was added by a failure_route round that is still waiting.
     var round = 0
@@ -103,28 +119,44 @@ struct TMBranch {
 /// A transaction ("cell" in Kamailio): the server transaction of the received request
 /// and its branches. Everything mutable is guarded by `lock` (Kamailio's reply lock).
 final class TMCell: @unchecked Sendable {
+    /// Id in the table; its low bits are the bucket.
     let id: UInt64
     let lock = TMLock()
+    /// What identifies the received request.
     let key: TMMatchKey
+    /// Method of the received request.
     let method: SIPMethod
+    /// True for an INVITE transaction.
     var isInvite: Bool { method == .invite }
     /// The request as received.
     let request: [UInt8]
+    /// Where the request came from.
     let info: ReceiveInfo
+    /// Logging and `myself`, for routes run later.
     let services: any ScriptServices
+    /// Where replies go (§18.2.2).
     let replyDestination: Destination
+    /// Creation time (monotonic ms).
     let created: UInt64
 
     // guarded by lock
+    /// The server transaction.
     var server: TMServerFSM
+    /// Timer values of this transaction (`t_set_fr` changes them).
     var timers: TMTimerValues
+    /// Last reply sent upstream, replayed for retransmissions.
     var lastReply: [UInt8]?
+    /// Branches in the order they were sent.
     var branches: [TMBranch] = []
     /// The request with request_route's edits, the base for branches added later.
     var forwardBase: [UInt8]
+    /// Armed failure_route.
     var onFailure: ScriptRouteRef?
+    /// Armed onreply_route.
     var onReply: ScriptRouteRef?
+    /// Armed branch_route.
     var onBranch: ScriptRouteRef?
+    /// Message flags, back in failure_route.
     var flags: UInt32 = 0
     /// AVPs of the request, back in failure_route (Kamailio keeps them with the transaction).
     var avps: [String: [ScriptValue]] = [:]
@@ -155,6 +187,7 @@ final class TMCell: @unchecked Sendable {
 
 /// The transaction table: buckets with their own locks (architecture.md, habit 3).
 final class TMTable: Sendable {
+    /// log2 of the number of buckets.
     static let bucketBits = 12
     let count = 1 << TMTable.bucketBits
     /// One bucket: its cells by id, under its own lock.

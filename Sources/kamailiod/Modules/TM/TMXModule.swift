@@ -4,11 +4,13 @@ import ScriptEngine
 /// Kamailio); this module adds the route-type checks and `t_flush_flags`.
 public final class TMXModule: ScriptModule {
     public let name = "tmx"
+    /// No parameters.
     public let parameters: [ScriptModuleParameter] = []
 
     /// The module (stateless: it reads the tm state of each message).
     public init() {}
 
+    /// tmx's script functions.
     public var functions: [ScriptFunction] {
         func routeCheck(_ name: String, _ type: ScriptRouteType) -> ScriptFunction {
             ScriptFunction(name, arity: 0...0) { ctx, _ in ctx.routeType == type ? 1 : -1 }
