@@ -80,19 +80,19 @@ struct DialogRow: Equatable, Sendable {
     static func columns(now: Double) -> [ModelColumn<DialogRow>] {
         [
             .init("State", width: 11) { .number(Double($0.state), $0.stateName) },
-            .init("From", width: 18, flex: 2) { .text($0.from) },
-            .init("To", width: 18, flex: 2) { .text($0.to) },
-            .init("Call-ID", width: 20, flex: 3) { .text($0.callID) },
+            .init("From", width: 22, flex: 2) { .text($0.from) },
+            .init("To", width: 22, flex: 2) { .text($0.to) },
+            .init("Call-ID", width: 18, flex: 3) { .text($0.callID) },
             .init("Start", width: 8) { .number(Double($0.start), $0.start > 0 ? ModelClock.timeOfDay($0.start) : "-") },
             .init("Duration", width: 8, right: true) { row in
                 let d = row.liveDuration(now: now)
                 return .number(Double(d), ModelSIPText.duration(d))
             },
-            .init("Timeout", width: 8, right: true) { row in
+            .init("Timeout", width: 7, right: true) { row in
                 let t = row.timeLeft(now: now)
                 return .number(Double(t), row.timeout > 0 ? ModelSIPText.duration(t) : "-")
             },
-            .init("Profiles", width: 10, flex: 1) { .text($0.profiles.joined(separator: " ")) },
+            .init("Profiles", width: 12, flex: 1) { .text($0.profiles.joined(separator: " ")) },
         ]
     }
 }
