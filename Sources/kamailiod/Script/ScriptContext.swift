@@ -65,7 +65,10 @@ public final class ScriptContext {
     /// Set by the daemon to attach a step debugger to this message.
     public var debugHook: (any ScriptDebugHook)?
     /// Location of the action being executed (`$cfg(line)`, errors in module logs).
-    public internal(set) var currentLocation: ScriptSourceLocation?
+    public var currentLocation: ScriptSourceLocation? { currentAction?.location }
+    /// The action being executed: one reference stored per action, cheaper than copying
+    /// its location (which holds the file name) on every step.
+    var currentAction: ScriptAction?
     /// Name of the route being executed.
     public internal(set) var currentRoute = ""
     /// The script the context is running in (set on entry), for modules that start

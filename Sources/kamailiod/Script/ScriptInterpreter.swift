@@ -70,7 +70,7 @@ enum ScriptInterpreter {
     /// Runs a list of actions until it ends, breaks, returns or the script stops.
     static func execute(_ actions: [ScriptAction], _ ctx: ScriptContext) -> Flow {
         for action in actions {
-            ctx.currentLocation = action.location
+            ctx.currentAction = action
             if let hook = ctx.debugHook {
                 hook.willExecute(at: action.location, route: ctx.currentRoute, context: ctx)
             }
