@@ -46,10 +46,23 @@ request_route {
         if (!t_relay("udp:127.0.0.1:{UAS2}")) { sl_reply_error(); }
         exit;
     }
+    if (is_present_hf("X-Serial")) {
+        $ru = "sip:bob@127.0.0.1:{UAS}";
+        append_branch("sip:carol@127.0.0.1:{UAS2}", "0.5");
+        t_load_contacts();
+        t_next_contacts();
+        t_on_failure("SERIAL");
+        t_relay();
+        exit;
+    }
     if (is_present_hf("X-Fork")) { append_branch("sip:bob@127.0.0.1:{UAS2}"); }
     $du = "sip:127.0.0.1:{UAS}";
     t_on_failure("REROUTE");
     if (!t_relay()) { sl_reply_error(); }
+}
+failure_route[SERIAL] {
+    if (t_is_canceled()) { exit; }
+    if (t_next_contacts()) { t_on_failure("SERIAL"); t_relay(); }
 }
 failure_route[REROUTE] {
     xlog("L_INFO", "failure_route: $T_reply_code\\n");
@@ -219,6 +232,23 @@ struct DaemonTMTests {
         uas.send(replyText(a, 487, "Request Terminated", toTag: "a"), to: "127.0.0.1", port: daemon.port)
         #expect(expect(uas, "ACK") != nil)
         #expect(drain(uac, timeout: 0.4).filter { $0.hasPrefix("SIP/2.0 487") }.isEmpty)
+    }
+
+    @Test("serial fork by q: the q=1 contact first, the q=0.5 one after its failure, via t_next_contacts")
+    func serialFork() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        uac.send(sipRequest("INVITE", uri: "sip:bob@127.0.0.1:\(daemon.port)", via: "UDP 127.0.0.1:\(uac.port)",
+                            extra: ["X-Serial: yes"]), to: "127.0.0.1", port: daemon.port)
+        let first = try #require(expect(uas, "INVITE"))
+        #expect(first.hasPrefix("INVITE sip:bob@127.0.0.1:\(uas.port) SIP/2.0"))
+        #expect(drain(uas2, timeout: 0.2).isEmpty)  // not in parallel
+        uas.send(replyText(first, 486, "Busy Here"), to: "127.0.0.1", port: daemon.port)
+        let second = try #require(expect(uas2, "INVITE"))
+        #expect(second.hasPrefix("INVITE sip:carol@127.0.0.1:\(uas2.port) SIP/2.0"))
+        uas2.send(replyText(second, 603, "Decline"), to: "127.0.0.1", port: daemon.port)
+        // no group left: the best of both finals goes up (6xx, §16.7 step 6)
+        #expect(statusCode(expect(uac, "SIP/2.0 6")) == 603)
     }
 
     @Test("t_relay(\"udp:host:port\") sends to that address whatever the Request-URI says")

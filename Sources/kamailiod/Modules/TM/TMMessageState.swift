@@ -43,6 +43,8 @@ public final class TMMessageState {
     var branchIndex = 0
     /// Branches added with `append_branch()`, served by the next `t_relay()`.
     public var branches: [TMBranchTarget] = []
+    /// Contact groups of `t_load_contacts`, highest q first, for `t_next_contacts`.
+    var contactGroups: [[TMBranchTarget]] = []
     /// A reply went out from failure_route (`t_reply`).
     var repliedInFailure = false
     /// Set when a new branch was started from failure_route.

@@ -241,6 +241,33 @@ public final class TMModule: ScriptModule, TMTimerHandler {
             ScriptFunction("t_any_replied", arity: 0...0, routes: [.failure, .onreply]) { ctx, _ in
                 ctx.tm.cell?.branches.contains { $0.reply != nil || ($0.fsm.code > 0 && $0.fsm.code < 200) } == true ? 1 : -1
             },
+            // Serial forking (RFC 3261 §16.6: targets by decreasing q): the R-URI and the
+            // appended branches are grouped by q; each t_next_contacts() takes the next group.
+            ScriptFunction("t_load_contacts", arity: 0...1, routes: [.request, .failure]) { ctx, _ in
+                let s = ctx.tm
+                guard !s.branches.isEmpty else { return 1 }  // one target: nothing to order
+                var all = [TMBranchTarget(uri: ctx.requestURIBytes, destination: ctx.destinationURI)] + s.branches
+                all = all.enumerated().sorted { a, b in
+                    a.element.q != b.element.q ? a.element.q > b.element.q : a.offset < b.offset
+                }.map(\.element)
+                var groups: [[TMBranchTarget]] = []
+                for t in all {
+                    if let last = groups.last?.first, last.q == t.q { groups[groups.count - 1].append(t) } else { groups.append([t]) }
+                }
+                s.contactGroups = groups
+                s.branches = []
+                return 1
+            },
+            ScriptFunction("t_next_contacts", arity: 0...0, routes: [.request, .failure]) { ctx, _ in
+                let s = ctx.tm
+                guard !s.contactGroups.isEmpty else { return -1 }
+                let group = s.contactGroups.removeFirst()
+                guard let first = group.first else { return -1 }
+                ctx.setRequestURI(first.uri)
+                ctx.destinationURI = first.destination
+                s.branches = Array(group.dropFirst())
+                return 1
+            },
             ScriptFunction("t_drop_replies", arity: 0...1, routes: [.failure]) { _, _ in 1 },
             ScriptFunction("t_save_lumps", arity: 0...0, routes: [.request]) { _, _ in 1 },
             ScriptFunction("append_branch", arity: 0...2, routes: [.request, .failure]) { ctx, args in

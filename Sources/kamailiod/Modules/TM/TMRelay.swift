@@ -223,6 +223,7 @@ extension TMModule {
             cell.replyCallbacks += s.replyCallbacks
             s.replyCallbacks = []
             cell.avps = ctx.avps
+            cell.contactGroups = s.contactGroups
             ctx.applyPendingEdits()
             let n = cell.lock.withLock { () -> Int in
                 cell.forwardBase = ctx.serializeMessage()

@@ -144,7 +144,9 @@ extension TMModule {
         s.cellLocked = true
         s.replyCode = code
         s.branchIndex = max(cell.branches.count - 1, 0)
+        s.contactGroups = cell.contactGroups
         _ = script.run(route, ctx)
+        cell.contactGroups = s.contactGroups
         cell.flags = ctx.flags
         return s.relayedInFailure || s.repliedInFailure || cell.server.hasFinal
     }

@@ -160,6 +160,8 @@ final class TMCell: @unchecked Sendable {
     var flags: UInt32 = 0
     /// AVPs of the request, back in failure_route (Kamailio keeps them with the transaction).
     var avps: [String: [ScriptValue]] = [:]
+    /// Contact groups still to try (serial forking, `t_next_contacts` in failure_route).
+    var contactGroups: [[TMBranchTarget]] = []
     var canceled = false
     var round = 0
     var removed = false
