@@ -265,8 +265,12 @@ final class TmuxConsole {
         KamconE2E.run(["tmux", "-L", socket, "display-message", "-p", "-t", name, "#{pane_dead}"]).1.hasPrefix("1")
     }
 
-    /// Ends the tmux server.
-    func close() { KamconE2E.run(["tmux", "-L", socket, "kill-server"]) }
+    /// Ends the tmux server and removes its socket file (tmux leaves it behind).
+    func close() {
+        KamconE2E.run(["tmux", "-L", socket, "kill-server"])
+        let dir = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+        unlink("\(dir)/tmux-\(getuid())/\(socket)")
+    }
 
     deinit { close() }
 }
