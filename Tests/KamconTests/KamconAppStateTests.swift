@@ -216,3 +216,33 @@ struct KamconAppStateTests {
 }
 
 import Glibc
+
+@Suite("Command line")
+struct KamconOptionsTests {
+    @Test("without -s the daemon's socket is preferred, then Kamailio's, whichever exists")
+    func defaultSocket() {
+        let env = ["XDG_RUNTIME_DIR": "/run/user/7"]
+        #expect(AppOptions.defaultAddress(env: env, exists: { _ in false }) == .unixStream(path: "/run/user/7/kamailiod/kamailio_ctl"))
+        #expect(AppOptions.defaultAddress(env: env, exists: { $0.hasPrefix("/run/kamailio") })
+                == .unixStream(path: "/run/kamailio/kamailio_ctl"))
+        #expect(AppOptions.defaultAddress(env: [:], exists: { _ in false }).description.hasPrefix("unix:/tmp/kamailiod-"))
+    }
+
+    @Test("flags and subcommands parse; bad ones are refused with a reason")
+    func parse() throws {
+        let o = try AppOptions.parse(["-s", "dgram:/x.sock", "-i", "0.5", "-S", "dialogs"], env: ["NO_COLOR": "1"])
+        #expect(o.address == .unixDatagram(path: "/x.sock"))
+        #expect(o.interval == 0.5)
+        #expect(o.startScreen == .dialogs)
+        #expect(o.noColor)
+        #expect(try AppOptions.parse(["rpc", "core.echo", "1", "s:2", "--json"], env: [:]).mode
+                == .rpc(method: "core.echo", params: [1, "2"]))
+        #expect(try AppOptions.parse(["rpc", "core.echo", "--json"], env: [:]).json)
+        #expect(try AppOptions.parse(["-x", "ul.lookup location alice"], env: [:]).mode
+                == .rpc(method: "ul.lookup", params: ["location", "alice"]))
+        #expect(try AppOptions.parse(["dump", "dialogs"], env: [:]).mode == .dump("dialogs"))
+        #expect(throws: AppOptions.UsageError.self) { try AppOptions.parse(["-i", "0"], env: [:]) }
+        #expect(throws: AppOptions.UsageError.self) { try AppOptions.parse(["dump", "nothing"], env: [:]) }
+        #expect(throws: AppOptions.UsageError.self) { try AppOptions.parse(["--bogus"], env: [:]) }
+    }
+}

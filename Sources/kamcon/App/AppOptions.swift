@@ -20,7 +20,7 @@ struct AppOptions: Sendable {
     /// What to do.
     var mode: Mode = .console
     /// `-s`.
-    var address: RPCAddress = AppOptions.defaultAddress
+    var address: RPCAddress = RPCAddress.defaultControlSocket
     /// `-i` seconds.
     var interval: Double = 1
     /// `--json`.
@@ -34,8 +34,18 @@ struct AppOptions: Sendable {
     /// Datagram addresses speak binrpc with `-b` (kamcmd style) instead of JSON-RPC.
     var datagramBinrpc = false
 
-    /// kamailiod's default control socket (Kamailio's, so kamcon works with both).
-    static let defaultAddress = RPCAddress.defaultControlSocket
+    /// Where a control socket is looked for without `-s`: kamailiod's embedded default
+    /// (`$XDG_RUNTIME_DIR/kamailiod`, else `/tmp/kamailiod-<uid>`), then Kamailio's
+    /// `/run/kamailio`. The first that exists wins; if none does, kamailiod's default is
+    /// used (the daemon may be about to start) and kamcon keeps trying to attach.
+    static func defaultAddress(env: [String: String], exists: (String) -> Bool) -> RPCAddress {
+        var candidates: [String] = []
+        if let xdg = env["XDG_RUNTIME_DIR"], !xdg.isEmpty { candidates.append(xdg + "/kamailiod/kamailio_ctl") }
+        candidates.append("/tmp/kamailiod-\(getuid())/kamailio_ctl")
+        candidates.append("/run/kamailio/kamailio_ctl")
+        let path = candidates.first(where: exists) ?? candidates[0]
+        return .unixStream(path: path)
+    }
 
     /// Usage text.
     static let usage = """
@@ -45,7 +55,9 @@ struct AppOptions: Sendable {
            kamcon [options] dump transactions|dialogs|registrations|statistics
 
     Options:
-      -s ADDRESS   control socket: unix:/path (binrpc, default \(defaultAddress)),
+      -s ADDRESS   control socket: unix:/path (binrpc; default: kamailiod's socket in
+                   $XDG_RUNTIME_DIR/kamailiod or /tmp/kamailiod-UID, else Kamailio's
+                   /run/kamailio/kamailio_ctl, whichever exists),
                    fifo:/path (JSON-RPC via a reply FIFO), dgram:/path or
                    udp:127.0.0.1:PORT (JSON-RPC), tcp:HOST:PORT (binrpc)
       -i SECONDS   refresh interval (default 1; fractions allowed)
@@ -71,6 +83,7 @@ struct AppOptions: Sendable {
     /// Parses `args` (without the program name) with the environment `env`.
     static func parse(_ args: [String], env: [String: String]) throws(UsageError) -> AppOptions {
         var o = AppOptions()
+        o.address = defaultAddress(env: env, exists: { access($0, F_OK) == 0 })
         o.noColor = !(env["NO_COLOR"] ?? "").isEmpty
         o.historyFile = env["KAMCON_HISTORY"] ?? env["HOME"].map { $0 + "/.kamcon_history" }
         var rest: [String] = []
