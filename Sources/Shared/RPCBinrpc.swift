@@ -332,6 +332,18 @@ public struct BinrpcRecordReader {
 
             // Scalar records: find the value size, then check it fits before touching it.
             var size = sss
+            if extended, sss == 0, type == .int || type == .double {
+                // Kamailio 5.6 sends 64-bit numbers (an unset usrloc q: -1 as -1000/1000) as
+                // an extended INT/DOUBLE tag with SSS=0 followed by 8 value bytes; kamcmd
+                // reads them so, and so do we.
+                guard end - pos >= 8 else { throw BinrpcError(.truncated, at: offset(pos)) }
+                var raw: UInt64 = 0
+                for b in body[pos..<(pos + 8)] { raw = raw << 8 | UInt64(b) }
+                pos += 8
+                let v = Int64(bitPattern: raw)
+                emit(type == .int ? .int(Int(v)) : .double(Double(v) / 1000), &stack, &top)
+                continue
+            }
             if extended {
                 guard sss >= 1 && sss <= 4 else { throw BinrpcError(.badRecordSize, at: offset(tagOffset)) }
                 guard end - pos >= sss else { throw BinrpcError(.truncated, at: offset(pos)) }

@@ -353,3 +353,18 @@ struct RPCBinrpcTests {
         ]))
     }
 }
+
+@Suite("binrpc 64-bit records")
+struct BinrpcWideRecordTests {
+    @Test("an extended DOUBLE with SSS=0 carries 8 value bytes, as Kamailio 5.6 sends an unset q")
+    func wideDouble() throws {
+        // struct { Q: -1 }: 0x03 opens a struct, 0x25 'Q\0' is a member name of 2 bytes,
+        // 0x82 + 8 bytes is the 64-bit double (-1000 / 1000), 0x83 closes the struct.
+        let body: [UInt8] = [0x03, 0x25, 0x51, 0x00, 0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x18, 0x83]
+        let values = try BinrpcRecordReader.read(body[...], baseOffset: 0, maxDepth: 8)
+        #expect(values == [.struct([RPCMember("Q", .double(-1))])])
+        let int64: [UInt8] = [0x80, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]
+        #expect(try BinrpcRecordReader.read(int64[...], baseOffset: 0, maxDepth: 8) == [.int(1 << 32)])
+        #expect(throws: BinrpcError.self) { try BinrpcRecordReader.read([0x82, 0xff, 0xff][...], baseOffset: 0, maxDepth: 8) }
+    }
+}
