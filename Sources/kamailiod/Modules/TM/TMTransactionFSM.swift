@@ -127,9 +127,11 @@ public struct TMClientFSM: Sendable, Equatable {
                 state = .proceeding
                 code = status
                 // Kamailio: once a provisional arrives an INVITE waits fr_inv_timer,
-                // restarted on each provisional (restart_fr_on_each_reply=1).
+                // restarted on each provisional (restart_fr_on_each_reply=1). No new timer
+                // entry: the pending one finds the later deadline and moves itself there,
+                // so an answered call leaves no 120 s entry behind.
                 if isInvite { finalDeadline = now + timers.frInv }
-                return [.passUp(status), .schedule(.final, at: finalDeadline)]
+                return [.passUp(status)]
             }
             code = status
             if isInvite && status < 300 {
