@@ -9,12 +9,21 @@ public final class HTableModule: ScriptModule {
     public let name = "htable"
     private let runtime: CoreRuntime
     private let state = Mutex<[String: HTable]>([:])
+    /// Table names in definition order, so `htable.listTables` and `htable.stats` list
+    /// them the way the script declared them.
+    private let order = Mutex<[String]>([])
 
     /// A module without tables; `modparam` lines add them.
     public init(runtime: CoreRuntime) { self.runtime = runtime }
 
     /// The table with this name, if defined.
     public func table(_ name: String) -> HTable? { state.withLock { $0[name] } }
+
+    /// Every table, in definition order.
+    public var tables: [HTable] {
+        let names = order.withLock { $0 }
+        return state.withLock { t in names.compactMap { t[$0] } }
+    }
 
     public var parameters: [ScriptModuleParameter] {
         [
@@ -24,6 +33,7 @@ public final class HTableModule: ScriptModule {
                     guard tables[def.name] == nil else { throw ScriptFixupError("table '\(def.name)' is defined twice") }
                     tables[def.name] = HTable(def)
                 }
+                self.order.withLock { $0.append(def.name) }
             },
             // Accepted so that scripts written for Kamailio load; expiry is checked on access.
             ScriptModuleParameter("timer_interval", .int) { _ in },

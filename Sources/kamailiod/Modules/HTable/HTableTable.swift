@@ -208,6 +208,31 @@ public final class HTable: @unchecked Sendable {
         return n
     }
 
+    /// Number of buckets (`2^size`; `htable.stats` calls them slots).
+    public var bucketCount: Int { count }
+
+    /// The live item and its absolute expiry (seconds since the epoch, 0: never), for
+    /// `htable.get`, which shows both; nil when missing (no `initval` fallback here,
+    /// since the RPC reports a missing key as an error).
+    public func entry(_ key: String) -> (value: ScriptValue, expires: Int)? {
+        withBucket(key) { items in Self.live(&items, key).map { ($0.value, $0.expires) } }
+    }
+
+    /// The live items grouped by bucket: only non-empty buckets, in bucket order, items
+    /// sorted by name so dumps are stable (`htable.dump`, `htable.stats`).
+    public func bucketContents() -> [(bucket: Int, items: [(key: String, value: ScriptValue)])] {
+        var out: [(bucket: Int, items: [(key: String, value: ScriptValue)])] = []
+        let t = Self.now()
+        for b in 0..<count {
+            pthread_mutex_lock(locks + b)
+            let live = buckets[b].filter { $0.value.expires == 0 || $0.value.expires > t }
+                .map { (key: $0.key, value: $0.value.value) }
+            pthread_mutex_unlock(locks + b)
+            if !live.isEmpty { out.append((b, live.sorted { $0.key < $1.key })) }
+        }
+        return out
+    }
+
     /// Every live item, bucket by bucket (RPC dumps, tests).
     public func items() -> [(key: String, value: ScriptValue)] {
         var out: [(key: String, value: ScriptValue)] = []
