@@ -248,7 +248,7 @@ enum ControlMethods {
     }
 
     /// The reply codes sl counts one by one (the rest go to their class).
-    static let slCodes = [200, 202, 300, 301, 302, 400, 401, 403, 404, 407, 408, 483, 500]
+    static let slCodes = SLStatistics.codes
 
     /// `sl.stats`: counters by reply code, as the `sl:` statistics (see `ControlStatisticsFeed`).
     static func slStats(_ sl: SLStatistics) -> [RPCMethod] {
@@ -259,7 +259,7 @@ enum ControlMethods {
                 if code == 300 { members.append(RPCMember("2xx", .int(Int(truncatingIfNeeded: byClass[2])))) }
                 if code == 400 { members.append(RPCMember("3xx", .int(Int(truncatingIfNeeded: byClass[3])))) }
                 if code == 500 { members.append(RPCMember("4xx", .int(Int(truncatingIfNeeded: byClass[4])))) }
-                members.append(RPCMember(String(code), 0))
+                members.append(RPCMember(String(code), .int(Int(truncatingIfNeeded: sl.replies(code: code)))))
             }
             members.append(RPCMember("5xx", .int(Int(truncatingIfNeeded: byClass[5]))))
             members.append(RPCMember("6xx", .int(Int(truncatingIfNeeded: byClass[6]))))

@@ -101,18 +101,17 @@ struct ControlMemory {
 
 /// Feeds module and transport counters into the statistics table under Kamailio's names.
 enum ControlStatisticsFeed {
-    /// `sl:` — SLStatistics counts per reply class, so each class lands in its `Nxx`
-    /// counter; Kamailio's per-code counters (200, 404, ...) stay 0 until sl counts codes.
+    /// `sl:` — per-code counters for the codes sl singles out, class counters for the rest.
     static func registerSL(_ sl: SLStatistics, in stats: RPCStatistics) {
         for code in ControlMethods.slCodes {
-            stats.register(group: "sl", name: "\(code)_replies") { 0 }
+            stats.register(group: "sl", name: "\(code)_replies") { Int(truncatingIfNeeded: sl.replies(code: code)) }
         }
         for c in 1...6 {
             stats.register(group: "sl", name: "\(c)xx_replies") { Int(truncatingIfNeeded: sl.repliesByClass[c]) }
         }
         stats.register(group: "sl", name: "xxx_replies") { 0 }
         stats.register(group: "sl", name: "sent_replies") {
-            Int(truncatingIfNeeded: sl.repliesByClass.reduce(0, &+))
+            Int(truncatingIfNeeded: sl.totalReplies)
         }
         stats.register(group: "sl", name: "sent_err_replies") { 0 }
         stats.register(group: "sl", name: "failures") { Int(truncatingIfNeeded: sl.failures.load(ordering: .relaxed)) }

@@ -3,22 +3,38 @@ import SIPTransport
 import ScriptEngine
 import Synchronization
 
-/// Counters of the sl module (`sl.stats` later).
+/// Counters of the sl module (`sl.stats`, `sl:` statistics). As in Kamailio, the codes in
+/// `SLStatistics.codes` have their own counter and every other code counts in its class.
 public final class SLStatistics: Sendable {
-    /// Replies sent, by class 1xx...6xx (index 1...6).
-    let byClass = Mutex<[UInt64]>([UInt64](repeating: 0, count: 7))
+    /// The reply codes counted one by one (Kamailio's sl counts these).
+    public static let codes = [200, 202, 300, 301, 302, 400, 401, 403, 404, 407, 408, 483, 500]
+    /// Slots 0...6: class counters for codes not in `codes` (1...6 used); then one per code.
+    let counters = Mutex<[UInt64]>([UInt64](repeating: 0, count: 7 + SLStatistics.codes.count))
     /// ACKs to our own stateless replies, absorbed before the script.
     public let filteredACKs = Atomic<UInt64>(0)
     /// Replies that could not be sent.
     public let failures = Atomic<UInt64>(0)
 
     func count(_ code: Int) {
-        let c = code / 100
-        if c >= 1 && c <= 6 { byClass.withLock { $0[c] += 1 } }
+        if let i = Self.codes.firstIndex(of: code) {
+            counters.withLock { $0[7 + i] += 1 }
+        } else if code >= 100 && code < 700 {
+            counters.withLock { $0[code / 100] += 1 }
+        }
     }
 
-    /// Replies sent per class, index 1...6 for 1xx...6xx.
-    public var repliesByClass: [UInt64] { byClass.withLock { $0 } }
+    /// Replies per class, index 1...6 for 1xx...6xx, counting only codes without their own
+    /// counter (Kamailio's `2xx_replies` excludes `200_replies`).
+    public var repliesByClass: [UInt64] { counters.withLock { Array($0[0..<7]) } }
+
+    /// Replies sent with `code` when it is one of `codes`, else 0.
+    public func replies(code: Int) -> UInt64 {
+        guard let i = Self.codes.firstIndex(of: code) else { return 0 }
+        return counters.withLock { $0[7 + i] }
+    }
+
+    /// Every reply sent.
+    public var totalReplies: UInt64 { counters.withLock { $0.reduce(0, &+) } }
 }
 
 /// Stateless replies (Kamailio's `sl`): `sl_send_reply`, `send_reply`, `sl_reply_error`,
