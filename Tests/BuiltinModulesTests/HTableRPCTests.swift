@@ -28,6 +28,11 @@ struct HTableRPCTests {
             "name": "greeting", "value": "hello", "flags": .int(2), "expire": "NEVER"])])]))
         #expect(rpc(r, "htable.get", "demo", "nokey") == .fault(RPCFault(code: 500, message: "Key name doesn't exist in htable.")))
         #expect(rpc(r, "htable.get", "nosuch", "k") == .fault(RPCFault(code: 500, message: "No such htable")))
+        // a missing or mistyped parameter is htable's own fault (ctl without autoconvert: keys are strings)
+        #expect(r.execute("htable.get", params: ["demo", .int(101)], transport: .binrpc)
+            == .fault(RPCFault(code: 500, message: "Not enough parameters (htable name and key name)")))
+        #expect(rpc(r, "htable.sets", "demo", "k") == .fault(RPCFault(code: 500, message: "Not enough parameters (htable name, key name and value)")))
+        #expect(rpc(r, "htable.dump") == .fault(RPCFault(code: 500, message: "No htable name given")))
         #expect(rpc(r, "htable.seti", "demo", "counter", .int(7)) == .values(["Ok. Key set to new value."]))
         #expect(rpc(r, "htable.get", "demo", "counter") == .values([.object(["item": .object([
             "name": "counter", "value": .int(7), "flags": .int(0), "expire": "NEVER"])])]))

@@ -73,6 +73,8 @@ enum Daemon {
         }
 
         logger.setLevel((opts.debugLevel ?? core.debug) + opts.debugIncrements)
+        // cfg.* changes core.debug at run time; the logger is where the level lives.
+        modules.cfgRPC.bindCoreDebug(level: logger.currentLevel) { logger.setLevel($0) }
         let toStderr = opts.logToStderr || core.logStderror
         logger.setStderr(toStderr)
         if !toStderr { openlog(core.logName ?? "kamailiod", LOG_PID | LOG_CONS, LOG_DAEMON) }

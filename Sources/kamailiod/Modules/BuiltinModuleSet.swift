@@ -14,6 +14,8 @@ public struct BuiltinModuleSet: Sendable {
     public let tm: TMModule
     /// usrloc: the location tables, for the control interface (`ul.*`).
     public let usrloc: UsrlocModule
+    /// cfg_rpc: the runtime-configuration table; the daemon binds `core.debug` to its logger.
+    public let cfgRPC: CfgRPCModule
     public let all: [any ScriptModule]
 
     public init(runtime: CoreRuntime) {
@@ -24,6 +26,7 @@ public struct BuiltinModuleSet: Sendable {
         jsonrpcs = JSONRPCSModule()
         tm = TMModule(runtime: runtime)
         usrloc = UsrlocModule(runtime: runtime)
+        cfgRPC = CfgRPCModule()
         let auth = AuthModule(runtime: runtime, sl: sl)
         all = [
             core, sl,
@@ -39,6 +42,7 @@ public struct BuiltinModuleSet: Sendable {
             ctl, jsonrpcs, KexModule(), CorexModule(),
             tm, DialogModule(tm: tm), TMXModule(),
             HTableModule(runtime: runtime), TextOpsXModule(),
+            cfgRPC,
         ]
     }
 }

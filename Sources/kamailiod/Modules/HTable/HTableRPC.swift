@@ -13,9 +13,21 @@ extension HTableModule: RPCMethodProvider {
     /// The fault for an unknown table name.
     static let noSuchTable = RPCFault(code: 500, message: "No such htable")
 
-    /// Reads the table-name parameter and resolves it.
-    private func tableParameter(_ call: RPCCall) throws(RPCFault) -> HTable {
-        let name = try call.string()
+    /// The fault for missing table and key parameters (`htable.get`, `htable.delete`).
+    static let needKey = RPCFault(code: 500, message: "Not enough parameters (htable name and key name)")
+    /// The fault for missing table, key and value parameters (`htable.sets`, `htable.seti`).
+    static let needValue = RPCFault(code: 500, message: "Not enough parameters (htable name, key name and value)")
+    /// The fault for a missing table name (`htable.dump`, `htable.flush`).
+    static let needTable = RPCFault(code: 500, message: "No htable name given")
+
+    /// Runs the parameter scans; any scan failure becomes htable's own fault, which
+    /// Kamailio sends instead of the generic parameter error.
+    private static func scanned<T>(_ fault: RPCFault, _ scan: () throws(RPCFault) -> T) throws(RPCFault) -> T {
+        do { return try scan() } catch { throw fault }
+    }
+
+    /// Resolves a table name scanned before.
+    private func resolve(_ name: String) throws(RPCFault) -> HTable {
         guard let t = table(name) else { throw Self.noSuchTable }
         return t
     }
@@ -45,8 +57,8 @@ extension HTableModule: RPCMethodProvider {
     public func rpcMethods(_ environment: ControlEnvironment) -> [RPCMethod] {
         [
             RPCMethod("htable.get", help: "Get one key from a hash table.", signature: "<htable:s> <key:s>") { [self] call throws(RPCFault) in
-                let t = try tableParameter(call)
-                let key = try call.string()
+                let (name, key) = try Self.scanned(Self.needKey) { () throws(RPCFault) in (try call.string(), try call.string()) }
+                let t = try resolve(name)
                 guard let (value, expires) = t.entry(key) else {
                     throw RPCFault(code: 500, message: "Key name doesn't exist in htable.")
                 }
@@ -59,27 +71,29 @@ extension HTableModule: RPCMethodProvider {
             },
             RPCMethod("htable.sets", help: "Set one key in a hash table to a string value.",
                       signature: "<htable:s> <key:s> <value:s>") { [self] call throws(RPCFault) in
-                let t = try tableParameter(call)
-                let key = try call.string()
-                let value = try call.string()
+                let (name, key, value) = try Self.scanned(Self.needValue) { () throws(RPCFault) in
+                    (try call.string(), try call.string(), try call.string())
+                }
+                let t = try resolve(name)
                 t.set(key, .string(value))
                 call.add(.string("Ok. Key set to new value."))
             },
             RPCMethod("htable.seti", help: "Set one key in a hash table to an integer value.",
                       signature: "<htable:s> <key:s> <value:i>") { [self] call throws(RPCFault) in
-                let t = try tableParameter(call)
-                let key = try call.string()
-                let value = try call.int()
+                let (name, key, value) = try Self.scanned(Self.needValue) { () throws(RPCFault) in
+                    (try call.string(), try call.string(), try call.int())
+                }
+                let t = try resolve(name)
                 t.set(key, .int(Int32(truncatingIfNeeded: value)))
                 call.add(.string("Ok. Key set to new value."))
             },
             RPCMethod("htable.delete", help: "Delete one key from a hash table.", signature: "<htable:s> <key:s>") { [self] call throws(RPCFault) in
-                let t = try tableParameter(call)
-                t.remove(try call.string())
+                let (name, key) = try Self.scanned(Self.needKey) { () throws(RPCFault) in (try call.string(), try call.string()) }
+                try resolve(name).remove(key)
                 call.add(.string("Ok. Key deleted."))
             },
             RPCMethod("htable.dump", help: "Dump hash table content.", signature: "<htable:s>", returnsArray: true) { [self] call throws(RPCFault) in
-                let t = try tableParameter(call)
+                let t = try resolve(try Self.scanned(Self.needTable) { () throws(RPCFault) in try call.string() })
                 for (bucket, items) in t.bucketContents() {
                     let slot = items.map { item -> RPCValue in
                         let type = if case .int = item.value { "int" } else { "str" }
@@ -110,7 +124,7 @@ extension HTableModule: RPCMethodProvider {
                 }
             },
             RPCMethod("htable.flush", help: "Flush hash table.", signature: "<htable:s>") { [self] call throws(RPCFault) in
-                try tableParameter(call).reset()
+                try resolve(try Self.scanned(Self.needTable) { () throws(RPCFault) in try call.string() }).reset()
                 call.add(.string("Ok. Htable flushed."))
             },
         ]
