@@ -71,4 +71,17 @@ struct CfgRPCTests {
         #expect(rpc(r, "cfg.get", "maxfwd", "max_limit") == .values([.int(70)]))
         #expect(rpc(r, "cfg.reset", "nogroup") == .values([]))
     }
+
+    @Test("registrar's limits: read, changed in range, refused out of range")
+    func registrar() throws {
+        let h = try ModuleHarness("loadmodule \"cfg_rpc.so\"\nloadmodule \"sl.so\"\nloadmodule \"usrloc.so\"\n"
+            + "loadmodule \"registrar.so\"\nmodparam(\"registrar\", \"max_expires\", 600)\nrequest_route {\n}\n")
+        let r = rpcRegistry(h)
+        #expect(rpc(r, "cfg.get", "registrar", "max_expires") == .values([.int(600)]))
+        #expect(rpc(r, "cfg.seti", "registrar", "max_expires", .int(120)) == .values([]))
+        #expect(rpc(r, "cfg.get", "registrar", "max_expires") == .values([.int(120)]))
+        #expect(rpc(r, "cfg.seti", "registrar", "default_q", .int(2000)) == setFailed)
+        #expect(rpc(r, "cfg.reset", "registrar") == .values([]))
+        #expect(rpc(r, "cfg.get", "registrar", "max_expires") == .values([.int(600)]))
+    }
 }

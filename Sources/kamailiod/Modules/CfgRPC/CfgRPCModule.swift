@@ -65,6 +65,9 @@ public final class CfgRPCModule: ScriptModule, RPCMethodProvider {
                             write: { v in if case .int(let i) = v { maxfwd.maxLimit.store(i, ordering: .relaxed) } }),
             ]))
         }
+        if let registrar = script.modules.lazy.compactMap({ $0 as? RegistrarModule }).first {
+            registry.declare(Self.registrarGroup(registrar))
+        }
         var custom: [String: [CfgVariable]] = [:]
         var order: [String] = []
         for v in script.core.customVars {
@@ -73,6 +76,27 @@ public final class CfgRPCModule: ScriptModule, RPCMethodProvider {
             custom[v.group, default: []].append(.stored(v.name, value, description: v.description ?? ""))
         }
         for g in order { registry.declare(CfgGroup(g, custom[g] ?? [])) }
+    }
+
+    /// registrar's limits. Its settings sit behind a mutex that `save()` and `lookup()`
+    /// read once per message, so a change applies from the next REGISTER on.
+    static func registrarGroup(_ registrar: RegistrarModule) -> CfgGroup {
+        func int(_ name: String, min: Int = 0, max: Int = 0, _ description: String,
+                 _ path: WritableKeyPath<RegistrarModule.Settings, Int> & Sendable) -> CfgVariable {
+            CfgVariable(name, kind: .int, min: min, max: max, description: description,
+                        read: { .int(registrar.settings.withLock { $0[keyPath: path] }) },
+                        write: { v in if case .int(let i) = v { registrar.settings.withLock { $0[keyPath: path] = i } } })
+        }
+        return CfgGroup("registrar", [
+            int("default_expires", "Expiry in seconds of a contact that asks for none", \.defaultExpires),
+            int("min_expires", "Shortest accepted contact expiry in seconds (0: unchecked)", \.minExpires),
+            int("max_expires", "Longest accepted contact expiry in seconds (0: unchecked)", \.maxExpires),
+            int("max_contacts", "Most contacts kept per address-of-record (0: unlimited)", \.maxContacts),
+            int("default_q", min: -1, max: 1000, "q value of a contact that gives none (-1: unset)", \.defaultQ),
+            CfgVariable("append_branches", kind: .int, description: "1: lookup() adds every contact as a branch",
+                        read: { .int(registrar.settings.withLock { $0.appendBranches } ? 1 : 0) },
+                        write: { v in if case .int(let i) = v { registrar.settings.withLock { $0.appendBranches = i != 0 } } }),
+        ])
     }
 }
 
