@@ -103,13 +103,15 @@ struct KamconPollerTests {
         poller.setWanted(.dialogs)
         poller.start()
         defer { poller.stop() }
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while poller.snapshot.dialogs.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(poller.snapshot.dialogs.count == 2)
         #expect(pokes.withLock { $0 } > 0)
         poller.enqueue(PollerRequest(id: 7, method: "core.version", params: []))
         var replies: [PollerReply] = []
-        while replies.isEmpty, ContinuousClock.now < deadline {
+        // Its own deadline: on a loaded CI machine the first wait can use most of the first.
+        let replyDeadline = ContinuousClock.now + .seconds(30)
+        while replies.isEmpty, ContinuousClock.now < replyDeadline {
             replies = poller.takeReplies()
             try await Task.sleep(for: .milliseconds(10))
         }
