@@ -387,7 +387,7 @@ struct DaemonTMTests {
         func callRun() throws -> (status: Int32, output: String) {
             try run(sipp, ["-sf", scen.appendingPathComponent("uac_rr.xml").path, "127.0.0.1:\(proxy.port)",
                            "-s", "bob", "-i", "127.0.0.1", "-p", String(freePort()), "-m", String(calls), "-r", "20",
-                           "-d", "50", "-timeout", "40", "-nostdin"] + extra, timeout: 60)
+                           "-d", "50", "-timeout", "40", "-nostdin", "-pause_msg_ign"] + extra, timeout: 60)
         }
         var r = try callRun()
         // With random loss (-lost) a call can fail when the same message is lost on every
