@@ -209,7 +209,7 @@ public struct BinrpcRecordWriter: Sendable {
         switch value {
         case .int(let i): appendInteger(Int32(truncatingIfNeeded: i), type: .int)
         case .bool(let b): appendInteger(b ? 1 : 0, type: .int)
-        case .double(let d): appendInteger(BinrpcRecordWriter.fixedPoint(d), type: .double)
+        case .double(let d): appendDouble(d)
         case .string(let s): appendString(s)
         case .null: appendString("<null string>")
         case .bytes(let b): appendSized(type: .bytes, payload: b)
@@ -232,12 +232,17 @@ public struct BinrpcRecordWriter: Sendable {
         appendSized(type: .string, payload: Array(s.utf8) + [0])
     }
 
-    /// A double as binrpc's ×1000 fixed point, rounded and wrapped to 32 bits like a C cast
-    /// of a long would be (spec §3.6: 64-bit values are truncated to 32 bits).
-    static func fixedPoint(_ d: Double) -> Int32 {
+    /// DOUBLE as Kamailio 5.6 writes it: a ×1000 value that fits a positive 32-bit INT in
+    /// the minimum bytes (0.5 → `22 01 f4`); anything else (an unset q, -1) as the 64-bit
+    /// record, an extended tag with SSS=0 and 8 bytes, which kamcmd prints as `-1`. The
+    /// 4-byte form of a negative value would read as unsigned there (`4294966.296000`).
+    private mutating func appendDouble(_ d: Double) {
         let scaled = (d * 1000).rounded()
-        guard scaled.isFinite, abs(scaled) < 9.2e18 else { return 0 }
-        return Int32(truncatingIfNeeded: Int64(scaled))
+        guard scaled.isFinite, abs(scaled) < 9.2e18 else { return appendInteger(0, type: .double) }
+        let v = Int64(scaled)
+        if let small = Int32(exactly: v), small >= 0 { return appendInteger(small, type: .double) }
+        bytes.append(0x80 | BinrpcRecordType.double.rawValue)
+        bytes.append(contentsOf: withUnsafeBytes(of: v.bigEndian, Array.init))
     }
 
     /// INT/DOUBLE: 0 has size 0, negatives take 4 bytes, positives the minimum.

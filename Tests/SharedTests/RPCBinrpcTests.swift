@@ -363,6 +363,14 @@ struct BinrpcWideRecordTests {
         let body: [UInt8] = [0x03, 0x25, 0x51, 0x00, 0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x18, 0x83]
         let values = try BinrpcRecordReader.read(body[...], baseOffset: 0, maxDepth: 8)
         #expect(values == [.struct([RPCMember("Q", .double(-1))])])
+        // and the writer produces those bytes: a negative DOUBLE is the 64-bit record, a
+        // positive one the short form (0.5 -> 22 01 f4)
+        var writer = BinrpcRecordWriter()
+        writer.append(.struct([RPCMember("Q", .double(-1))]))
+        #expect(writer.bytes == body)
+        var half = BinrpcRecordWriter()
+        half.append(.double(0.5))
+        #expect(half.bytes == [0x22, 0x01, 0xf4])
         let int64: [UInt8] = [0x80, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]
         #expect(try BinrpcRecordReader.read(int64[...], baseOffset: 0, maxDepth: 8) == [.int(1 << 32)])
         #expect(throws: BinrpcError.self) { try BinrpcRecordReader.read([0x82, 0xff, 0xff][...], baseOffset: 0, maxDepth: 8) }

@@ -73,6 +73,14 @@ public final class UsrlocModule: ScriptModule {
         }
     }
 
+    /// The table called `name` if the script uses it (`ul.*` do not create tables).
+    public func existingTable(_ name: String) -> UsrlocTable? {
+        tablesLock.withLock { $0[name] }
+    }
+
+    /// The configured `db_mode`.
+    public var dbMode: UsrlocDBMode { settings.withLock { $0.dbMode } }
+
     private var logError: @Sendable (String) -> Void {
         let rt = runtime
         return { rt.log(.error, "usrloc", $0) }

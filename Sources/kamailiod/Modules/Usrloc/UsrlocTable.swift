@@ -44,17 +44,27 @@ public final class UsrlocTable: @unchecked Sendable {
         self.store = store
     }
 
-    private func slot(_ aor: String) -> Slot {
-        // FNV-1a over the bytes: stable for a given AoR (String.hashValue is per-process).
+    /// The AoR's hash (FNV-1a over the bytes: stable for a given AoR, unlike the
+    /// per-process String.hashValue); `ul.dump` shows it as HashID.
+    public static func hash(_ aor: String) -> UInt32 {
         var h: UInt32 = 2_166_136_261
         for b in aor.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
-        return slots[Int(h) & (slots.count - 1)]
+        return h
+    }
+
+    private func slot(_ aor: String) -> Slot {
+        slots[Int(Self.hash(aor)) & (slots.count - 1)]
     }
 
     /// The contacts of `aor` still valid at `now` (expired ones the timer has not removed
     /// yet are left out, as Kamailio's lookup does).
     public func contacts(of aor: String, now: Int) -> [UsrlocContact] {
         slot(aor).records.withLock { $0[aor] ?? [] }.filter { !$0.isExpired(at: now) }
+    }
+
+    /// Every contact of `aor`, expired ones included; nil when the AoR has no record.
+    public func records(of aor: String) -> [UsrlocContact]? {
+        slot(aor).records.withLock { $0[aor] }
     }
 
     /// Changes the contacts of `aor` under its slot's lock. `body` gets the current list
@@ -99,9 +109,13 @@ public final class UsrlocTable: @unchecked Sendable {
     /// Every record, slot by slot (each slot's lock held only while it is copied), for
     /// dumps; the order is the slot order, not sorted.
     public func allRecords() -> [(aor: String, contacts: [UsrlocContact])] {
-        var out: [(String, [UsrlocContact])] = []
-        for s in slots { s.records.withLock { for (k, v) in $0 { out.append((k, v)) } } }
-        return out
+        slotContents().flatMap { $0 }
+    }
+
+    /// Every slot's records (each slot's lock held only while it is copied), for `ul.dump`
+    /// and its per-slot statistics.
+    public func slotContents() -> [[(aor: String, contacts: [UsrlocContact])]] {
+        slots.map { s in s.records.withLock { $0.map { (aor: $0.key, contacts: $0.value) } } }
     }
 
     /// Connects the table to its database (start-up only, see the type's note).
@@ -237,6 +251,28 @@ final class UsrlocStore: Sendable {
             log("cannot write \(changes.count) location change(s): \(error)")
         }
     }
+
+    /// What `ul.db_users`, `ul.db_contacts` and `ul.db_expired_contacts` report: distinct
+    /// users (username, domain) and contacts with a valid binding at `now` (permanent ones
+    /// included), and stored contacts already expired. Read from the rows, not memory.
+    func storedCounts(now: Int) throws(SQLiteError) -> (users: Int, contacts: Int, expired: Int) {
+        let rows = try db.query("SELECT username, domain, expires FROM location")
+        var users = Set<String>()
+        var contacts = 0, expired = 0
+        for r in rows where r.count == 3 {
+            let expires = KamailioTime.parse(r[2]) ?? 0
+            if expires > 0 && expires <= now {
+                expired += 1
+            } else {
+                contacts += 1
+                users.insert("\(r[0].string ?? "")@\(r[1].string ?? "")")
+            }
+        }
+        return (users.count, contacts, expired)
+    }
+
+    /// True while a db_mode 2 change to `ruid` waits for the next flush.
+    func isPending(_ ruid: String) -> Bool { pending.withLock { $0[ruid] != nil } }
 
     /// Reads every stored binding still valid at `now`; expired rows are deleted.
     func loadAll(now: Int) throws(SQLiteError) -> [UsrlocContact] {
