@@ -16,7 +16,7 @@ let package = Package(
     targets: [
         .target(name: "Shared", path: "Sources/Shared", swiftSettings: strict),
         .target(name: "SIPCore", path: "Sources/kamailiod/SIP", swiftSettings: strict),
-        .target(name: "SIPTransport", dependencies: ["SIPCore"],
+        .target(name: "SIPTransport", dependencies: ["SIPCore", "COpenSSL"],
                 path: "Sources/kamailiod/Transport", swiftSettings: strict),
         .target(name: "ScriptEngine", dependencies: ["SIPCore", "SIPTransport"],
                 path: "Sources/kamailiod/Script", swiftSettings: strict),

@@ -107,6 +107,10 @@ enum Daemon {
             }
             logger.log(l, "core", text)
         }
+        if script.module(named: "tls") != nil,
+           let tls = modules.tls.transportFactory(connectTimeout: options.tcpConnectTimeout, log: options.log) {
+            options.streamFactories[.tls] = tls
+        }
         let transport = TransportManager(listens: listens, options: options)
         let handler = SIPMessageHandler(script: script, modules: modules, workers: transport.workerCount)
         let control = DaemonControl()

@@ -16,6 +16,8 @@ public struct BuiltinModuleSet: Sendable {
     public let usrloc: UsrlocModule
     /// cfg_rpc: the runtime-configuration table; the daemon binds `core.debug` to its logger.
     public let cfgRPC: CfgRPCModule
+    /// tls: the daemon registers its stream factory for `listen=tls:`.
+    public let tls: TLSModule
     public let all: [any ScriptModule]
 
     public init(runtime: CoreRuntime) {
@@ -27,6 +29,7 @@ public struct BuiltinModuleSet: Sendable {
         tm = TMModule(runtime: runtime)
         usrloc = UsrlocModule(runtime: runtime)
         cfgRPC = CfgRPCModule()
+        tls = TLSModule(runtime: runtime)
         let auth = AuthModule(runtime: runtime, sl: sl)
         all = [
             core, sl,
@@ -42,7 +45,7 @@ public struct BuiltinModuleSet: Sendable {
             ctl, jsonrpcs, KexModule(), CorexModule(),
             tm, DialogModule(tm: tm), TMXModule(),
             HTableModule(runtime: runtime), TextOpsXModule(),
-            cfgRPC,
+            cfgRPC, tls,
         ]
     }
 }

@@ -1,3 +1,4 @@
+import SIPTransport
 /// Turns the syntax tree into compiled routes: every name is resolved once, here.
 /// Undefined routes, unknown functions, wrong arities, unknown pseudo-variables,
 /// bad regexes, mixed-type constants and functions used in the wrong route family
@@ -178,6 +179,8 @@ struct ScriptCompiler {
                 return .pv(try symbols.compilePV(ScriptPVSpec(name: pv), at: e.location))
             }
             if w == "route" { throw ScriptError("expected '(' after 'route'", at: e.location) }
+            // `proto==TLS`: Kamailio's transport keywords (`udp`/`UDP` ...) as the value `$proto` reads.
+            if let p = TransportProto(name: w), w == p.name || w == p.viaToken { return .constant(.string(p.name)) }
             return .call(try callSite(ScriptCallSyntax(name: w, arguments: [], location: e.location)), e.location)
         case .call(let c):
             if c.name == "route" { return .route(try routeCall(c), e.location) }

@@ -31,6 +31,17 @@ public protocol StreamConnection: Sendable {
     func shutdown()
     /// Releases the socket. Called once, by the I/O thread, under the write lock.
     func close()
+    /// Monotonic nanoseconds when a handshake began that has not finished; 0 for none.
+    var handshakePendingSince: UInt64 { get }
+    /// Idle seconds before the connection is closed, overriding `tcp_connection_lifetime`.
+    var idleLifetime: Double? { get }
+}
+
+extension StreamConnection {
+    /// Plain streams have no handshake.
+    public var handshakePendingSince: UInt64 { 0 }
+    /// Plain streams use `tcp_connection_lifetime`.
+    public var idleLifetime: Double? { nil }
 }
 
 /// Makes the byte pipe for a connected, non-blocking socket of one stream transport

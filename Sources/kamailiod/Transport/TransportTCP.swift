@@ -274,10 +274,19 @@ final class TransportTCPLoop: @unchecked Sendable {
             TransportStatistics.bump(stats.tcpReceivedBytes, by: UInt64(n))
             r.framer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             drain(r)
+            // A full buffer may leave bytes a TLS layer already took off the socket, which
+            // epoll would not report again: read on while the buffer fills.
+            if n == buffer.count, readers[r.connection.id] != nil, r.blocked == nil {
+                readable(r, events: 0, buffer: buffer)
+            }
         case .wouldBlock:
             if events & (TransportEpoll.error | TransportEpoll.hangUp) != 0 { close(r, reason: "socket error", level: .debug) }
         case .closed:
-            close(r, reason: "closed by peer", level: .debug)
+            if r.framer.hasPartialMessage {
+                close(r, reason: "closed by peer in the middle of a message", level: .warning)
+            } else {
+                close(r, reason: "closed by peer", level: .debug)
+            }
         case .failed(let e):
             close(r, reason: "read failed: \(TransportSocket.errorText(e))", level: .debug)
         }
@@ -363,10 +372,14 @@ final class TransportTCPLoop: @unchecked Sendable {
             } else if r.partialSince != 0, now &- r.partialSince > incomplete {
                 TransportStatistics.bump(stats.framingErrors)
                 close(r, reason: "incomplete message for \(options.incompleteMessageTimeout) s", level: .warning)
-            } else if case let last = c.lastActivity.load(ordering: .relaxed), now > last, now - last > lifetime {
+            } else if case let hs = c.stream.handshakePendingSince, hs != 0, now &- hs > incomplete {
+                TransportStatistics.bump(stats.framingErrors)
+                close(r, reason: "\(c.proto.name) handshake not finished in \(options.incompleteMessageTimeout) s", level: .warning)
+            } else if case let last = c.lastActivity.load(ordering: .relaxed), now > last,
+                      now - last > (c.stream.idleLifetime.map { TransportClock.nanos(seconds: $0) } ?? lifetime) {
                 // `last` may be newer than `now` when a worker wrote meanwhile: not idle.
                 TransportStatistics.bump(stats.tcpIdleClosed)
-                close(r, reason: "idle for \(options.tcpConnectionLifetime) s", level: .debug)
+                close(r, reason: "idle for \(c.stream.idleLifetime ?? options.tcpConnectionLifetime) s", level: .debug)
             }
         }
     }

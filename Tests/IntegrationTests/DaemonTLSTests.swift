@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// TLS transport end to end: the real daemon with `listen=tls:`, Python's `ssl` module and
+/// the openssl CLI as peers, certificates made fresh by openssl per run.
+@Suite("TLS daemon", .serialized, .enabled(if: inIsolatedNetwork() && which("openssl") != nil && which("python3") != nil,
+                                           "needs an isolated network namespace, openssl and python3"))
+struct DaemonTLSTests {
+    /// Waits until `text` shows up in the daemon log (or the deadline passes).
+    static func waitForLog(_ d: DaemonProcess, _ text: String, timeout: Double = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if d.log.contains(text) { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    static func kamcmd(_ d: DaemonProcess, _ args: String...) throws -> String {
+        try run(which("kamcmd") ?? "kamcmd", ["-s", "unix:" + d.dir.path + "/kamailio_ctl"] + args, timeout: 20).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("REGISTER and a full call (INVITE, 180, 200, ACK, BYE) between two Python ssl clients, $tls_* in the script")
+    func registerAndCall() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let tlsPort = freePort()
+        let d = try DaemonProcess(config: TLSDaemonConfig.text(certs: certs, tlsPort: tlsPort))
+        defer { d.stop() }
+        let ua = try TLSPythonUA.write(in: certs.dir)
+        let r = try TLSPythonUA.run(ua, ["call", "--port", String(tlsPort), "--ca", certs.caCert])
+        #expect(r.status == 0, "\(r.output)\n\(d.log)")
+        #expect(r.output.contains("VERSION TLSv1.3"))
+        #expect(r.output.contains("OK call complete"))
+        #expect(d.log.contains("TLS-IN INVITE proto=tls version=TLSv1.3"))
+        #expect(d.log.contains("TLS-IN BYE proto=tls"))
+        // No client certificate was sent: nothing verified, no CN.
+        #expect(!d.log.contains("TLS-VERIFIED"))
+    }
+
+    @Test("verify_certificate + require_certificate: a CA-signed client is verified with its CN, a self-signed one and one without a certificate are refused")
+    func clientVerification() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let tlsPort = freePort()
+        let params = """
+            modparam("tls", "ca_list", "\(certs.caCert)")
+            modparam("tls", "verify_certificate", 1)
+            modparam("tls", "require_certificate", 1)
+            """
+        let d = try DaemonProcess(config: TLSDaemonConfig.text(certs: certs, tlsPort: tlsPort, tlsParams: params))
+        defer { d.stop() }
+        let ua = try TLSPythonUA.write(in: certs.dir)
+        let good = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort), "--ca", certs.caCert,
+                                            "--cert", certs.clientCert, "--key", certs.clientKey])
+        #expect(good.status == 0, "\(good.output)\n\(d.log)")
+        #expect(good.output.contains("PEER_CN server.test"))
+        #expect(Self.waitForLog(d, "TLS-VERIFIED REGISTER"))
+        #expect(d.log.contains("cn=alice.client"))
+
+        let rogue = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort), "--cert", certs.rogueCert,
+                                             "--key", certs.rogueKey])
+        #expect(rogue.status != 0, "\(rogue.output)")
+        #expect(!rogue.output.contains("OK registered"))
+        #expect(Self.waitForLog(d, "certificate: self-signed certificate"), "\(d.log)")
+
+        let none = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort)])
+        #expect(none.status != 0, "\(none.output)")
+        #expect(Self.waitForLog(d, "peer did not return a certificate"), "\(d.log)")
+        // Still serving.
+        let again = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort), "--cert", certs.clientCert,
+                                             "--key", certs.clientKey])
+        #expect(again.status == 0, "\(again.output)")
+    }
+
+    @Test("openssl s_client sees the configured tls_method and cipher_list")
+    func sClientSeesConfiguredCipher() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let tlsPort = freePort()
+        let params = """
+            modparam("tls", "tls_method", "TLSv1.2")
+            modparam("tls", "cipher_list", "ECDHE-RSA-AES128-GCM-SHA256")
+            """
+        let d = try DaemonProcess(config: TLSDaemonConfig.text(certs: certs, tlsPort: tlsPort, tlsParams: params))
+        defer { d.stop() }
+        let r = try run(which("openssl") ?? "openssl", ["s_client", "-connect", "127.0.0.1:\(tlsPort)", "-CAfile", certs.caCert],
+                        input: "", timeout: 30)
+        #expect(r.output.contains("Protocol  : TLSv1.2"), "\(r.output)")
+        #expect(r.output.contains("Cipher    : ECDHE-RSA-AES128-GCM-SHA256"), "\(r.output)")
+        #expect(r.output.contains("Verify return code: 0 (ok)"), "\(r.output)")
+        // TLS 1.1 is refused.
+        let old = try run(which("openssl") ?? "openssl", ["s_client", "-connect", "127.0.0.1:\(tlsPort)", "-tls1_1"],
+                          input: "", timeout: 30)
+        #expect(!old.output.contains("Cipher    : ECDHE"), "\(old.output)")
+    }
+
+    @Test("tls.reload: a new certificate is served by the next handshake; a bad file is refused and the old one stays",
+          .enabled(if: which("kamcmd") != nil))
+    func reload() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let tlsPort = freePort()
+        // The daemon reads live.pem/live.key; the test swaps their contents.
+        let live = certs.dir.appendingPathComponent("live.pem").path
+        let liveKey = certs.dir.appendingPathComponent("live.key").path
+        try FileManager.default.copyItem(atPath: certs.serverCert, toPath: live)
+        try FileManager.default.copyItem(atPath: certs.serverKey, toPath: liveKey)
+        var cfg = TLSDaemonConfig.text(certs: certs, tlsPort: tlsPort)
+        cfg = cfg.replacingOccurrences(of: certs.serverCert, with: live).replacingOccurrences(of: certs.serverKey, with: liveKey)
+        let d = try DaemonProcess(config: cfg)
+        defer { d.stop() }
+        let ua = try TLSPythonUA.write(in: certs.dir)
+        let first = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort), "--ca", certs.caCert])
+        #expect(first.output.contains("PEER_CN server.test"), "\(first.output)")
+
+        let fresh = try certs.issueServer(named: "reloaded", cn: "reloaded.test")
+        func replace(_ path: String, with source: String) throws {
+            try FileManager.default.removeItem(atPath: path)
+            try FileManager.default.copyItem(atPath: source, toPath: path)
+        }
+        // A broken certificate file: refused, the old certificate stays in use.
+        try "not a certificate\n".write(toFile: live, atomically: true, encoding: .utf8)
+        let bad = try Self.kamcmd(d, "tls.reload")
+        #expect(bad.hasPrefix("error: 500"), "\(bad)")
+        #expect(d.log.contains("tls.reload refused"))
+        let stillOld = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort), "--ca", certs.caCert])
+        #expect(stillOld.output.contains("PEER_CN server.test"), "\(stillOld.output)")
+
+        try replace(live, with: fresh.cert)
+        try replace(liveKey, with: fresh.key)
+        #expect(try Self.kamcmd(d, "tls.reload") == "Ok. TLS configuration reloaded.")
+        let second = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort), "--ca", certs.caCert])
+        #expect(second.output.contains("PEER_CN reloaded.test"), "\(second.output)")
+
+        let info = try Self.kamcmd(d, "tls.info")
+        #expect(info.contains("max_connections:") && info.contains("opened_connections:"), "\(info)")
+        let options = try Self.kamcmd(d, "tls.options")
+        #expect(options.contains("method: TLSv1.2+"), "\(options)")
+        #expect(options.contains("certificate: \(live)"), "\(options)")
+    }
+}
