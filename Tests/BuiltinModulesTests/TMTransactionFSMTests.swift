@@ -149,6 +149,46 @@ struct TMTransactionFSMTests {
         #expect(TMModule.bestBranch([branch(404), branch(407)]) == 1)
     }
 
+    @Test("failure_reply_mode: 0 keeps every branch, 1 and 3 only the last serial step, 2 only the last branch")
+    func failureReplyModes() {
+        func branch(_ code: Int, round: Int) -> TMBranch {
+            var fsm = TMClientFSM(isInvite: true, reliable: true, timers: t)
+            _ = fsm.start(now: 0)
+            _ = fsm.replyReceived(code, now: 0)
+            let d = Destination(proto: .udp, address: SocketAddress(ip: "127.0.0.1", port: 5060)!, listenerIndex: 0)
+            return TMBranch(fsm: fsm, uri: [], destination: d, request: [], reply: [1], round: round)
+        }
+        // a 407 in the first step, then a 503 and a 486 added by failure_route
+        let bs = [branch(407, round: 1), branch(503, round: 2), branch(486, round: 2)]
+        #expect(TMModule.bestBranch(bs, mode: 0, round: 2) == 0)
+        #expect(TMModule.bestBranch(bs, mode: 3, round: 2) == 2)
+        #expect(TMModule.bestBranch(bs, mode: 1, round: 2) == 2)
+        #expect(TMModule.bestBranch([branch(486, round: 1), branch(503, round: 1)], mode: 2, round: 1) == 1)
+    }
+
+    @Test("restart_fr_on_each_reply=0 keeps the deadline of the first provisional; the lifetime caps every deadline")
+    func frRestartAndLifetime() {
+        var v = t
+        v.frInv = 1000
+        func deadline(restart: Bool) -> UInt64 {
+            v.restartFrOnEachReply = restart
+            var fsm = TMClientFSM(isInvite: true, reliable: true, timers: v)
+            _ = fsm.start(now: 0)
+            _ = fsm.replyReceived(180, now: 10)
+            _ = fsm.replyReceived(183, now: 500)
+            return fsm.finalDeadline
+        }
+        #expect(deadline(restart: false) == 1010)
+        #expect(deadline(restart: true) == 1500)
+        var capped = TMClientFSM(isInvite: true, reliable: true, timers: v)
+        capped.lifetimeEnd = 700
+        _ = capped.start(now: 0)
+        #expect(capped.finalDeadline == 700)
+        _ = capped.replyReceived(180, now: 10)
+        #expect(capped.finalDeadline == 700)
+        #expect(capped.timerFired(.final, now: 700) == [.timedOut])
+    }
+
     @Test("our branch ids carry the cell id and branch index and parse back")
     func branchIDs() {
         let b = Array("z9hG4bK".utf8) + TMModule.branchID(cell: 0xabc123, branch: 2)

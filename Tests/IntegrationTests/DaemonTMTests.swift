@@ -77,7 +77,7 @@ failure_route[REROUTE] {
 
 /// A reply to a request text received by a test peer: Vias, From, Call-ID and CSeq
 /// copied, To with `toTag` (§8.2.6).
-private func replyText(_ request: String, _ code: Int, _ reason: String, toTag: String? = "uas1", extra: [String] = []) -> String {
+func replyText(_ request: String, _ code: Int, _ reason: String, toTag: String? = "uas1", extra: [String] = []) -> String {
     var out = ["SIP/2.0 \(code) \(reason)"]
     for line in request.components(separatedBy: "\r\n").dropFirst() {
         if line.isEmpty { break }
@@ -91,7 +91,7 @@ private func replyText(_ request: String, _ code: Int, _ reason: String, toTag: 
 }
 
 /// Waits for a message whose first line starts with `prefix`, skipping others.
-private func expect(_ peer: UDPPeer, _ prefix: String, timeout: Double = 3) -> String? {
+func expect(_ peer: UDPPeer, _ prefix: String, timeout: Double = 3) -> String? {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         guard let m = peer.receive(timeout: max(0.05, deadline.timeIntervalSinceNow)) else { return nil }
@@ -101,7 +101,7 @@ private func expect(_ peer: UDPPeer, _ prefix: String, timeout: Double = 3) -> S
 }
 
 /// Every message that arrives within `timeout` seconds.
-private func drain(_ peer: UDPPeer, timeout: Double) -> [String] {
+func drain(_ peer: UDPPeer, timeout: Double) -> [String] {
     var out: [String] = []
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline, let m = peer.receive(timeout: max(0.01, deadline.timeIntervalSinceNow)) { out.append(m) }

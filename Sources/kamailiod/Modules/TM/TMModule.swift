@@ -3,15 +3,22 @@ import SIPTransport
 import ScriptEngine
 import Synchronization
 
-/// Counters of the tm module (Kamailio's `tm:` statistics group).
+/// Counters of the tm module (what `tm.stats` and Kamailio's `tmx:` statistics show).
 public final class TMStatistics: Sendable {
-    /// Transactions created.
+    /// Transactions created for received requests (tmx `UAS_transactions`).
     public let total = Atomic<UInt64>(0)
+    /// Transactions created for local requests (tm.stats `total_local`, tmx
+    /// `UAC_transactions`); TMUAC counts them.
+    public let totalLocal = Atomic<UInt64>(0)
     /// Replies sent upstream (relayed or local), by class 1xx...6xx (index 1...6).
     let byClass = Mutex<[UInt64]>([UInt64](repeating: 0, count: 7))
-    /// Replies generated locally (t_reply, 100 Trying, 408, 487...).
+    /// Replies sent upstream, provisional ones included (`rpl_sent`).
+    public let sent = Atomic<UInt64>(0)
+    /// Replies received from downstream for one of our branches (`rpl_received`).
+    public let received = Atomic<UInt64>(0)
+    /// Replies generated locally: t_reply, 100 Trying, 408, 487... (`rpl_generated`).
     public let localReplies = Atomic<UInt64>(0)
-    /// Replies relayed from a branch.
+    /// Replies relayed from a branch (`rpl_relayed`).
     public let relayedReplies = Atomic<UInt64>(0)
     /// Request retransmissions absorbed.
     public let retransmissions = Atomic<UInt64>(0)
@@ -22,6 +29,7 @@ public final class TMStatistics: Sendable {
 
     /// Counts one reply sent upstream.
     func count(_ code: Int) {
+        sent.wrappingAdd(1, ordering: .relaxed)
         let c = code / 100
         if c >= 1 && c <= 6 { byClass.withLock { $0[c] += 1 } }
     }
@@ -51,8 +59,12 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     let autoInv100 = Atomic<Int>(1)
     /// Reason phrase of the automatic 100 (Kamailio's default text).
     let autoInv100Reason = Mutex("trying -- your call is important to us")
-    /// `failure_reply_mode` (accepted; all branches are considered).
+    /// `failure_reply_mode`: which branches' replies the final choice considers once a
+    /// failure_route started new branches (0: all; 1 and 3: the new ones; 2: the last
+    /// branch), see `bestBranch`.
     let failureReplyMode = Atomic<Int>(3)
+    /// `unix_tx_timeout` in milliseconds (Kamailio's default 500).
+    let unixTxTimeout = Atomic<Int>(500)
     let script = Mutex<LoadedScript?>(nil)
     /// Script state of the timer thread (failure_route after a timeout runs there).
     let timerWorker = Mutex<ScriptWorkerState?>(nil)
@@ -106,11 +118,16 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 autoInv100Reason.withLock { $0 = v.stringValue }
             },
             ScriptModuleParameter("failure_reply_mode", .int) { [self] v throws(ScriptFixupError) in failureReplyMode.store(Int(v.intValue), ordering: .relaxed) },
-            // Accepted for scripts written for Kamailio; their defaults are what we do.
-            ScriptModuleParameter("restart_fr_on_each_reply", .int) { _ throws(ScriptFixupError) in },
-            ScriptModuleParameter("max_inv_lifetime", .int) { _ throws(ScriptFixupError) in },
-            ScriptModuleParameter("max_noninv_lifetime", .int) { _ throws(ScriptFixupError) in },
-            ScriptModuleParameter("unix_tx_timeout", .int) { _ throws(ScriptFixupError) in },
+            timer("max_inv_lifetime") { $0.maxInvLifetime = $1 },
+            timer("max_noninv_lifetime") { $0.maxNoninvLifetime = $1 },
+            ScriptModuleParameter("restart_fr_on_each_reply", .int) { [self] v throws(ScriptFixupError) in
+                values.withLock { $0.restartFrOnEachReply = v.intValue != 0 }
+            },
+            // Kamailio's timeout for writing tm replies to a unix socket (t_write_unix);
+            // kept so cfg.get shows it, nothing here writes to unix sockets.
+            ScriptModuleParameter("unix_tx_timeout", .int) { [self] v throws(ScriptFixupError) in
+                unixTxTimeout.store(Int(v.intValue), ordering: .relaxed)
+            },
             ScriptModuleParameter("contacts_avp", .string) { _ throws(ScriptFixupError) in },
             ScriptModuleParameter("contact_flows_avp", .string) { _ throws(ScriptFixupError) in },
         ]

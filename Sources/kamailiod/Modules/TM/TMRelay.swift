@@ -305,6 +305,7 @@ extension TMModule {
         let bytes = msg.serialize()
         let dest = Destination(proto: proto, address: addr, listenerIndex: out.index)
         var fsm = TMClientFSM(isInvite: cell.isInvite, reliable: proto.isStream, timers: cell.timers)
+        fsm.lifetimeEnd = cell.lifetimeEnd
         let actions = fsm.start(now: now())
         cell.branches.append(TMBranch(fsm: fsm, uri: uri, destination: dest, request: bytes, round: cell.round))
         _ = sender(bytes, dest)

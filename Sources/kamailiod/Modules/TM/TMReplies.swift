@@ -13,6 +13,7 @@ extension TMModule {
                             replyRoute: () -> Bool) -> Bool {
         guard let via = try? msg.topVia(), let br = via.branch, let (id, index) = Self.parseBranch(br),
               let cell = table.cell(id) else { return false }
+        stats.received.wrappingAdd(1, ordering: .relaxed)
         guard let cs = try? msg.cseq() else { return true }
         let status = msg.statusCode
         let t = now()
@@ -113,7 +114,8 @@ extension TMModule {
     /// final (§16.7 step 6), give failure_route its chance, then send it (lock held).
     func branchFinished(_ cell: TMCell, worker: ScriptWorkerState?) {
         guard !cell.hasPendingBranch, !cell.server.hasFinal else { return }
-        guard let best = Self.bestBranch(cell.branches) else { return }
+        guard let best = Self.bestBranch(cell.branches, mode: failureReplyMode.load(ordering: .relaxed), round: cell.round)
+        else { return }
         var code = cell.branches[best].fsm.code
         if cell.canceled && cell.branches[best].reply == nil { code = 487 }
         if let fr = cell.onFailure, let script = script.withLock({ $0 }), runFailureRoute(cell, fr, script, code: code, worker: worker) {
@@ -153,8 +155,10 @@ extension TMModule {
 
     /// The branch whose final reply goes upstream (§16.7 step 6): a 6xx first, else the
     /// lowest class, preferring 401/407/415/420/484 among 4xx, and a real reply over a
-    /// local 408.
-    static func bestBranch(_ branches: [TMBranch]) -> Int? {
+    /// local 408. `mode` is failure_reply_mode: 0 considers every branch; 1 and 3 only
+    /// those of the last serial step (`round`: the branches a failure_route added), 2 only
+    /// the last branch.
+    static func bestBranch(_ branches: [TMBranch], mode: Int = 0, round: Int = 0) -> Int? {
         func rank(_ b: TMBranch) -> Int {
             let c = b.fsm.code
             switch c {
@@ -169,6 +173,11 @@ extension TMModule {
         }
         var best: Int?
         for i in branches.indices where branches[i].fsm.code >= 300 {
+            switch mode {
+            case 1, 3: if branches[i].round != round && branches.contains(where: { $0.round == round }) { continue }
+            case 2: if i != branches.count - 1 { continue }
+            default: break
+            }
             if best.map({ rank(branches[i]) < rank(branches[$0]) }) ?? true { best = i }
         }
         return best

@@ -138,6 +138,11 @@ final class TMCell: @unchecked Sendable {
     let replyDestination: Destination
     /// Creation time (monotonic ms).
     let created: UInt64
+    /// When the transaction's lifetime ends (max_inv_lifetime / max_noninv_lifetime
+    /// after creation): no branch waits beyond it, and `tm.clean` may drop it after.
+    let lifetimeEnd: UInt64
+    /// A transaction of a request we generated (Kamailio's T_IS_LOCAL_FLAG).
+    var isLocal = false
 
     // guarded by lock
     /// The server transaction.
@@ -179,6 +184,7 @@ final class TMCell: @unchecked Sendable {
         self.replyDestination = replyDestination
         self.timers = timers
         created = now
+        lifetimeEnd = now + (msg.method == .invite ? timers.maxInvLifetime : timers.maxNoninvLifetime)
         server = TMServerFSM(isInvite: msg.method == .invite, reliable: info.proto.isStream, timers: timers)
         forwardBase = msg.bytes
     }
@@ -201,6 +207,10 @@ final class TMTable: Sendable {
     private let nextID = Atomic<UInt64>(1)
     /// Transactions in the table.
     let current = Atomic<Int>(0)
+    /// Transactions ever inserted (`created` of tm.stats).
+    let created = Atomic<UInt64>(0)
+    /// Transactions removed (`freed` of tm.stats).
+    let freed = Atomic<UInt64>(0)
 
     init() {
         buckets = (0..<(1 << TMTable.bucketBits)).map { _ in Bucket() }
@@ -234,18 +244,35 @@ final class TMTable: Sendable {
             b[cell.id] = cell
             return (cell, true)
         }
-        if r.1 { current.wrappingAdd(1, ordering: .relaxed) }
+        if r.1 {
+            current.wrappingAdd(1, ordering: .relaxed)
+            created.wrappingAdd(1, ordering: .relaxed)
+        }
         return r
     }
 
     /// Removes a cell.
     func remove(_ cell: TMCell) {
         let gone = buckets[Int(cell.id & UInt64(count - 1))].cells.withLock { $0.removeValue(forKey: cell.id) != nil }
-        if gone { current.wrappingSubtract(1, ordering: .relaxed) }
+        if gone {
+            current.wrappingSubtract(1, ordering: .relaxed)
+            freed.wrappingAdd(1, ordering: .relaxed)
+        }
     }
 
     /// Every cell, bucket by bucket (RPC dumps, tests).
     func allCells() -> [TMCell] {
         buckets.flatMap { $0.cells.withLock { Array($0.values) } }
+    }
+
+    /// The cells of each non-empty bucket, newest first within a bucket (the order
+    /// Kamailio's tm.list shows), one bucket lock at a time.
+    func cellsByBucket() -> [(bucket: Int, cells: [TMCell])] {
+        var out: [(Int, [TMCell])] = []
+        for (i, b) in buckets.enumerated() {
+            let cells = b.cells.withLock { $0.isEmpty ? [] : $0.values.sorted { $0.id > $1.id } }
+            if !cells.isEmpty { out.append((i, cells)) }
+        }
+        return out
     }
 }

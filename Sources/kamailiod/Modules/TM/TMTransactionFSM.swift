@@ -31,6 +31,14 @@ public struct TMTimerValues: Sendable, Equatable {
     /// every finished transaction for `wait_timer` (5 s) instead of Timer J's 64*T1; we
     /// follow Kamailio, which keeps the table small under load.
     public var wait: UInt64 = 5000
+    /// Kamailio's `max_inv_lifetime`: an INVITE transaction gives up waiting for a final
+    /// reply this long after it was created, whatever fr_inv_timer says (default 180 s).
+    public var maxInvLifetime: UInt64 = 180_000
+    /// Kamailio's `max_noninv_lifetime`: the same for other methods (default 32 s).
+    public var maxNoninvLifetime: UInt64 = 32_000
+    /// Kamailio's `restart_fr_on_each_reply`: every provisional of an INVITE branch
+    /// restarts fr_inv_timer (true, the default); false: only the first one starts it.
+    public var restartFrOnEachReply = true
 
     /// The defaults.
     public init() {}
@@ -69,6 +77,9 @@ public struct TMClientFSM: Sendable, Equatable {
     private var interval: UInt64
     /// When the final-reply timer expires.
     public private(set) var finalDeadline: UInt64 = 0
+    /// End of the transaction's lifetime (max_inv_lifetime / max_noninv_lifetime after
+    /// its creation): no final-reply deadline goes beyond it.
+    public var lifetimeEnd: UInt64 = .max
 
     /// A new branch with the timer values of its transaction.
     public init(isInvite: Bool, reliable: Bool, timers: TMTimerValues) {
@@ -83,7 +94,7 @@ public struct TMClientFSM: Sendable, Equatable {
 
     /// The request was sent: start Timer A/E (UDP only) and the final-reply timer.
     public mutating func start(now: UInt64) -> [Action] {
-        finalDeadline = now + timers.fr
+        finalDeadline = min(now + timers.fr, lifetimeEnd)
         var out: [Action] = [.schedule(.final, at: finalDeadline)]
         if !reliable { out.append(.schedule(.retransmit, at: now + interval)) }
         return out
@@ -124,13 +135,16 @@ public struct TMClientFSM: Sendable, Equatable {
         switch state {
         case .calling, .proceeding:
             if status < 200 {
+                let first = state == .calling
                 state = .proceeding
                 code = status
                 // Kamailio: once a provisional arrives an INVITE waits fr_inv_timer,
-                // restarted on each provisional (restart_fr_on_each_reply=1). No new timer
-                // entry: the pending one finds the later deadline and moves itself there,
-                // so an answered call leaves no 120 s entry behind.
-                if isInvite { finalDeadline = now + timers.frInv }
+                // restarted on each provisional unless restart_fr_on_each_reply=0. No new
+                // timer entry: the pending one finds the later deadline and moves itself
+                // there, so an answered call leaves no 120 s entry behind.
+                if isInvite && (first || timers.restartFrOnEachReply) {
+                    finalDeadline = min(now + timers.frInv, lifetimeEnd)
+                }
                 return [.passUp(status)]
             }
             code = status
