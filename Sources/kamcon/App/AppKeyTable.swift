@@ -34,6 +34,8 @@ enum AppAction: Equatable, Sendable {
     case run, complete, historyPrevious, historyNext
     /// Command prompt: clear the output.
     case clearOutput
+    /// A Debugger screen key.
+    case debugger(DebuggerAction)
 }
 
 /// Where a binding applies.
@@ -125,6 +127,7 @@ enum AppKeyTable {
                   help: "Close the pane, clear the filter, or leave the command screen"),
             .init(keys: [.function(10), .char("q")], action: .quit, scope: .global, bar: "Quit", help: "Quit kamcon"),
         ]
+        b += AppDebuggerKeys.bindings
         return b
     }()
 

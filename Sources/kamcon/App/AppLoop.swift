@@ -23,6 +23,10 @@ enum AppLoop {
         let poller = ModelPoller(interval: options.interval, connect: { () throws(RPCClientError) -> any RPCClient in
             try RPCClients.connect(address, timeout: timeout, datagramProtocol: dgram)
         }, notify: { pipe.poke() })
+        // Debugger commands may take 20 s on Kamailio (spec debugger §4): own link, long timeout.
+        let debugger = ModelDebuggerRunner(interval: 1, connect: { () throws(RPCClientError) -> any RPCClient in
+            try RPCClients.connect(address, timeout: .seconds(25), datagramProtocol: dgram)
+        }, notify: { pipe.poke() })
 
         // Before any thread starts, so every thread inherits the unblocked mask.
         TerminalSignals.unblockInteractiveSignals()
@@ -51,12 +55,15 @@ enum AppLoop {
         poller.setWanted(state.screen.listKind)
         poller.start()
         defer { poller.stop() }
+        debugger.start()
+        defer { debugger.stop() }
         var lastGeneration = -1
         while true {
             pipe.drain()
             if appSignalStop.load(ordering: .relaxed) { return 0 }
             let now = ModelClock.now()
-            let live = poller.snapshot
+            var live = poller.snapshot
+            live.debugger = debugger.snapshot
             while let key = screen.readKey() {
                 if key == .resize {
                     screen.invalidate()
@@ -68,6 +75,7 @@ enum AppLoop {
                     case .call(let r): poller.enqueue(r)
                     case .interval(let i): poller.interval = i
                     case .pollNow: poller.pollSoon()
+                    case .debugger(let c): debugger.enqueue(c)
                     }
                 }
             }
@@ -77,6 +85,9 @@ enum AppLoop {
                 }
             }
             poller.setWanted(state.screen.listKind)
+            debugger.setActive(state.screen == .debugger)
+            debugger.setWatches(state.debugger.watches)
+            state.debugger.sync(live.debugger)
             let shown = state.shown(live)
             if live.generation != lastGeneration {
                 lastGeneration = live.generation
@@ -86,6 +97,7 @@ enum AppLoop {
                                       interval: state.interval, paused: state.paused)
             let (canvas, page) = ViewFrame.draw(width: screen.width, height: screen.height, state: state, context: context)
             state.pageSize = page
+            if state.screen == .debugger { state.debugger.rows = page }
             state.width = screen.width
             screen.present(canvas)
             // Wake at the next whole second so clocks and countdowns tick evenly.

@@ -34,6 +34,8 @@ enum AppEffect: Sendable {
     case interval(Double)
     /// Poll at once.
     case pollNow
+    /// A debugger command for `ModelDebuggerRunner`.
+    case debugger(DebuggerCommand)
 }
 
 /// The console's UI state: screen, per-screen list positions, modes, the command screen's
@@ -68,6 +70,8 @@ struct AppState: Sendable {
     var width = 80
     /// Poll interval.
     var interval: Double
+    /// The Debugger screen's cursor, panes, watches and prompt.
+    var debugger = ModelDebuggerUI()
     /// Next token for calls.
     private var nextID = 1
     /// What each outstanding call was for.
@@ -87,8 +91,13 @@ struct AppState: Sendable {
         message = (text, role, now + seconds)
     }
 
-    /// The snapshot to draw: the frozen one while paused.
-    func shown(_ live: ServerSnapshot) -> ServerSnapshot { paused ? (frozen ?? live) : live }
+    /// The snapshot to draw: the frozen one while paused (the debugger's part stays live:
+    /// a parked worker must not look running because the display is paused).
+    func shown(_ live: ServerSnapshot) -> ServerSnapshot {
+        guard paused, var f = frozen else { return live }
+        f.debugger = live.debugger
+        return f
+    }
 
     /// Re-anchors selections after new data, so rows moving between polls keep the
     /// selected row selected.
@@ -139,6 +148,7 @@ struct AppState: Sendable {
             break
         }
         if screen == .command, let effects = commandKey(key, snap, now: now) { return effects }
+        if screen == .debugger, let effects = debuggerPromptKey(key, snap.debugger, now: now) { return effects }
         guard let action = AppKeyTable.action(for: key, on: screen) else { return [] }
         return perform(action, snap, now: now)
     }
@@ -224,6 +234,7 @@ struct AppState: Sendable {
             say("refresh every \(ViewSparkline.number(interval))s", now: now)
             return [.interval(interval)]
         case .refresh: return [.pollNow]
+        case .debugger(let a): return debuggerAction(a, snap.debugger, now: now)
         case .run, .complete, .historyPrevious, .historyNext, .clearOutput: break
         }
         return []

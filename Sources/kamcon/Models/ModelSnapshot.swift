@@ -37,6 +37,8 @@ struct ServerSnapshot: Equatable, Sendable {
     var missing: Set<String> = []
     /// Last error of a list fetch, by method.
     var listErrors: [String: String] = [:]
+    /// The Debugger screen's data (published by its own thread, `ModelDebuggerRunner`).
+    var debugger = DebuggerSnapshot()
     /// Increases with every publish.
     var generation = 0
     /// When the last poll finished.

@@ -24,7 +24,8 @@ enum ViewFrame {
         case .dialogs: page = ViewLists.dialogs(&canvas, rect: rect, context: context, state: list, detail: detail)
         case .registrations: page = ViewRegistrations.draw(&canvas, rect: rect, context: context, state: list, detail: detail)
         case .statistics: page = ViewLists.statistics(&canvas, rect: rect, context: context, state: list)
-        case .debugger, .params: ViewSlots.draw(&canvas, rect: rect, screen: state.screen)
+        case .debugger: page = ViewDebugger.draw(&canvas, rect: rect, ui: state.debugger, context: context)
+        case .params: ViewSlots.draw(&canvas, rect: rect, screen: state.screen)
         case .command: page = ViewCommand.draw(&canvas, rect: rect, state: state, context: context)
         }
         ViewChrome.status(&canvas, y: height - 2, state: state, context: context)

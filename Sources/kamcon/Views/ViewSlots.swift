@@ -2,15 +2,8 @@
 enum ViewSlots {
     /// Draws a placeholder explaining what will appear.
     static func draw(_ canvas: inout Canvas, rect: ViewRect, screen: AppScreen) {
-        let text: [String]
-        switch screen {
-        case .debugger:
-            text = ["Debugger", "", "The routing-script step debugger (dbg.* methods) arrives with its issue.",
-                    "Its breakpoints, process list and stepping will live on this screen."]
-        default:
-            text = ["Runtime parameters", "", "cfg.* groups and values, with edit and commit, arrive with their issue.",
+        let text = ["Runtime parameters", "", "cfg.* groups and values, with edit and commit, arrive with their issue.",
                     "Until then, use the Command screen: cfg.list, cfg.get GROUP NAME, cfg.seti GROUP NAME VALUE."]
-        }
         for (i, t) in text.enumerated() {
             canvas.put(t, x: rect.x + 2, y: rect.y + 1 + i, role: i == 0 ? .accent : .dim, limit: rect.width - 4)
         }
