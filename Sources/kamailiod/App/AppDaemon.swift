@@ -29,11 +29,13 @@ enum Daemon {
         if let url = opts.initDB { return DatabaseInit.run(url: url) }
 
         // Until the script says otherwise, log to stderr at the level of the command line.
-        let logger = DaemonLogger(level: opts.debugLevel ?? 2, toStderr: true, colors: opts.logColors)
+        let logLevels = ModuleLogLevels()
+        let logger = DaemonLogger(level: opts.debugLevel ?? 2, toStderr: true, colors: opts.logColors,
+                                  moduleLevels: logLevels)
         let runtime = CoreRuntime(
             log: { level, module, text in logger.log(LogLevel(rawValue: level.rawValue) ?? .error, module, text) },
             logEnabled: { logger.enabled(LogLevel(rawValue: $0.rawValue) ?? .error) })
-        let modules = BuiltinModuleSet(runtime: runtime)
+        let modules = BuiltinModuleSet(runtime: runtime, logLevels: logLevels)
 
         if opts.printConfig {
             do {

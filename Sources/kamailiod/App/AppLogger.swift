@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BuiltinModules
 import Synchronization
 
 /// Kamailio's log levels (`debug=` values): lower is more severe.
@@ -43,11 +44,15 @@ final class DaemonLogger: Sendable {
     private let level: Atomic<Int>
     private let toStderr: Atomic<Bool>
     private let colors: Bool
+    /// Per-module levels and facilities (debugger's `dbg.set_mod_level` ...).
+    private let moduleLevels: ModuleLogLevels
 
-    init(level: Int, toStderr: Bool, colors: Bool = false) {
+    init(level: Int, toStderr: Bool, colors: Bool = false, moduleLevels: ModuleLogLevels = ModuleLogLevels()) {
         self.level = Atomic(level)
         self.toStderr = Atomic(toStderr)
         self.colors = colors
+        self.moduleLevels = moduleLevels
+        moduleLevels.setGlobalLevel(level)
     }
 
     /// Current `debug` level.
@@ -55,15 +60,22 @@ final class DaemonLogger: Sendable {
         get { level.load(ordering: .relaxed) }
     }
 
-    func setLevel(_ l: Int) { level.store(l, ordering: .relaxed) }
+    func setLevel(_ l: Int) {
+        level.store(l, ordering: .relaxed)
+        moduleLevels.setGlobalLevel(l)
+    }
     func setStderr(_ v: Bool) { toStderr.store(v, ordering: .relaxed) }
 
-    /// True when a message at `l` would be written; lets callers skip building the text.
-    @inline(__always) func enabled(_ l: LogLevel) -> Bool { l.rawValue <= level.load(ordering: .relaxed) }
+    /// True when a message at `l` would be written for some module; lets callers skip
+    /// building the text. A module set more verbose than `debug` raises the bar.
+    @inline(__always) func enabled(_ l: LogLevel) -> Bool {
+        l.rawValue <= max(level.load(ordering: .relaxed), moduleLevels.mostVerbose)
+    }
 
-    /// Writes `message` at `l` from `module` (`core`, `sl`, `xlog`, ...).
+    /// Writes `message` at `l` from `module` (`core`, `sl`, `xlog`, ...), at that module's
+    /// own level when one is set (`dbg.set_mod_level`).
     func log(_ l: LogLevel, _ module: String, _ message: String) {
-        guard enabled(l) else { return }
+        guard l.rawValue <= moduleLevels.level(for: module) ?? level.load(ordering: .relaxed) else { return }
         if toStderr.load(ordering: .relaxed) {
             let pid = getpid()
             var line = " \(pid) \(l.label): <\(module)> \(message)\n"
@@ -80,7 +92,8 @@ final class DaemonLogger: Sendable {
         } else {
             let text = "\(l.label): <\(module)> \(message)"
             text.withCString { c in
-                withVaList([c]) { vsyslog(l.syslogPriority, "%s", $0) }
+                let facility = moduleLevels.facility(for: module) ?? 0
+                withVaList([c]) { vsyslog(l.syslogPriority | facility, "%s", $0) }
             }
         }
     }

@@ -18,9 +18,11 @@ public struct BuiltinModuleSet: Sendable {
     public let cfgRPC: CfgRPCModule
     /// tls: the daemon registers its stream factory for `listen=tls:`.
     public let tls: TLSModule
+    /// debugger: the step debugger and per-module log levels (`levels` feeds the logger).
+    public let debugger: DebuggerModule
     public let all: [any ScriptModule]
 
-    public init(runtime: CoreRuntime) {
+    public init(runtime: CoreRuntime, logLevels: ModuleLogLevels = ModuleLogLevels()) {
         self.runtime = runtime
         core = CoreModule(runtime: runtime)
         sl = SLModule(runtime: runtime)
@@ -30,6 +32,7 @@ public struct BuiltinModuleSet: Sendable {
         usrloc = UsrlocModule(runtime: runtime)
         cfgRPC = CfgRPCModule()
         tls = TLSModule(runtime: runtime)
+        debugger = DebuggerModule(runtime: runtime, levels: logLevels)
         let auth = AuthModule(runtime: runtime, sl: sl)
         all = [
             core, sl,
@@ -45,7 +48,7 @@ public struct BuiltinModuleSet: Sendable {
             ctl, jsonrpcs, KexModule(), CorexModule(),
             tm, DialogModule(tm: tm), TMXModule(),
             HTableModule(runtime: runtime), TextOpsXModule(),
-            cfgRPC, tls,
+            cfgRPC, tls, debugger,
         ]
     }
 }

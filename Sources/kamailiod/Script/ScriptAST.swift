@@ -239,4 +239,6 @@ public struct ScriptSyntaxTree: Sendable {
     public var modParams: [ScriptModParamDecl] = []
     /// Route blocks in file order.
     public var routes: [ScriptRouteDecl] = []
+    /// Files read, main file first (filled by `ScriptFrontEnd`).
+    public var sourceFiles: [String] = []
 }

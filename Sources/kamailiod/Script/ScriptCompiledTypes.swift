@@ -185,6 +185,14 @@ public struct ScriptRouteRef: Sendable, Hashable {
 public protocol ScriptDebugHook: AnyObject {
     /// About to run the action at `location` in route `route` (name, or the family for main blocks).
     func willExecute(at location: ScriptSourceLocation, route: String, context: ScriptContext)
+    /// A route run started through `LoadedScript.run` on `context` has ended (a module's
+    /// nested run ends inside an action of the outer one).
+    func runFinished(context: ScriptContext)
+}
+
+extension ScriptDebugHook {
+    /// Most hooks only look at actions.
+    public func runFinished(context: ScriptContext) {}
 }
 
 /// Makes hooks for route runs (see `LoadedScript.setDebugHookProvider`). Called on the

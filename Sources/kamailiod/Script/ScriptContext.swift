@@ -74,8 +74,14 @@ public final class ScriptContext {
     /// The script the context is running in (set on entry), for modules that start
     /// other routes (`t_on_failure` and friends run through `LoadedScript.run`).
     public internal(set) weak var script: LoadedScript?
-    /// How deep `route()` calls are nested (Kamailio stops at `max_recursive_level`).
-    var routeDepth = 0
+    /// How deep `route()` calls are nested (Kamailio stops at `max_recursive_level`);
+    /// the step debugger reads it for step over/out.
+    public internal(set) var routeDepth = 0
+    /// Locks shared with other workers that are held while this context runs script
+    /// actions (a transaction's lock around failure/branch/onreply routes, `sht_lock`).
+    /// Modules count them up and down; the debugger never parks a worker while it is > 0,
+    /// since every other worker needing that lock would stall behind the breakpoint.
+    public var heldLocks = 0
     /// Set by `exit`, `drop`, `return 0` and functions returning 0: unwind everything.
     var stopped = false
     /// Value of the last simple action: what a route that ends without `return` gives.

@@ -22,6 +22,11 @@ public final class LoadedScript: Sendable {
     let maxWhileLoops: Int
     /// Module pseudo-variables, for formats compiled after load.
     let modulePVs: [String: ScriptPVDefinition]
+    /// Functions by name, for expressions compiled after load (the debugger's `eval`).
+    let functionTable: [String: [ScriptFunction]]
+    /// The files the script was read from, main file first, then included files in the
+    /// order they were read (what the debugger can show as source).
+    public let sourceFiles: [String]
     /// Whether a hook provider is installed: one relaxed load per message when not.
     private let hookEnabled = Atomic<Bool>(false)
     private let hookProvider = Mutex<(any ScriptDebugHookProvider)?>(nil)
@@ -30,7 +35,8 @@ public final class LoadedScript: Sendable {
     /// Made by `ScriptLoader`.
     init(core: ScriptCoreConfig, modules: [any ScriptModule], loadPaths: [String],
          routes: [ScriptCompiledRoute], refs: [ScriptRouteRef], varNames: [String],
-         modulePVs: [String: ScriptPVDefinition]) {
+         modulePVs: [String: ScriptPVDefinition], functionTable: [String: [ScriptFunction]] = [:],
+         sourceFiles: [String] = []) {
         self.core = core
         self.modules = modules
         self.loadPaths = loadPaths
@@ -38,6 +44,8 @@ public final class LoadedScript: Sendable {
         self.routeRefs = refs
         self.varNames = varNames
         self.modulePVs = modulePVs
+        self.functionTable = functionTable
+        self.sourceFiles = sourceFiles
         maxWhileLoops = core.maxWhileLoops
         var lookup: [String: Int] = [:]
         for r in refs { lookup[r.type.rawValue + ":" + r.name] = r.index }
@@ -101,7 +109,9 @@ public final class LoadedScript: Sendable {
         if ctx.debugHook == nil, hookEnabled.load(ordering: .relaxed) {
             ctx.debugHook = hookProvider.withLock { $0 }?.hook(for: ctx)
         }
-        return ScriptInterpreter.run(ref.index, in: self, ctx)
+        let result = ScriptInterpreter.run(ref.index, in: self, ctx)
+        if let hook = ctx.debugHook { hook.runFinished(context: ctx) }
+        return result
     }
 
     /// A context over a locally made request, for routes that run without a received
@@ -213,7 +223,8 @@ public enum ScriptLoader {
         for decl in tree.modParams { try applyModParam(decl, enabled, &compiler) }
         let routes = try compiler.compile(tree)
         let script = LoadedScript(core: core, modules: enabled, loadPaths: tree.loadPaths, routes: routes,
-                                  refs: symbols.routes, varNames: symbols.varNames, modulePVs: symbols.modulePVs)
+                                  refs: symbols.routes, varNames: symbols.varNames, modulePVs: symbols.modulePVs,
+                                  functionTable: symbols.functions, sourceFiles: tree.sourceFiles)
         for module in enabled { try module.initialize(ScriptModuleInitContext(script: script, services: services)) }
         return script
     }

@@ -4,7 +4,7 @@ public enum ScriptFrontEnd {
     /// (`NAME` or `NAME=VALUE`, a quoted VALUE being a string).
     public static func parse(path: String, defines: [String] = []) throws(ScriptError) -> ScriptSyntaxTree {
         var pp = ScriptPreprocessor(defines: defines)
-        return try ScriptParser.parse(try pp.run(path: path))
+        return try withFiles(try pp.run(path: path))
     }
 
     /// Preprocesses and parses in-memory text; `name` appears in locations and is the
@@ -12,6 +12,14 @@ public enum ScriptFrontEnd {
     public static func parse(text: String, name: String = "<script>",
                              defines: [String] = []) throws(ScriptError) -> ScriptSyntaxTree {
         var pp = ScriptPreprocessor(defines: defines)
-        return try ScriptParser.parse(try pp.run(bytes: Array(text.utf8), name: name))
+        return try withFiles(try pp.run(bytes: Array(text.utf8), name: name))
+    }
+
+    /// Parses `source` and records which files it came from.
+    private static func withFiles(_ source: ScriptPreprocessedSource) throws(ScriptError) -> ScriptSyntaxTree {
+        var tree = try ScriptParser.parse(source)
+        var seen = Set<String>()
+        for o in source.origins where seen.insert(o.file).inserted { tree.sourceFiles.append(o.file) }
+        return tree
     }
 }

@@ -22,6 +22,8 @@ public final class TransportManager: Sendable {
     public let statistics = TransportStatistics()
     /// Total worker threads that may call the handler (see the type's doc).
     public let workerCount: Int
+    /// Kernel thread ids of the workers, by worker index (filled as they start).
+    public let threadIdentities: TransportThreadIdentities
 
     /// Everything `start` built; published once, read lock-free by `send` on every packet,
     /// and kept alive (retained) until the manager goes away.
@@ -38,6 +40,7 @@ public final class TransportManager: Sendable {
         let udp = listens.filter { $0.proto == .udp }.count
         let streams = listens.contains { $0.proto != .udp }
         self.workerCount = udp * max(1, options.children) + (streams ? options.effectiveTCPChildren : 0)
+        threadIdentities = TransportThreadIdentities(count: workerCount)
     }
 
     deinit {
@@ -61,7 +64,7 @@ public final class TransportManager: Sendable {
             guard phase == .idle else { throw .alreadyStarted }
             let rt = try TransportRuntime.open(specs: specs, options: options, stats: statistics, handler: handler)
             do throws(TransportError) {
-                try rt.startThreads(handler: handler, options: options, stats: statistics)
+                try rt.startThreads(handler: handler, options: options, stats: statistics, identities: threadIdentities)
             } catch {
                 rt.stop()
                 throw error
@@ -253,13 +256,14 @@ final class TransportRuntime: Sendable {
 
     /// Starts the UDP receivers, the stream workers and the I/O thread.
     func startThreads(handler: any MessageHandler, options: TransportOptions,
-                      stats: TransportStatistics) throws(TransportError) {
+                      stats: TransportStatistics, identities: TransportThreadIdentities) throws(TransportError) {
         var worker = 0
         for l in udp {
             for _ in 0..<max(1, options.children) {
                 let index = worker
                 let log = options.log
                 guard let t = TransportThread.spawn(name: "udp-\(l.index)-\(index)", {
+                    identities.recordCurrentThread(worker: index)
                     l.receiveLoop(worker: index, handler: handler, stats: stats, log: log)
                 }) else { throw .cannotStartThread("udp receiver \(index)") }
                 udpThreads.withLock { $0.append(t) }
@@ -268,7 +272,8 @@ final class TransportRuntime: Sendable {
         }
         guard let loop, let pool else { return }
         loop.attach(pool: pool)
-        guard pool.start(count: options.effectiveTCPChildren, firstWorkerIndex: worker) else {
+        guard pool.start(count: options.effectiveTCPChildren, firstWorkerIndex: worker,
+                         onThreadStart: { identities.recordCurrentThread(worker: $0) }) else {
             throw .cannotStartThread("tcp worker")
         }
         guard let t = TransportThread.spawn(name: "tcp-main", { loop.run() }) else {

@@ -48,12 +48,16 @@ final class TransportWorkerPool<Job: Sendable>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Starts `count` workers numbered `firstWorkerIndex...`; false if a thread failed.
-    func start(count: Int, firstWorkerIndex: Int) -> Bool {
+    /// Starts `count` workers numbered `firstWorkerIndex...`, each calling `onThreadStart`
+    /// with its index first; false if a thread failed.
+    func start(count: Int, firstWorkerIndex: Int, onThreadStart: @escaping @Sendable (Int) -> Void = { _ in }) -> Bool {
         var started: [TransportThread] = []
         for i in 0..<max(1, count) {
             let index = firstWorkerIndex + i
-            guard let t = TransportThread.spawn(name: "tcp-worker-\(i)", { [self] in workerLoop(index) }) else {
+            guard let t = TransportThread.spawn(name: "tcp-worker-\(i)", { [self] in
+                onThreadStart(index)
+                workerLoop(index)
+            }) else {
                 locked { threads = started }
                 return false
             }

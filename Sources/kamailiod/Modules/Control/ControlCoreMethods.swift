@@ -167,29 +167,36 @@ enum ControlMethods {
     /// The SIP listeners (none before the transport started).
     static func listeners(_ env: ControlEnvironment) -> [ListenerInfo] { env.transport?.listeners ?? [] }
 
-    /// Our threads in the shape of Kamailio's process table. kamailiod is one process, so
-    /// every entry carries the same pid; the descriptions say which thread does what.
-    static func processes(_ env: ControlEnvironment) -> [(pid: Int, description: String)] {
+    /// Our threads in the shape of Kamailio's process table. kamailiod is one process:
+    /// the SIP workers show their kernel thread id (so the debugger can name one), the
+    /// other entries the process id; `worker` is the worker index of a SIP worker.
+    static func processes(_ env: ControlEnvironment) -> [(pid: Int, description: String, worker: Int?)] {
         let pid = Int(getpid())
-        var list = [(pid, "main process - attendant")]
+        let ids = env.transport?.threadIdentities
+        func workerPID(_ w: Int) -> Int { ids?.identity(worker: w)?.tid ?? pid }
+        var list: [(pid: Int, description: String, worker: Int?)] = [(pid, "main process - attendant", nil)]
         let children = env.transport?.options.children ?? env.script.core.children
+        var worker = 0
         for l in listeners(env) where l.proto == .udp {
-            for c in 0..<children { list.append((pid, "udp receiver child=\(c) sock=\(l.address)")) }
+            for c in 0..<children {
+                list.append((workerPID(worker), "udp receiver child=\(c) sock=\(l.address)", worker))
+                worker += 1
+            }
         }
-        list.append((pid, "timer"))
+        list.append((pid, "timer", nil))
         for e in env.endpoints {
             switch (e.proto, e.transport) {
-            case ("jsonrpc", "fifo"): list.append((pid, "JSONRPCS FIFO"))
-            case ("jsonrpc", _): list.append((pid, "JSONRPCS DATAGRAM"))
+            case ("jsonrpc", "fifo"): list.append((pid, "JSONRPCS FIFO", nil))
+            case ("jsonrpc", _): list.append((pid, "JSONRPCS DATAGRAM", nil))
             default: break
             }
         }
-        if env.endpoints.contains(where: { $0.proto == "binrpc" }) { list.append((pid, "ctl handler")) }
+        if env.endpoints.contains(where: { $0.proto == "binrpc" }) { list.append((pid, "ctl handler", nil)) }
         if listeners(env).contains(where: { $0.proto.isStream }) {
             for c in 0..<(env.transport?.options.effectiveTCPChildren ?? 0) {
-                list.append((pid, "tcp receiver (generic) child=\(c)"))
+                list.append((workerPID(worker + c), "tcp receiver (generic) child=\(c)", worker + c))
             }
-            list.append((pid, "tcp main process"))
+            list.append((pid, "tcp main process", nil))
         }
         return list
     }

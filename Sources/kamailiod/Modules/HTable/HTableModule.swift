@@ -117,11 +117,13 @@ public final class HTableModule: ScriptModule {
             ScriptFunction("sht_lock", arity: 1...1, fixup: refFixup) { ctx, args in
                 guard let r = args.custom(0, as: Reference.self) else { return -1 }
                 r.table.lock(r.key(ctx))
+                ctx.heldLocks += 1  // the debugger must not park while a bucket is locked
                 return 1
             },
             ScriptFunction("sht_unlock", arity: 1...1, fixup: refFixup) { ctx, args in
                 guard let r = args.custom(0, as: Reference.self) else { return -1 }
                 r.table.unlock(r.key(ctx))
+                ctx.heldLocks = max(0, ctx.heldLocks - 1)
                 return 1
             },
             // sht_rm_name_re("t=>regex") / sht_rm_value_re("t=>regex")

@@ -292,6 +292,7 @@ extension TMModule {
             bctx.setRequestURI(uri)
             bctx.userData = ctx.userData
             bctx.tm.branchIndex = index
+            bctx.heldLocks = 1  // branches start under the cell lock: the debugger must not park here
             let r = script.run(br, bctx)
             bctx.tm.branchIndex = 0
             if r.dropped || bctx.dropped { return false }

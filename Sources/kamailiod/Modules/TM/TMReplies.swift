@@ -41,6 +41,7 @@ extension TMModule {
             rctx.flags = cell.flags
             rctx.tm.cell = cell
             rctx.tm.cellLocked = true
+            rctx.heldLocks = 1  // the cell lock: the debugger must not park here
             rctx.tm.branchIndex = index
             rctx.tm.replyCode = status
             let res = script.run(r, rctx)
@@ -144,6 +145,7 @@ extension TMModule {
         let s = ctx.tm
         s.cell = cell
         s.cellLocked = true
+        ctx.heldLocks = 1  // the cell lock: the debugger must not park here
         s.replyCode = code
         s.branchIndex = max(cell.branches.count - 1, 0)
         s.contactGroups = cell.contactGroups
