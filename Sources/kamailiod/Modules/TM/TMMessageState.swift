@@ -39,6 +39,8 @@ public final class TMMessageState {
     var cellLocked = false
     /// `$T_reply_code`: the reply being handled (onreply) or the winning one (failure).
     var replyCode = 0
+    /// The winning branch's reply in failure_route (nil: tm's own 408/487), for `$T_rpl`.
+    var replyBytes: [UInt8]?
     /// `$T_branch_idx`.
     var branchIndex = 0
     /// Branches added with `append_branch()`, served by the next `t_relay()`.

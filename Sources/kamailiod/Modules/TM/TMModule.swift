@@ -173,6 +173,15 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 relay(ctx, target: args.count == 2 ? TMTarget(proto: .tcp, host: ctx.bytes(args[0]), port: UInt16(clamping: ctx.int(args[1]))) : nil,
                       proto: .tcp)
             },
+            ScriptFunction("t_relay_to_tls", arity: 0...2, routes: [.request, .failure]) { [self] ctx, args in
+                relay(ctx, target: args.count == 2 ? TMTarget(proto: .tls, host: ctx.bytes(args[0]), port: UInt16(clamping: ctx.int(args[1]))) : nil,
+                      proto: .tls)
+            },
+            // Kamailio's older name: t_relay() for anything but ACK.
+            ScriptFunction("t_forward_nonack", arity: 0...2, routes: [.request, .failure]) { [self] ctx, args in
+                guard ctx.message.method != .ack else { return -1 }
+                return relay(ctx, target: args.count == 2 ? TMTarget(proto: .udp, host: ctx.bytes(args[0]), port: UInt16(clamping: ctx.int(args[1]))) : nil)
+            },
             ScriptFunction("t_newtran", arity: 0...0, routes: [.request]) { [self] ctx, _ in
                 newTransaction(ctx)
             },
@@ -241,22 +250,32 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 }
                 return 1
             },
-            ScriptFunction("t_reset_fr", arity: 0...0, routes: [.request, .failure, .branch]) { ctx, _ in
-                ctx.tm.fr = nil
-                ctx.tm.frInv = nil
+            ScriptFunction("t_reset_fr", arity: 0...0, routes: [.request, .failure, .branch]) { [self] ctx, _ in
+                let s = ctx.tm
+                s.fr = nil
+                s.frInv = nil
+                if let c = s.cell {
+                    let v = values.withLock { $0 }
+                    withCell(c, locked: s.cellLocked) {
+                        c.timers.fr = v.fr
+                        c.timers.frInv = v.frInv
+                    }
+                }
                 return 1
             },
+            // The branch that ended failure_route's wait ($T_branch_idx) timed out / got a
+            // reply; any branch did. A branch replied when anything (a 1xx too) came back.
             ScriptFunction("t_branch_timeout", arity: 0...0, routes: [.failure]) { ctx, _ in
-                ctx.tm.cell?.branches.contains { $0.fsm.code == 408 && $0.reply == nil } == true ? 1 : -1
+                Self.branch(ctx) { Self.timedOut($0) } ? 1 : -1
             },
             ScriptFunction("t_any_timeout", arity: 0...0, routes: [.failure, .onreply]) { ctx, _ in
-                ctx.tm.cell?.branches.contains { $0.fsm.code == 408 && $0.reply == nil } == true ? 1 : -1
+                ctx.tm.cell?.branches.contains { Self.timedOut($0) } == true ? 1 : -1
             },
             ScriptFunction("t_branch_replied", arity: 0...0, routes: [.failure]) { ctx, _ in
-                ctx.tm.cell?.branches.last.map { $0.reply != nil || ($0.fsm.code > 0 && $0.fsm.code != 408) } == true ? 1 : -1
+                Self.branch(ctx) { Self.replied($0) } ? 1 : -1
             },
             ScriptFunction("t_any_replied", arity: 0...0, routes: [.failure, .onreply]) { ctx, _ in
-                ctx.tm.cell?.branches.contains { $0.reply != nil || ($0.fsm.code > 0 && $0.fsm.code < 200) } == true ? 1 : -1
+                ctx.tm.cell?.branches.contains { Self.replied($0) } == true ? 1 : -1
             },
             // Serial forking (RFC 3261 §16.6: targets by decreasing q): the R-URI and the
             // appended branches are grouped by q; each t_next_contacts() takes the next group.
@@ -285,7 +304,19 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 s.branches = Array(group.dropFirst())
                 return 1
             },
-            ScriptFunction("t_drop_replies", arity: 0...1, routes: [.failure]) { _, _ in 1 },
+            // The replies received so far no longer compete for the final reply: "a" (the
+            // default) all of them, "l" those of the last step, "n" none.
+            ScriptFunction("t_drop_replies", arity: 0...1, routes: [.failure]) { ctx, args in
+                guard let c = ctx.tm.cell else { return -1 }
+                let mode = args.count > 0 ? ctx.string(args[0]) : "a"
+                guard mode != "n" else { return 1 }
+                for i in c.branches.indices where mode != "l" || c.branches[i].round == c.round {
+                    c.branches[i].dropped = true
+                }
+                return 1
+            },
+            // Header edits of request_route already travel with the transaction (its
+            // request is stored as edited), so failure_route sees them without this.
             ScriptFunction("t_save_lumps", arity: 0...0, routes: [.request]) { _, _ in 1 },
             ScriptFunction("append_branch", arity: 0...2, routes: [.request, .failure]) { ctx, args in
                 let uri = args.count > 0 ? ctx.bytes(args[0]) : ctx.requestURIBytes
@@ -297,22 +328,20 @@ public final class TMModule: ScriptModule, TMTimerHandler {
             },
         ]
     }
+}
 
-    /// `$T_reply_code` and `$T_branch_idx`.
-    public var pseudoVariables: [ScriptPVDefinition] {
-        [
-            ScriptPVDefinition("T_reply_code") { _, _ throws(ScriptError) in
-                ScriptPVAccessor(get: { ctx in
-                    if !ctx.message.isRequest { return .int(Int32(ctx.message.statusCode)) }
-                    let c = ctx.tm.replyCode
-                    return c > 0 ? .int(Int32(c)) : .null
-                })
-            },
-            ScriptPVDefinition("T_branch_idx") { _, _ throws(ScriptError) in
-                ScriptPVAccessor(get: { ctx in .int(Int32(ctx.tm.branchIndex)) })
-            },
-        ]
+extension TMModule {
+    /// True when `test` holds for the branch failure_route is about (`$T_branch_idx`).
+    static func branch(_ ctx: ScriptContext, _ test: (TMBranch) -> Bool) -> Bool {
+        guard let c = ctx.tm.cell, c.branches.indices.contains(ctx.tm.branchIndex) else { return false }
+        return test(c.branches[ctx.tm.branchIndex])
     }
+
+    /// The branch ended without a final reply (tm's local 408).
+    static func timedOut(_ b: TMBranch) -> Bool { b.fsm.code == 408 && b.reply == nil }
+
+    /// Something came back on the branch: a provisional or a final reply.
+    static func replied(_ b: TMBranch) -> Bool { b.reply != nil || b.gotProvisional }
 }
 
 /// A fixed next hop from `t_relay("udp:host:port")`.

@@ -120,10 +120,7 @@ extension TMModule {
         if let f = msg.firstHeader(.cseq), let cs = try? msg.cseq() {
             cseq = SIPBytes.string(msg.bytes[f.name.lowerBound..<f.value.lowerBound]) + String(cs.number)
         }
-        var flags = cell.isInvite ? TFlag.invite : 0
-        if cell.isLocal { flags |= TFlag.local }
-        if canceled { flags |= TFlag.canceled }
-        if cell.isInvite, autoInv100.load(ordering: .relaxed) != 0 { flags |= TFlag.autoInv100 }
+        let flags = transactionFlags(cell, canceled: canceled)
         let address = UInt(bitPattern: Unmanaged.passUnretained(cell).toOpaque())
         return [
             RPCMember("cell", .string("0x" + String(address, radix: 16))),
@@ -141,6 +138,15 @@ extension TMModule {
             // Kamailio counts its end of life in timer ticks of 1/16 s.
             RPCMember("lifetime", .int(Int(cell.lifetimeEnd * 16 / 1000))),
         ]
+    }
+
+    /// Kamailio's flags of a transaction (tm.list `tflags`, `$T(flags)`).
+    func transactionFlags(_ cell: TMCell, canceled: Bool) -> Int {
+        var flags = cell.isInvite ? TFlag.invite : 0
+        if cell.isLocal { flags |= TFlag.local }
+        if canceled { flags |= TFlag.canceled }
+        if cell.isInvite, autoInv100.load(ordering: .relaxed) != 0 { flags |= TFlag.autoInv100 }
+        return flags
     }
 
     /// The INVITE transaction with this Call-ID and CSeq number (Kamailio compares the

@@ -30,6 +30,7 @@ extension TMModule {
         cell.lock.lock()
         defer { cell.lock.unlock() }
         guard index < cell.branches.count, !cell.removed else { return true }
+        cell.lastReceivedCode = status
         let actions = cell.branches[index].fsm.replyReceived(status, now: t)
         guard !actions.isEmpty else { return true }
         let passes = actions.contains { if case .passUp = $0 { return true } else { return false } }
@@ -119,7 +120,7 @@ extension TMModule {
         else { return }
         var code = cell.branches[best].fsm.code
         if cell.canceled && cell.branches[best].reply == nil { code = 487 }
-        if let fr = cell.onFailure, let script = script.withLock({ $0 }), runFailureRoute(cell, fr, script, code: code, worker: worker) {
+        if let fr = cell.onFailure, let script = script.withLock({ $0 }), runFailureRoute(cell, fr, script, best: best, code: code, worker: worker) {
             return
         }
         if let bytes = cell.branches[best].reply {
@@ -133,7 +134,7 @@ extension TMModule {
 
     /// Runs failure_route over the request; true when it started new branches or replied.
     /// `worker` is the script state of the calling thread; nil on the timer thread.
-    func runFailureRoute(_ cell: TMCell, _ route: ScriptRouteRef, _ script: LoadedScript, code: Int,
+    func runFailureRoute(_ cell: TMCell, _ route: ScriptRouteRef, _ script: LoadedScript, best: Int, code: Int,
                          worker: ScriptWorkerState?) -> Bool {
         guard let msg = try? SIPMessage(bytes: cell.forwardBase),
               let worker = worker ?? timerWorker.withLock({ $0 }) else { return false }
@@ -147,6 +148,7 @@ extension TMModule {
         s.cellLocked = true
         ctx.heldLocks = 1  // the cell lock: the debugger must not park here
         s.replyCode = code
+        s.replyBytes = cell.branches[best].reply
         s.branchIndex = max(cell.branches.count - 1, 0)
         s.contactGroups = cell.contactGroups
         _ = script.run(route, ctx)
@@ -174,7 +176,7 @@ extension TMModule {
             }
         }
         var best: Int?
-        for i in branches.indices where branches[i].fsm.code >= 300 {
+        for i in branches.indices where branches[i].fsm.code >= 300 && !branches[i].dropped {
             switch mode {
             case 1, 3: if branches[i].round != round && branches.contains(where: { $0.round == round }) { continue }
             case 2: if i != branches.count - 1 { continue }

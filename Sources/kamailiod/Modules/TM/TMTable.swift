@@ -114,6 +114,8 @@ struct TMBranch {
     var cancelRequest: [UInt8]?
     /// This branch was added by a failure_route round that is still waiting.
     var round = 0
+    /// `t_drop_replies()` took this branch's reply out of the final choice.
+    var dropped = false
 }
 
 /// A transaction ("cell" in Kamailio): the server transaction of the received request
@@ -168,6 +170,8 @@ final class TMCell: @unchecked Sendable {
     /// Contact groups still to try (serial forking, `t_next_contacts` in failure_route).
     var contactGroups: [[TMBranchTarget]] = []
     var canceled = false
+    /// Code of the last reply received on any branch (`$T(reply_last)`).
+    var lastReceivedCode = 0
     var round = 0
     var removed = false
     /// Called with each reply code above 100 relayed or sent (dialog tracking).

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// failure_route reports what tm's pseudo-variables and tests say in headers of the
+/// request it re-routes to `{UAS2}`; failure_reply_mode 0 keeps every branch in the choice.
+private let scriptConfig = """
+listen=udp:127.0.0.1:{PORT}
+log_stderror=yes
+debug=2
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "textops.so"
+loadmodule "pv.so"
+modparam("tm", "fr_timer", 600)
+modparam("tm", "wait_timer", 500)
+modparam("tm", "failure_reply_mode", 0)
+request_route {
+    if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
+    if (is_method("ACK")) { t_relay(); exit; }
+    $du = "sip:127.0.0.1:{UAS}";
+    t_on_failure("F");
+    t_relay();
+}
+failure_route[F] {
+    $var(rep) = "no";
+    if (t_branch_replied()) { $var(rep) = "yes"; }
+    $var(to) = "no";
+    if (t_branch_timeout()) { $var(to) = "yes"; }
+    if (is_present_hf("X-Drop")) { t_drop_replies(); }
+    append_hf("X-Req: $T_req($hdr(X-Tag))\\r\\n");
+    append_hf("X-Rpl: $T_rpl($hdr(X-UAS))\\r\\n");
+    append_hf("X-Code: $T_reply_code $T_reply_reason $T(reply_code)\\r\\n");
+    append_hf("X-T: $T(reply_type) $T(branch_index) $T(reply_last) $var(rep) $var(to)\\r\\n");
+    $du = "sip:127.0.0.1:{UAS2}";
+    t_relay();
+}
+"""
+
+@Suite("tm: $T_req, $T_rpl, $T_reply_reason, $T(...), t_branch_*, t_drop_replies", .serialized)
+struct DaemonTMScriptTests {
+    let uac: UDPPeer
+    let uas: UDPPeer
+    let uas2: UDPPeer
+    let daemon: DaemonProcess
+
+    init() throws {
+        uac = try UDPPeer()
+        uas = try UDPPeer()
+        uas2 = try UDPPeer()
+        daemon = try DaemonProcess(config: scriptConfig.replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
+            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+    }
+
+    func send(_ extra: [String], callID: String = UUID().uuidString) {
+        uac.send(sipRequest("INVITE", uri: "sip:bob@127.0.0.1:\(daemon.port)", via: "UDP 127.0.0.1:\(uac.port)",
+                            extra: ["Contact: <sip:alice@127.0.0.1:\(uac.port)>", "X-Tag: t42"] + extra, callID: callID),
+                 to: "127.0.0.1", port: daemon.port)
+    }
+
+    /// The final reply of the call `callID` (earlier calls' retransmitted finals skipped).
+    func finalReply(_ callID: String) -> Int? {
+        let deadline = Date().addingTimeInterval(4)
+        while Date() < deadline, let m = expect(uac, "SIP/2.0", timeout: max(0.05, deadline.timeIntervalSinceNow)) {
+            if let c = statusCode(m), c >= 200, headerValue(m, "Call-ID") == callID { return c }
+        }
+        return nil
+    }
+
+    @Test("a 486 with a header: failure_route reads the request and the reply through $T_req/$T_rpl")
+    func replyValues() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        send([])
+        let inv = try #require(expect(uas, "INVITE"))
+        uas.send(replyText(inv, 180, "Ringing"), to: "127.0.0.1", port: daemon.port)
+        uas.send(replyText(inv, 486, "Busy Here", extra: ["X-UAS: from-uas"]), to: "127.0.0.1", port: daemon.port)
+        let rerouted = try #require(expect(uas2, "INVITE"))
+        #expect(headerValue(rerouted, "X-Req") == "t42")
+        #expect(headerValue(rerouted, "X-Rpl") == "from-uas")
+        #expect(headerValue(rerouted, "X-Code") == "486 Busy Here 486")
+        #expect(headerValue(rerouted, "X-T") == "0 0 486 yes no")
+    }
+
+    @Test("no answer: $T_reply_code 408 Request Timeout, a local reply, t_branch_timeout true")
+    func timeoutValues() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        send([])
+        _ = try #require(expect(uas, "INVITE"))
+        let rerouted = try #require(expect(uas2, "INVITE", timeout: 5))
+        #expect(headerValue(rerouted, "X-Code") == "408 Request Timeout 408")
+        #expect(headerValue(rerouted, "X-T")?.hasPrefix("1 0 ") == true)
+        #expect(headerValue(rerouted, "X-T")?.hasSuffix(" no yes") == true)
+    }
+
+    @Test("with failure_reply_mode 0 the first 486 beats a later 503, unless t_drop_replies() dropped it")
+    func dropReplies() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        for (drop, want) in [(false, 486), (true, 503)] {
+            let callID = UUID().uuidString
+            send(drop ? ["X-Drop: 1"] : [], callID: callID)
+            let inv = try #require(expect(uas, "INVITE"))
+            uas.send(replyText(inv, 486, "Busy Here"), to: "127.0.0.1", port: daemon.port)
+            let second = try #require(expect(uas2, "INVITE"))
+            uas2.send(replyText(second, 503, "Unavailable", toTag: "u2"), to: "127.0.0.1", port: daemon.port)
+            #expect(finalReply(callID) == want)
+        }
+    }
+}
