@@ -2,14 +2,22 @@
 import Glibc
 #endif
 import SIPCore
+import SIPTransport
 import ScriptEngine
 import Synchronization
 
-/// Per-message dialog state: the dialog this request belongs to, once known.
+/// Per-message dialog state: the dialog this request belongs to, once known, and what
+/// the script set before `dlg_manage()` made it (Kamailio's dialog context).
 final class DialogMessageState {
     /// The dialog found or created for this message.
     var dialog: Dialog?
     var looked = false
+    /// `$dlg_ctx(timeout_bye)` set before the dialog exists.
+    var timeoutBye = false
+    /// `dlg_set_timeout()` before the dialog exists.
+    var lifetime: Int?
+    /// `dlg_setflag()` before the dialog exists.
+    var flags: UInt32 = 0
 }
 
 extension ScriptContext {
@@ -26,107 +34,82 @@ extension ScriptContext {
 /// Dialog tracking (Kamailio's `dialog`): `dlg_manage()` on an initial INVITE creates a
 /// dialog that follows the INVITE transaction's replies (unconfirmed → early →
 /// confirmed, or deleted on a failure); in-dialog requests are matched by Call-ID and
-/// tags (RFC 3261 §12.2.2) when tm relays them, so a BYE ends the dialog.
-public final class DialogModule: ScriptModule {
+/// tags (RFC 3261 §12.2.2) when tm relays them, so a BYE ends the dialog. The module
+/// can end a dialog itself with a BYE to each side (dlg_bye, dlg.end_dlg, timeout),
+/// sent through tm's local client transactions (TMUAC).
+public final class DialogModule: ScriptModule, TMTimerHandler {
     public let name = "dialog"
     /// The transactions the dialogs follow.
     let tm: TMModule
     let table = DialogTable()
     /// Counters.
     public var stats: DialogStatistics { table.stats }
-    /// `default_timeout` in seconds (kept for `$dlg(timeout)`; dialogs end by BYE or failure).
+    /// `default_timeout` in seconds: how long a confirmed dialog may last.
     let defaultTimeout = Atomic<Int>(43200)
+    /// `dlg_extra_hdrs`: header lines added to the BYEs this module sends.
+    let extraHeaders = Mutex<[UInt8]>([])
+    /// Profiles from `profiles_with_value` / `profiles_no_value`: name → has values.
+    let profileDefinitions = Mutex<[String: Bool]>([:])
+    /// Lifetime timers (epoch of the dialog in `cell`: h_entry << 32 | h_id).
+    let timers = TMTimerQueue()
+    let script = Mutex<LoadedScript?>(nil)
+    /// Script state for `event_route[dialog:*]` run off a worker (timer, reply callback).
+    let eventWorker = Mutex<ScriptWorkerState?>(nil)
 
     /// A dialog module whose dialogs follow the transactions of `tm`.
     public init(tm: TMModule) {
         self.tm = tm
         tm.addRelayHook { [weak self] ctx in self?.inDialogRequest(ctx) }
+        timers.setHandler(self)
     }
 
     /// Dialogs in the table now.
     public var currentDialogs: Int { table.count }
 
+    /// Keeps the script for `event_route[dialog:start|end|failed]`.
+    public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
+        script.withLock { $0 = context.script }
+        eventWorker.withLock { $0 = context.script.makeWorkerState(worker: 10_001) }
+    }
+
     /// dialog's `modparam` parameters.
     public var parameters: [ScriptModuleParameter] {
-        let ignored: [String] = ["db_mode", "db_url", "dlg_flag", "enable_stats", "profiles_with_value",
-                                 "profiles_no_value", "dlg_match_mode", "track_cseq_updates", "detect_spirals"]
-        return ignored.map { n in ScriptModuleParameter(n, n.hasPrefix("profiles") || n == "db_url" ? .string : .int) { _ throws(ScriptFixupError) in } }
-            + [ScriptModuleParameter("default_timeout", .int) { [self] v throws(ScriptFixupError) in
-                defaultTimeout.store(Int(v.intValue), ordering: .relaxed)
-            }]
+        // Accepted for Kamailio scripts; what they select is what we do (memory only).
+        let ignored: [(String, ScriptModuleParameter.Kind)] = [
+            ("db_mode", .int), ("db_url", .string), ("dlg_flag", .int), ("enable_stats", .int), ("hash_size", .int),
+            ("dlg_match_mode", .int), ("track_cseq_updates", .int), ("detect_spirals", .int), ("rr_param", .string),
+            ("timeout_avp", .string), ("early_timeout", .int), ("noack_timeout", .int), ("end_timeout", .int),
+        ]
+        func profiles(_ name: String, values: Bool) -> ScriptModuleParameter {
+            ScriptModuleParameter(name, .string) { [self] v throws(ScriptFixupError) in
+                for p in v.stringValue.split(separator: ";") {
+                    let n = p.split(separator: " ").joined()
+                    guard !n.isEmpty else { continue }
+                    guard n.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                        throw ScriptFixupError("\(name): bad profile name \"\(n)\" (letters, digits, _ and - only)")
+                    }
+                    profileDefinitions.withLock { $0[n] = values }
+                }
+            }
+        }
+        return ignored.map { n in ScriptModuleParameter(n.0, n.1) { _ throws(ScriptFixupError) in } }
+            + [
+                ScriptModuleParameter("default_timeout", .int) { [self] v throws(ScriptFixupError) in
+                    guard v.intValue > 0 else { throw ScriptFixupError("default_timeout must be a positive number of seconds, found \(v.intValue)") }
+                    defaultTimeout.store(Int(v.intValue), ordering: .relaxed)
+                },
+                ScriptModuleParameter("dlg_extra_hdrs", .string) { [self] v throws(ScriptFixupError) in
+                    var h = Array(v.stringValue.utf8)
+                    if !h.isEmpty, h.suffix(2) != [13, 10] { h += [13, 10] }
+                    extraHeaders.withLock { $0 = h }
+                },
+                profiles("profiles_with_value", values: true),
+                profiles("profiles_no_value", values: false),
+            ]
     }
 
     /// Wall-clock seconds (dialog timestamps are epoch seconds, as in Kamailio).
     static func now() -> Int { Int(time(nil)) }
-
-    /// dialog's script functions.
-    public var functions: [ScriptFunction] {
-        [
-            ScriptFunction("dlg_manage", arity: 0...0, routes: [.request, .branch]) { [self] ctx, _ in manage(ctx) },
-            ScriptFunction("is_known_dlg", arity: 0...0, routes: [.request, .failure, .onreply, .branch]) { [self] ctx, _ in
-                current(ctx) != nil ? 1 : -1
-            },
-            ScriptFunction("dlg_isflagset", arity: 1...1) { [self] ctx, args in
-                guard let d = current(ctx) else { return -1 }
-                let bit = ctx.int(args[0])
-                guard (0...31).contains(bit) else { return -1 }
-                return table.update(d) { $0.flags & (1 << UInt32(bit)) != 0 } ? 1 : -1
-            },
-            ScriptFunction("dlg_setflag", arity: 1...1) { [self] ctx, args in
-                guard let d = current(ctx) else { return -1 }
-                let bit = ctx.int(args[0])
-                guard (0...31).contains(bit) else { return -1 }
-                table.update(d) { $0.flags |= 1 << UInt32(bit) }
-                return 1
-            },
-            ScriptFunction("dlg_resetflag", arity: 1...1) { [self] ctx, args in
-                guard let d = current(ctx) else { return -1 }
-                let bit = ctx.int(args[0])
-                guard (0...31).contains(bit) else { return -1 }
-                table.update(d) { $0.flags &= ~(1 << UInt32(bit)) }
-                return 1
-            },
-        ]
-    }
-
-    /// `$dlg_var(name)` and `$dlg(key)`.
-    public var pseudoVariables: [ScriptPVDefinition] {
-        [
-            ScriptPVDefinition("dlg_var") { spec, _ throws(ScriptError) in
-                let name = spec.argument ?? ""
-                return ScriptPVAccessor(get: { [self] ctx in
-                    guard let d = current(ctx), let v = table.update(d, { $0.vars[name] }) else { return .null }
-                    return .str(v)
-                }, set: { [self] ctx, value, _ in
-                    guard let d = current(ctx) else { return }
-                    table.update(d) { d in
-                        if case .null = value { d.vars[name] = nil } else { d.vars[name] = value.bytes }
-                    }
-                })
-            },
-            ScriptPVDefinition("dlg") { spec, _ throws(ScriptError) in
-                let key = spec.argument ?? ""
-                return ScriptPVAccessor(get: { [self] ctx in
-                    guard let d = current(ctx) else { return .null }
-                    return table.update(d) { d -> ScriptValue in
-                        switch key {
-                        case "h_id": return .int(Int32(bitPattern: d.id))
-                        case "h_entry": return .int(Int32(d.entry))
-                        case "state": return .int(Int32(d.state.rawValue))
-                        case "callid": return .str(d.callID)
-                        case "from_tag": return .str(d.fromTag)
-                        case "to_tag": return .str(d.toTag)
-                        case "start_ts": return .int(Int32(truncatingIfNeeded: d.started))
-                        case "init_ts": return .int(Int32(truncatingIfNeeded: d.created))
-                        case "timeout": return .int(Int32(truncatingIfNeeded: defaultTimeout.load(ordering: .relaxed)))
-                        case "dflags", "sflags": return .int(Int32(bitPattern: d.flags))
-                        default: return .null
-                        }
-                    }
-                })
-            },
-        ]
-    }
 
     /// The dialog of the message in `ctx`: the one `dlg_manage()` made, or the one its
     /// Call-ID and tags name.
@@ -147,11 +130,28 @@ public final class DialogModule: ScriptModule {
         let msg = ctx.message
         guard msg.isRequest else { return -1 }
         if (try? msg.to())?.tag != nil { return current(ctx) != nil ? 1 : -1 }
-        guard msg.method == .invite, let cid = msg.callID, let from = (try? msg.from())?.tag else { return -1 }
-        if ctx.dialogState.dialog != nil { return 1 }
-        let d = table.create(callID: Array(cid), fromTag: Array(from), now: Self.now())
-        ctx.dialogState.dialog = d
-        ctx.dialogState.looked = true
+        guard msg.method == .invite, let cid = msg.callID, let from = try? msg.from(), let fromTag = from.tag else { return -1 }
+        let s = ctx.dialogState
+        if s.dialog != nil { return 1 }
+        let d = table.create(callID: Array(cid), fromTag: Array(fromTag), now: Self.now())
+        table.update(d) { d in
+            d.fromURI = Array(from.uri.raw)
+            d.toURI = ((try? msg.to()) ?? nil).map { Array($0.uri.raw) } ?? []
+            d.requestURI = Array(msg.requestURIBytes)
+            if case .list(let l)? = try? msg.contacts(), let c = l.first { d.caller.contact = Array(c.uri.raw) }
+            d.caller.cseq = (try? msg.cseq())?.number ?? 0
+            // §12.1.2 seen from here: the Record-Routes the INVITE brought are the hops
+            // between us and the caller, nearest first.
+            d.caller.routeSet = ((try? msg.recordRoutes()) ?? []).map { Array($0.uri.raw) }
+            d.caller.socket = ctx.receive.listenerIndex
+            d.callee.socket = ctx.receive.listenerIndex
+            d.lifetime = s.lifetime ?? defaultTimeout.load(ordering: .relaxed)
+            d.flags = s.flags
+            if s.timeoutBye { d.iflags |= Dialog.timeoutBye }
+            d.services = ctx.services
+        }
+        s.dialog = d
+        s.looked = true
         // Kamailio marks its Record-Route with the dialog id (`did`), before or after
         // record_route(); the Record-Route is written when the request is sent.
         var did = Array(";did=".utf8)
@@ -159,28 +159,91 @@ public final class DialogModule: ScriptModule {
         did.append(UInt8(ascii: "."))
         TMModule.appendHex(UInt64(d.id), to: &did)
         ctx.rr.pendingParams += did
-        let table = self.table
-        ctx.tm.replyCallbacks.append { code, reply in
-            if code < 200 {
-                if let tag = (try? reply?.to())??.tag {
-                    table.update(d) { $0.toTag = Array(tag) }
-                    table.transition(d, to: .early, now: Self.now())
-                }
-            } else if code < 300 {
-                if let tag = (try? reply?.to())??.tag { table.update(d) { $0.toTag = Array(tag) } }
-                table.transition(d, to: .confirmedNoACK, now: Self.now())
-            } else {
-                table.transition(d, to: .deleted, now: Self.now())
-            }
+        let services = ctx.services
+        ctx.tm.replyCallbacks.append { [weak self] code, reply in
+            self?.inviteReply(d, code: code, reply: reply, services: services)
         }
         return 1
     }
 
-    /// tm relays an in-dialog request: ACK confirms, BYE ends (Kamailio does this from
-    /// rr's loose_route callback; every script relays what loose_route accepted).
+    /// A reply to the dialog's INVITE went upstream: early, confirmed or failed.
+    func inviteReply(_ d: Dialog, code: Int, reply: SIPMessage?, services: any ScriptServices) {
+        let now = Self.now()
+        if code < 200 {
+            guard let tag = (try? reply?.to())??.tag else { return }
+            table.update(d) { $0.toTag = Array(tag) }
+            table.transition(d, to: .early, now: now)
+            return
+        }
+        guard code < 300 else {
+            let old = d.state
+            table.transition(d, to: .deleted, now: now)
+            if old != .deleted { runEvent("dialog:failed", d, message: reply, services: services) }
+            return
+        }
+        // tm calls back after the 2xx went upstream, so the caller's ACK may have
+        // confirmed the dialog already on another worker: the first 2xx is what counts.
+        let first: Bool = table.update(d) { d in
+            if let reply { learnCallee(d, from: reply) }
+            defer { d.answered = true }
+            return !d.answered && d.state != .deleted
+        }
+        table.transition(d, to: .confirmedNoACK, now: now)
+        guard first else { return }
+        startLifetime(d)
+        runEvent("dialog:start", d, message: reply, services: services)
+    }
+
+    /// The callee side from the 2xx (bucket lock held): its tag, Contact, and the route
+    /// set towards it — the 2xx's Record-Routes above those the INVITE brought and above
+    /// our own, nearest first (§12.1.2 turned around).
+    func learnCallee(_ d: Dialog, from reply: SIPMessage) {
+        if let tag = (try? reply.to())??.tag { d.toTag = Array(tag) }
+        d.callee.tag = d.toTag
+        if case .list(let l)? = try? reply.contacts(), let c = l.first { d.callee.contact = Array(c.uri.raw) }
+        var rr = (try? reply.recordRoutes()) ?? []
+        rr.removeLast(min(d.caller.routeSet.count, rr.count))
+        let runtime = tm.runtime
+        while let last = rr.last, let h = last.uri.host, runtime.isMyself(host: h.text, port: last.uri.port) { rr.removeLast() }
+        d.callee.routeSet = rr.reversed().map { Array($0.uri.raw) }
+        d.callee.known = true
+    }
+
+    /// tm relays an in-dialog request: ACK confirms, BYE ends, and each side's CSeq is
+    /// tracked so our own BYEs use a higher one (§12.2.1.1). Kamailio does this from rr's
+    /// loose_route callback; every script relays what loose_route accepted.
     func inDialogRequest(_ ctx: ScriptContext) {
         let msg = ctx.message
-        guard msg.method == .ack || msg.method == .bye, (try? msg.to())?.tag != nil, let d = current(ctx) else { return }
-        table.transition(d, to: msg.method == .ack ? .confirmed : .deleted, now: Self.now())
+        guard msg.method != .invite || (try? msg.to())?.tag != nil, (try? msg.to())?.tag != nil,
+              let d = current(ctx) else { return }
+        let fromCaller = ((try? msg.from())?.tag).map { d.fromTag.elementsEqual($0) } ?? true
+        if let n = (try? msg.cseq())?.number, msg.method != .ack, msg.method != .cancel {
+            table.update(d) { d in
+                if fromCaller { d.caller.cseq = max(d.caller.cseq, n) } else { d.callee.cseq = max(d.callee.cseq, n) }
+            }
+        }
+        switch msg.method {
+        case .ack: table.transition(d, to: .confirmed, now: Self.now())
+        case .bye:
+            let old = d.state
+            table.transition(d, to: .deleted, now: Self.now())
+            if old != .deleted { runEvent("dialog:end", d, message: msg, services: ctx.services) }
+        default: break
+        }
+    }
+
+    /// Runs `event_route[name]` for `d`, over `message` when there is one (else a local
+    /// request), with `$dlg(...)` naming the dialog. Event routes run one at a time.
+    func runEvent(_ name: String, _ d: Dialog, message: SIPMessage?, services: any ScriptServices) {
+        guard let script = script.withLock({ $0 }), let ref = script.route(.event, name) else { return }
+        eventWorker.withLock { worker in
+            guard let worker, let local = script.makeLocalContext(services: services, worker: worker) else { return }
+            let ctx = message.map {
+                ScriptContext(message: $0, receive: local.receive, worker: worker, services: services, routeType: .event)
+            } ?? local
+            ctx.dialogState.dialog = d
+            ctx.dialogState.looked = true
+            _ = script.run(ref, ctx)
+        }
     }
 }

@@ -16,6 +16,23 @@ public enum DialogState: Int, Sendable {
     case deleted = 5
 }
 
+/// One side of a dialog as this proxy sees it: what a request towards that side needs
+/// (RFC 3261 §12.2.1.1) and the last CSeq that side used.
+public struct DialogLeg: Sendable {
+    /// The side's tag (From tag of the caller, To tag of the callee).
+    public var tag: [UInt8] = []
+    /// Its Contact URI (the remote target).
+    public var contact: [UInt8] = []
+    /// The highest CSeq seen in its requests.
+    public var cseq: UInt32 = 0
+    /// Route set towards it from here, nearest hop first (URIs, no `<>`).
+    public var routeSet: [[UInt8]] = []
+    /// Listener the side talks to (-1: unknown).
+    public var socket = -1
+    /// False until the leg is known (the callee's with the 2xx).
+    public var known = false
+}
+
 /// One tracked dialog. Mutable fields are guarded by the table bucket's lock.
 public final class Dialog: @unchecked Sendable {
     /// Bucket and id within it (Kamailio's h_entry / h_id).
@@ -30,14 +47,42 @@ public final class Dialog: @unchecked Sendable {
     public let created: Int
     /// State.
     public internal(set) var state: DialogState = .unconfirmed
-    /// To tag of the callee, once known.
+    /// To tag of the callee, once known (from a provisional or the 2xx).
     public internal(set) var toTag: [UInt8] = []
     /// When it was confirmed (0: not yet).
     public internal(set) var started = 0
-    /// `$dlg_var(name)` values.
-    var vars: [String: [UInt8]] = [:]
-    /// `dlg_setflag` bits.
+    /// When it ended (0: not yet).
+    public internal(set) var ended = 0
+    /// From URI, To URI and Request-URI of the INVITE.
+    public internal(set) var fromURI: [UInt8] = []
+    public internal(set) var toURI: [UInt8] = []
+    public internal(set) var requestURI: [UInt8] = []
+    /// The two sides.
+    public internal(set) var caller = DialogLeg()
+    public internal(set) var callee = DialogLeg()
+    /// Seconds the confirmed dialog may last (`default_timeout`, `dlg_set_timeout`).
+    public internal(set) var lifetime = 43200
+    /// When the lifetime runs out (epoch seconds; 0 while not confirmed).
+    public internal(set) var timeoutAt = 0
+    /// The same deadline on the monotonic clock (milliseconds), what the timer checks.
+    var timeoutDue: UInt64 = 0
+    /// `$dlg_var(name)` values, newest first (the order `dlg.list` shows).
+    var vars: [(name: String, value: [UInt8])] = []
+    /// Profiles the dialog is in: name and value (nil for a profile without values).
+    var profiles: [(name: String, value: [UInt8]?)] = []
+    /// `dlg_setflag` bits (Kamailio's sflags).
     var flags: UInt32 = 0
+    /// Internal flags (Kamailio's iflags: 1 = send BYEs on timeout).
+    var iflags: UInt32 = 0
+    /// The services of the worker that created it (event routes run off a worker).
+    var services: (any ScriptServices)?
+    /// True once a 2xx was seen (starts the lifetime and `dialog:start` once).
+    var answered = false
+    /// True once BYEs went out for it (dlg_bye, dlg.end_dlg, timeout).
+    var byeSent = false
+
+    /// `iflags` bit: BYE both sides when the lifetime runs out (`$dlg_ctx(timeout_bye)`).
+    static let timeoutBye: UInt32 = 1
 
     init(entry: Int, id: UInt32, callID: [UInt8], fromTag: [UInt8], created: Int) {
         self.entry = entry
@@ -45,6 +90,27 @@ public final class Dialog: @unchecked Sendable {
         self.callID = callID
         self.fromTag = fromTag
         self.created = created
+        caller.tag = fromTag
+        caller.known = true
+    }
+
+    /// A `$dlg_var` value.
+    func variable(_ name: String) -> [UInt8]? { vars.first { $0.name == name }?.value }
+
+    /// Sets (or with nil removes) a `$dlg_var` value.
+    func setVariable(_ name: String, _ value: [UInt8]?) {
+        vars.removeAll { $0.name == name }
+        if let value { vars.insert((name, value), at: 0) }
+    }
+
+    /// Kamailio's dflags as `dlg.list` shows them: TM-tracked (512), variables (128) and
+    /// profiles (1024) changed, and new/changed (1|2) once confirmed.
+    var dflags: Int {
+        var f = 512
+        if !vars.isEmpty { f |= 128 }
+        if !profiles.isEmpty { f |= 1024 }
+        if state.rawValue >= DialogState.confirmedNoACK.rawValue { f |= 3 }
+        return f
     }
 }
 
@@ -110,6 +176,19 @@ final class DialogTable: Sendable {
         }
     }
 
+    /// The dialog with this h_entry and h_id (RPC, timers).
+    func find(entry: Int, id: UInt32) -> Dialog? {
+        guard entry >= 0, entry < buckets.count else { return nil }
+        return buckets[entry].dialogs.withLock { list in list.first { $0.id == id } }
+    }
+
+    /// Every dialog, bucket by bucket (each bucket locked only while it is copied).
+    func all() -> [Dialog] {
+        var out: [Dialog] = []
+        for b in buckets { b.dialogs.withLock { out += $0 } }
+        return out
+    }
+
     /// Runs `body` on a dialog under its bucket's lock.
     func update<T>(_ d: Dialog, _ body: (Dialog) -> T) -> T {
         buckets[d.entry].dialogs.withLock { _ in body(d) }
@@ -125,7 +204,10 @@ final class DialogTable: Sendable {
             if new == .confirmedNoACK && old == .confirmed { return old }
             d.state = new
             if new == .confirmedNoACK || new == .confirmed, d.started == 0 { d.started = now }
-            if new == .deleted { list.removeAll { $0 === d } }
+            if new == .deleted {
+                d.ended = now
+                list.removeAll { $0 === d }
+            }
             return old
         }
         guard old != d.state else { return }

@@ -75,15 +75,21 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     let now: @Sendable () -> UInt64
     /// Where bytes go (tests replace it).
     let sender: @Sendable ([UInt8], Destination) -> Bool
+    /// Requests this server makes itself (dialog's BYEs), see TMUAC.swift.
+    public let uac: TMUAC
 
     /// A tm module over `runtime`; `now` and `send` default to the monotonic clock and
     /// the runtime's transport.
     public init(runtime: CoreRuntime, now: (@Sendable () -> UInt64)? = nil,
                 send: (@Sendable ([UInt8], Destination) -> Bool)? = nil) {
         self.runtime = runtime
-        self.now = now ?? tmNowMilliseconds
-        self.sender = send ?? { [runtime] b, d in runtime.send(b, to: d) }
+        let clock = now ?? tmNowMilliseconds
+        self.now = clock
+        let sender = send ?? { [runtime] b, d in runtime.send(b, to: d) }
+        self.sender = sender
+        uac = TMUAC(runtime: runtime, now: clock, send: sender)
         timers.setHandler(self)
+        uac.setOwner(self)
     }
 
     /// Adds a hook run by `t_relay()` for each request before it is sent.

@@ -11,6 +11,7 @@ extension TMModule {
     /// script's `reply_route` and returns false when it dropped the reply.
     public func handleReply(_ msg: SIPMessage, info: ReceiveInfo, context: ScriptContext,
                             replyRoute: () -> Bool) -> Bool {
+        if uac.handleReply(msg) { return true }
         guard let via = try? msg.topVia(), let br = via.branch, let (id, index) = Self.parseBranch(br),
               let cell = table.cell(id) else { return false }
         stats.received.wrappingAdd(1, ordering: .relaxed)

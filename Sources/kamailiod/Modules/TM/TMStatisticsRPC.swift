@@ -59,18 +59,3 @@ extension TMModule: RPCMethodProvider {
         table.allCells().reduce(0) { n, c in n + (c.lock.withLock { c.server.hasFinal && !c.removed } ? 1 : 0) }
     }
 }
-
-/// dialog's counters: the `dialog:` statistics group (Kamailio's names).
-extension DialogModule: RPCMethodProvider {
-    /// Registers the `dialog:` statistics; no methods yet.
-    public func rpcMethods(_ environment: ControlEnvironment) -> [RPCMethod] {
-        let s = stats
-        let stat = environment.statistics
-        stat.register(group: "dialog", name: "active_dialogs", resettable: false) { s.active.load(ordering: .relaxed) }
-        stat.register(group: "dialog", name: "early_dialogs", resettable: false) { s.early.load(ordering: .relaxed) }
-        stat.register(group: "dialog", name: "processed_dialogs") { Int(truncatingIfNeeded: s.processed.load(ordering: .relaxed)) }
-        stat.register(group: "dialog", name: "expired_dialogs") { Int(truncatingIfNeeded: s.expired.load(ordering: .relaxed)) }
-        stat.register(group: "dialog", name: "failed_dialogs") { Int(truncatingIfNeeded: s.failed.load(ordering: .relaxed)) }
-        return []
-    }
-}

@@ -1,0 +1,163 @@
+import SIPCore
+import ScriptEngine
+
+/// dialog's script functions and pseudo-variables.
+extension DialogModule {
+    /// dialog's script functions.
+    public var functions: [ScriptFunction] {
+        let any = ScriptRouteMask.any
+        @Sendable func flagBit(_ ctx: ScriptContext, _ args: ScriptFixedArgs) -> UInt32? {
+            let bit = ctx.int(args[0])
+            return (0...31).contains(bit) ? UInt32(1) << UInt32(bit) : nil
+        }
+        return [
+            ScriptFunction("dlg_manage", arity: 0...0, routes: [.request, .branch]) { [self] ctx, _ in manage(ctx) },
+            ScriptFunction("is_known_dlg", arity: 0...0, routes: any) { [self] ctx, _ in
+                current(ctx) != nil ? 1 : -1
+            },
+            ScriptFunction("dlg_isflagset", arity: 1...1, routes: any) { [self] ctx, args in
+                guard let bit = flagBit(ctx, args) else { return -1 }
+                guard let d = current(ctx) else { return ctx.dialogState.flags & bit != 0 ? 1 : -1 }
+                return table.update(d) { $0.flags & bit != 0 } ? 1 : -1
+            },
+            ScriptFunction("dlg_setflag", arity: 1...1, routes: any) { [self] ctx, args in
+                guard let bit = flagBit(ctx, args) else { return -1 }
+                // before dlg_manage() the flag waits in the message's dialog context
+                guard let d = current(ctx) else { ctx.dialogState.flags |= bit; return 1 }
+                table.update(d) { $0.flags |= bit }
+                return 1
+            },
+            ScriptFunction("dlg_resetflag", arity: 1...1, routes: any) { [self] ctx, args in
+                guard let bit = flagBit(ctx, args) else { return -1 }
+                guard let d = current(ctx) else { ctx.dialogState.flags &= ~bit; return 1 }
+                table.update(d) { $0.flags &= ~bit }
+                return 1
+            },
+            ScriptFunction("dlg_bye", arity: 1...1, routes: any, fixup: { f throws(ScriptError) in
+                let side = try f.fixupString(0)
+                guard let s = DialogSide(side) else { throw f.error("expected \"caller\", \"callee\" or \"all\", found \"\(side)\"", argument: 0) }
+                return ScriptFixedArgs([.custom(s)])
+            }) { [self] ctx, args in
+                guard let d = current(ctx), let side = args.custom(0, as: DialogSide.self) else { return -1 }
+                return end(d, side: side, reason: .local, services: ctx.services) ? 1 : -1
+            },
+            ScriptFunction("dlg_set_timeout", arity: 1...3, routes: any) { [self] ctx, args in
+                let secs = Int(ctx.int(args[0]))
+                guard secs > 0 else { return -1 }
+                if args.count == 3 {
+                    guard let d = table.find(entry: Int(ctx.int(args[1])), id: UInt32(truncatingIfNeeded: ctx.int(args[2]))) else { return -1 }
+                    setLifetime(d, secs)
+                } else if let d = current(ctx) {
+                    setLifetime(d, secs)
+                } else {
+                    ctx.dialogState.lifetime = secs
+                }
+                return 1
+            },
+        ] + profileFunctions
+    }
+
+    /// `$dlg_var(name)`, `$dlg(key)` and `$dlg_ctx(key)`.
+    public var pseudoVariables: [ScriptPVDefinition] {
+        [
+            ScriptPVDefinition("dlg_var") { spec, _ throws(ScriptError) in
+                let name = spec.argument ?? ""
+                return ScriptPVAccessor(get: { [self] ctx in
+                    guard let d = current(ctx), let v = table.update(d, { $0.variable(name) }) else { return .null }
+                    return .str(v)
+                }, set: { [self] ctx, value, _ in
+                    guard let d = current(ctx) else { return }
+                    table.update(d) { d in
+                        if case .null = value { d.setVariable(name, nil) } else { d.setVariable(name, value.bytes) }
+                    }
+                })
+            },
+            ScriptPVDefinition("dlg") { spec, _ throws(ScriptError) in
+                let key = spec.argument ?? ""
+                return ScriptPVAccessor(get: { [self] ctx in
+                    guard let d = current(ctx) else { return .null }
+                    return table.update(d) { d in Self.dialogValue(d, key) }
+                })
+            },
+            ScriptPVDefinition("dlg_ctx") { spec, _ throws(ScriptError) in
+                let key = spec.argument ?? ""
+                return ScriptPVAccessor(get: { [self] ctx in
+                    let s = ctx.dialogState
+                    let d = current(ctx)
+                    switch key {
+                    case "set": return .int(d != nil ? 1 : 0)
+                    case "flags": return .int(Int32(bitPattern: d.map { d in table.update(d) { $0.flags } } ?? s.flags))
+                    case "timeout_bye":
+                        let on = d.map { d in table.update(d) { $0.iflags & Dialog.timeoutBye != 0 } } ?? s.timeoutBye
+                        return .int(on ? 1 : 0)
+                    case "timeout": return .int(Int32(truncatingIfNeeded: d.map { d in table.update(d) { $0.lifetime } } ?? s.lifetime ?? 0))
+                    default: return .null
+                    }
+                }, set: { [self] ctx, value, _ in
+                    let s = ctx.dialogState
+                    let d = current(ctx)
+                    switch key {
+                    case "flags":
+                        let f = UInt32(bitPattern: value.intValue)
+                        if let d { table.update(d) { $0.flags = f } } else { s.flags = f }
+                    case "timeout_bye":
+                        let on = value.intValue != 0
+                        if let d {
+                            table.update(d) { d in if on { d.iflags |= Dialog.timeoutBye } else { d.iflags &= ~Dialog.timeoutBye } }
+                        } else {
+                            s.timeoutBye = on
+                        }
+                    case "timeout":
+                        let secs = Int(value.intValue)
+                        guard secs > 0 else { return }
+                        if let d { setLifetime(d, secs) } else { s.lifetime = secs }
+                    default: break
+                    }
+                })
+            },
+        ]
+    }
+
+    /// One `$dlg(key)` value (bucket lock held); Kamailio's key names.
+    static func dialogValue(_ d: Dialog, _ key: String) -> ScriptValue {
+        func int(_ v: Int) -> ScriptValue { .int(Int32(truncatingIfNeeded: v)) }
+        func str(_ b: [UInt8]) -> ScriptValue { b.isEmpty ? .null : .str(b) }
+        switch key {
+        case "h_id": return .int(Int32(bitPattern: d.id))
+        case "h_entry": return int(d.entry)
+        case "ref": return int(d.state.rawValue >= DialogState.confirmedNoACK.rawValue ? 2 : 1)
+        case "state": return int(d.state.rawValue)
+        case "callid": return .str(d.callID)
+        case "from_uri": return str(d.fromURI)
+        case "to_uri": return str(d.toURI)
+        case "ruri": return str(d.requestURI)
+        case "from_tag": return .str(d.fromTag)
+        case "to_tag": return str(d.toTag)
+        case "from_cseq": return .str(Array(String(d.caller.cseq).utf8))
+        case "to_cseq": return .str(Array(String(d.callee.cseq).utf8))
+        case "from_contact": return str(d.caller.contact)
+        case "to_contact": return str(d.callee.contact)
+        case "from_rr": return str(routeText(d.caller.routeSet))
+        case "to_rr": return str(routeText(d.callee.routeSet))
+        case "start_ts": return int(d.started)
+        case "init_ts": return int(d.created)
+        case "end_ts": return int(d.ended)
+        case "timeout": return int(d.timeoutAt)
+        case "lifetime": return int(d.lifetime)
+        case "dflags": return int(d.dflags)
+        case "sflags": return .int(Int32(bitPattern: d.flags))
+        case "iflags": return .int(Int32(bitPattern: d.iflags))
+        default: return .null
+        }
+    }
+
+    /// A route set as `dlg.list` and `$dlg(from_rr)` show it: `<uri>,<uri>`.
+    static func routeText(_ set: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (i, r) in set.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += [UInt8(ascii: "<")] + r + [UInt8(ascii: ">")]
+        }
+        return out
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A dialog-stateful proxy: record-routes and tracks INVITEs, relays everything through
+/// tm to the sipp callee on `{UAS}`, keeps the caller's user in a profile and logs the
+/// dialog events. `{TIMEOUT}` is the dialog lifetime, `{TBYE}` 1 to BYE on timeout.
+private let dialogConfig = """
+listen=udp:127.0.0.1:{PORT}
+log_stderror=yes
+debug=2
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "dialog.so"
+loadmodule "xlog.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "pv.so"
+loadmodule "ctl.so"
+loadmodule "kex.so"
+modparam("dialog", "default_timeout", {TIMEOUT})
+modparam("dialog", "profiles_with_value", "caller")
+modparam("dialog", "profiles_no_value", "inbound")
+request_route {
+    if (is_method("OPTIONS") && uri == myself) { sl_send_reply("200", "OK"); exit; }
+    if (has_totag()) {
+        if (loose_route()) { t_relay(); exit; }
+        if (is_method("ACK") && t_check_trans()) { t_relay(); exit; }
+        sl_send_reply("404", "Not here");
+        exit;
+    }
+    if (is_method("INVITE")) {
+        record_route();
+        $dlg_ctx(timeout_bye) = {TBYE};
+        dlg_manage();
+        $dlg_var(src) = $si;
+        set_dlg_profile("caller", "$fU");
+        set_dlg_profile("inbound");
+        get_profile_size("inbound", "$var(n)");
+        xlog("L_INFO", "profile inbound size $var(n)\\n");
+    }
+    $du = "sip:127.0.0.1:{UAS}";
+    if (!t_relay()) { sl_reply_error(); }
+}
+event_route[dialog:start] {
+    xlog("L_INFO", "dialog start $dlg(callid) state=$dlg(state) h=$dlg(h_entry):$dlg(h_id)\\n");
+}
+event_route[dialog:end] {
+    xlog("L_INFO", "dialog end $dlg(callid) var=$dlg_var(src)\\n");
+}
+"""
+
+/// A caller that answers a BYE from the network instead of sending one: INVITE, ACK,
+/// then wait for the proxy's BYE and answer 200.
+private let uacWaitsForBye = """
+<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="caller that receives the BYE">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:bob@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:sipp@[local_ip]:[local_port]>;tag=[pid]C[call_number]
+      To: <sip:bob@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: <sip:sipp@[local_ip]:[local_port]>;tag=[pid]C[call_number]
+      To: <sip:bob@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="BYE" timeout="30000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <timewait milliseconds="300"/>
+</scenario>
+"""
+
+/// A sipp process in the background, its output in a file; stopped by PID.
+final class DialogSippProcess {
+    let process = Process()
+    let logURL: URL
+
+    init(_ sipp: String, _ args: [String], log: URL) throws {
+        logURL = log
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let out = try FileHandle(forWritingTo: log)
+        process.executableURL = URL(fileURLWithPath: sipp)
+        process.arguments = args + ["-nostdin"]
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits for the exit (polling, with a deadline); nil when it is still running.
+    func wait(_ seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+    }
+}
+
+@Suite("dialog: tracking, dlg.* RPC, BYEs from the proxy", .serialized,
+       .enabled(if: which("sipp") != nil && which("kamcmd") != nil))
+struct DaemonDialogTests {
+    let sipp = which("sipp") ?? "sipp"
+    let scenarios = TestPaths.shared.appendingPathComponent("bench/scenarios")
+
+    /// A proxy on a free port relaying to a sipp callee (uas_rr.xml: answers, then takes a BYE).
+    func start(timeout: Int = 43200, timeoutBye: Bool = false) throws -> (DaemonProcess, DialogSippProcess) {
+        let uasPort = freePort()
+        let cfg = dialogConfig.replacingOccurrences(of: "{UAS}", with: String(uasPort))
+            .replacingOccurrences(of: "{TIMEOUT}", with: String(timeout))
+            .replacingOccurrences(of: "{TBYE}", with: timeoutBye ? "1" : "0")
+        let proxy = try DaemonProcess(config: cfg)
+        let uas = try DialogSippProcess(sipp, ["-sf", scenarios.appendingPathComponent("uas_rr.xml").path, "-p", String(uasPort),
+                                         "-i", "127.0.0.1", "-m", "1"], log: proxy.dir.appendingPathComponent("uas.log"))
+        usleep(300_000)
+        return (proxy, uas)
+    }
+
+    /// A caller that waits for the BYE (scenario written next to the daemon's files).
+    func callerWaitingForBye(_ proxy: DaemonProcess) throws -> DialogSippProcess {
+        let scen = proxy.dir.appendingPathComponent("uac_wait_bye.xml")
+        try uacWaitsForBye.write(to: scen, atomically: true, encoding: .utf8)
+        return try DialogSippProcess(sipp, ["-sf", scen.path, "127.0.0.1:\(proxy.port)", "-i", "127.0.0.1", "-p", String(freePort()),
+                                      "-m", "1", "-timeout", "40"], log: proxy.dir.appendingPathComponent("uac.log"))
+    }
+
+    func kamcmd(_ proxy: DaemonProcess, _ args: [String]) throws -> String {
+        try run(which("kamcmd") ?? "kamcmd", ["-s", "unix:" + proxy.dir.path + "/kamailio_ctl"] + args, timeout: 20).output
+    }
+
+    /// Polls `dlg.list` until `check` accepts it (or 15 s pass); returns the last text.
+    func waitList(_ proxy: DaemonProcess, _ check: (String) -> Bool) throws -> String {
+        var text = ""
+        for _ in 0..<150 {
+            text = try kamcmd(proxy, ["dlg.list"])
+            if check(text) { break }
+            usleep(100_000)
+        }
+        return text
+    }
+
+    /// The integer after `name: ` in kamcmd's output.
+    func number(_ text: String, _ name: String) -> Int? {
+        guard let r = text.range(of: "\t\(name): ") else { return nil }
+        return Int(text[r.upperBound...].prefix { $0.isNumber })
+    }
+
+    @Test("a confirmed call is listed with state 4, its legs and profiles, and leaves the table after the caller's BYE")
+    func listedThenGone() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let (proxy, uas) = try start()
+        defer { uas.stop(); proxy.stop() }
+        let uac = try DialogSippProcess(sipp, ["-sf", scenarios.appendingPathComponent("uac_rr.xml").path, "127.0.0.1:\(proxy.port)",
+                                         "-s", "bob", "-i", "127.0.0.1", "-p", String(freePort()), "-m", "1", "-d", "3000",
+                                         "-timeout", "40"], log: proxy.dir.appendingPathComponent("uac.log"))
+        defer { uac.stop() }
+        let list = try waitList(proxy) { $0.contains("state: 4") }
+        #expect(list.contains("state: 4"), "\(list)")
+        #expect(list.contains("from_uri: sip:caller@127.0.0.1"), "\(list)")
+        #expect(list.contains("contact: sip:callee@127.0.0.1:"), "\(list)")  // the callee's Contact from the 200
+        #expect(list.contains("lifetime: 43200") && list.contains("src: 127.0.0.1") && list.contains("inbound"), "\(list)")
+        #expect(try kamcmd(proxy, ["dlg.profile_get_size", "inbound"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(try kamcmd(proxy, ["dlg.stats_active"]).contains("ongoing: 1"))
+        #expect(uac.wait(30) == 0, "uac: \(uac.log.suffix(1500))")
+        let after = try waitList(proxy) { !$0.contains("h_entry") }
+        #expect(!after.contains("h_entry"), "\(after)")
+        let stats = try kamcmd(proxy, ["stats.get_statistics", "dialog:"])
+        #expect(stats.contains("dialog:active_dialogs = 0") && stats.contains("dialog:processed_dialogs = 1"), "\(stats)")
+        #expect(try kamcmd(proxy, ["dlg.profile_get_size", "inbound"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        let log = proxy.log
+        #expect(log.contains("profile inbound size 1"), "\(log.suffix(2000))")
+        // confirmed by the 2xx (3), or already by the ACK (4): tm reports the 2xx after relaying it
+        #expect(log.contains("dialog start ") && (log.contains("state=3") || log.contains("state=4")), "\(log.suffix(2000))")
+        #expect(log.contains("dialog end ") && log.contains("var=127.0.0.1"), "\(log.suffix(2000))")
+    }
+
+    @Test("dlg.end_dlg sends a BYE to the caller and to the callee; both answer and the dialog is gone")
+    func endDialogByesBothSides() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let (proxy, uas) = try start()
+        defer { uas.stop(); proxy.stop() }
+        let uac = try callerWaitingForBye(proxy)
+        defer { uac.stop() }
+        let list = try waitList(proxy) { $0.contains("state: 4") }
+        let entry = try #require(number(list, "h_entry"), "\(list)")
+        let id = try #require(number(list, "h_id"), "\(list)")
+        let reply = try kamcmd(proxy, ["dlg.end_dlg", String(entry), String(id)])
+        #expect(!reply.contains("error"), "\(reply)")
+        #expect(uac.wait(20) == 0, "caller: \(uac.log.suffix(1500))")
+        #expect(uas.wait(20) == 0, "callee: \(uas.log.suffix(1500))")
+        #expect(!(try kamcmd(proxy, ["dlg.list"]).contains("h_entry")))
+        // an unknown dialog is Kamailio's 404
+        #expect(try kamcmd(proxy, ["dlg.end_dlg", "1", "2"]).contains("404"))
+    }
+
+    @Test("a short default_timeout with timeout_bye ends the call with BYEs and counts it expired")
+    func timeoutEndsWithByes() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let (proxy, uas) = try start(timeout: 2, timeoutBye: true)
+        defer { uas.stop(); proxy.stop() }
+        let uac = try callerWaitingForBye(proxy)
+        defer { uac.stop() }
+        let list = try waitList(proxy) { $0.contains("state: 4") }
+        #expect(list.contains("lifetime: 2") && list.contains("iflags: 1"), "\(list)")
+        #expect(uac.wait(25) == 0, "caller: \(uac.log.suffix(1500))")
+        #expect(uas.wait(25) == 0, "callee: \(uas.log.suffix(1500))")
+        let stats = try kamcmd(proxy, ["stats.get_statistics", "dialog:"])
+        #expect(stats.contains("dialog:expired_dialogs = 1") && stats.contains("dialog:active_dialogs = 0"), "\(stats)")
+        #expect(proxy.log.contains("dialog end "))
+    }
+}
