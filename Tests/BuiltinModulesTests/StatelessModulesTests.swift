@@ -23,7 +23,7 @@ struct StatelessModulesTests {
         #expect(wire(capped).contains("Max-Forwards: 30\r\n"))
         #expect(try h.run(request(maxForwards: "0")).returnCode == -1)
         let maxfwd = try #require(h.modules.all.compactMap { $0 as? MaxFwdModule }.first)
-        #expect(maxfwd.process(try SIPMessage(bytes: Array(request(maxForwards: "seventy").replacingOccurrences(of: "\n", with: "\r\n").utf8)), initial: 10) == -2)
+        #expect(maxfwd.process(try SIPMessage(bytes: Array(request(maxForwards: "seventy").replacingOccurrences(of: "\n", with: "\r\n").utf8)), initial: 10, limit: 70) == -2)
     }
 
     @Test("textops: is_method is case-sensitive and takes lists; append_hf, remove_hf and is_present_hf edit headers")

@@ -115,6 +115,7 @@ enum Daemon {
         }
         let transport = TransportManager(listens: listens, options: options)
         let handler = SIPMessageHandler(script: script, modules: modules, workers: transport.workerCount)
+        DaemonScriptReload.bind(modules, handler: handler, logger: logger, file: opts.configFile, defines: opts.defines)
         let control = DaemonControl()
         do {
             try transport.start(handler: control.countingHandler(handler))

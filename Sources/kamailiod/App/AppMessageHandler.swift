@@ -2,6 +2,7 @@ import SIPCore
 import SIPTransport
 import ScriptEngine
 import BuiltinModules
+import Synchronization
 
 /// What the script engine asks of the daemon: logging and "is this host me".
 final class DaemonServices: ScriptServices {
@@ -30,20 +31,56 @@ final class WorkerStates: @unchecked Sendable {
     subscript(_ worker: Int) -> ScriptWorkerState { states[worker % states.count] }
 }
 
+/// The routing script in force with its per-worker states; `cfg.reload_script` swaps
+/// both at once. A message takes the pair once when it arrives and runs to its end with
+/// it; transactions keep their own reference for their failure and reply routes.
+final class DaemonScriptSlot: Sendable {
+    /// One generation of the script.
+    final class Generation: Sendable {
+        let script: LoadedScript
+        let states: WorkerStates
+        /// 0 for the script loaded at start-up, then one more per reload.
+        let number: Int
+
+        init(script: LoadedScript, workers: Int, number: Int) {
+            self.script = script
+            states = WorkerStates(script: script, count: workers)
+            self.number = number
+        }
+    }
+
+    private let slot: Mutex<Generation>
+    let workers: Int
+
+    init(script: LoadedScript, workers: Int) {
+        self.workers = workers
+        slot = Mutex(Generation(script: script, workers: workers, number: 0))
+    }
+
+    /// The generation new messages run with.
+    var current: Generation { slot.withLock { $0 } }
+
+    /// Makes `script` the one new messages run with; returns its generation number.
+    func install(_ script: LoadedScript) -> Int {
+        slot.withLock { g in
+            g = Generation(script: script, workers: workers, number: g.number + 1)
+            return g.number
+        }
+    }
+}
+
 /// The bridge from the transport to SIP: parse, then run the routing script for a
 /// request, or relay a reply statelessly after `reply_route`.
 final class SIPMessageHandler: MessageHandler {
-    let script: LoadedScript
+    let scripts: DaemonScriptSlot
     let modules: BuiltinModuleSet
     let services: DaemonServices
-    let states: WorkerStates
     var runtime: CoreRuntime { modules.runtime }
 
     init(script: LoadedScript, modules: BuiltinModuleSet, workers: Int) {
-        self.script = script
+        scripts = DaemonScriptSlot(script: script, workers: workers)
         self.modules = modules
         services = DaemonServices(runtime: modules.runtime)
-        states = WorkerStates(script: script, count: workers)
     }
 
     func handleMessage(_ bytes: [UInt8], info: ReceiveInfo, worker: Int) {
@@ -59,13 +96,19 @@ final class SIPMessageHandler: MessageHandler {
             }
             return
         }
+        // Script and runtime parameters are taken once, here: the whole message sees one
+        // generation of each, whatever reload or commit happens meanwhile.
+        let generation = scripts.current
+        let cfg = runtime.cfg.snapshot
         if msg.isRequest {
-            handleRequest(msg, info: info, worker: worker)
+            handleRequest(msg, info: info, worker: worker, generation, cfg)
         } else {
-            let ctx = ScriptContext(message: msg, receive: info, worker: states[worker], services: services,
+            let ctx = ScriptContext(message: msg, receive: info, worker: generation.states[worker], services: services,
                                     routeType: .onreply)
+            ctx.cfg = cfg
+            let script = generation.script
             let replyRoute = {
-                let result = self.script.runReplyRoute(ctx)
+                let result = script.runReplyRoute(ctx)
                 return !(result.dropped || ctx.dropped)
             }
             // Replies of our transactions go to tm (§17.1.3); the rest are relayed statelessly.
@@ -74,7 +117,8 @@ final class SIPMessageHandler: MessageHandler {
         }
     }
 
-    private func handleRequest(_ msg: SIPMessage, info: ReceiveInfo, worker: Int) {
+    private func handleRequest(_ msg: SIPMessage, info: ReceiveInfo, worker: Int,
+                               _ generation: DaemonScriptSlot.Generation, _ cfg: CfgSnapshot) {
         // A reply goes where the top Via says (§18.2.2): without one we cannot answer.
         guard (try? msg.topVia()) != nil else {
             if runtime.logEnabled(.info) {
@@ -83,8 +127,9 @@ final class SIPMessageHandler: MessageHandler {
             return
         }
         if modules.sl.absorbsACK(msg) { return }
-        let ctx = ScriptContext(message: msg, receive: info, worker: states[worker], services: services)
-        _ = script.runRequestRoute(ctx)
+        let ctx = ScriptContext(message: msg, receive: info, worker: generation.states[worker], services: services)
+        ctx.cfg = cfg
+        _ = generation.script.runRequestRoute(ctx)
     }
 
     /// CRLF keep-alives (RFC 5626 §3.5.1) are not worth a log line.

@@ -30,13 +30,13 @@ public struct BuiltinModuleSet: Sendable {
         jsonrpcs = JSONRPCSModule()
         tm = TMModule(runtime: runtime)
         usrloc = UsrlocModule(runtime: runtime)
-        cfgRPC = CfgRPCModule()
+        cfgRPC = CfgRPCModule(runtime: runtime)
         tls = TLSModule(runtime: runtime)
         debugger = DebuggerModule(runtime: runtime, levels: logLevels)
         let auth = AuthModule(runtime: runtime, sl: sl)
         all = [
             core, sl,
-            MaxFwdModule(),
+            MaxFwdModule(cfg: runtime.cfg),
             SanityModule(runtime: runtime, sl: sl),
             SipUtilsModule(),
             TextOpsModule(),

@@ -21,10 +21,13 @@ public final class ScriptWorkerState: @unchecked Sendable {
     public let worker: Int
     /// `$var` slots, indexed by the ids the compiler gave to the names.
     var vars: [ScriptValue]
+    /// The script whose slot numbering `vars` follows (nil: any, as in tests).
+    let owner: ObjectIdentifier?
 
     /// State with every `$var` at 0.
-    init(worker: Int, varCount: Int) {
+    init(worker: Int, varCount: Int, owner: ObjectIdentifier? = nil) {
         self.worker = worker
+        self.owner = owner
         vars = Array(repeating: .int(0), count: varCount)
     }
 }
@@ -36,8 +39,9 @@ public final class ScriptContext {
     public private(set) var message: SIPMessage
     /// Where it came from and on which socket.
     public let receive: ReceiveInfo
-    /// The worker's persistent state (`$var`).
-    public let worker: ScriptWorkerState
+    /// The worker's persistent state (`$var`); swapped for a fresh one when a route of
+    /// another script generation runs (a transaction's failure_route after a reload).
+    public internal(set) var worker: ScriptWorkerState
     /// Logging and facts about this server.
     public let services: any ScriptServices
     /// The family of the route being run (functions check it; `$cfg(route)` shows it).
@@ -62,6 +66,9 @@ public final class ScriptContext {
     public var xavps: [String: [[(name: String, value: ScriptValue)]]] = [:]
     /// Module state attached to this message (a transaction, parsed credentials...).
     public var userData: [ObjectIdentifier: AnyObject] = [:]
+    /// The runtime-configuration values this message is handled with: taken once when
+    /// the message arrives, so a `cfg.commit` meanwhile is seen whole or not at all.
+    public var cfg: CfgSnapshot?
     /// Set by the daemon to attach a step debugger to this message.
     public var debugHook: (any ScriptDebugHook)?
     /// Location of the action being executed (`$cfg(line)`, errors in module logs).

@@ -155,7 +155,7 @@ enum ScriptInterpreter {
     /// `while`: stops after `max_while_loops` iterations, as Kamailio does.
     private static func runWhile(_ cond: ScriptExprNode, _ body: [ScriptAction], at loc: ScriptSourceLocation,
                                  _ ctx: ScriptContext) -> Flow {
-        let limit = ctx.script?.maxWhileLoops ?? 100
+        let limit = ctx.cfg?.maxWhileLoops ?? ctx.script?.maxWhileLoops ?? 100
         var n = 0
         while ScriptEvaluator.condition(cond, ctx) {
             if ctx.stopped { return .exit }

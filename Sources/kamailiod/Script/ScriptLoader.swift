@@ -31,12 +31,15 @@ public final class LoadedScript: Sendable {
     private let hookEnabled = Atomic<Bool>(false)
     private let hookProvider = Mutex<(any ScriptDebugHookProvider)?>(nil)
     private let lookup: [String: Int]
+    /// Core settings, modules and modparams as loaded: what a reload may not change.
+    let restartSignature: ScriptRestartSignature
 
     /// Made by `ScriptLoader`.
     init(core: ScriptCoreConfig, modules: [any ScriptModule], loadPaths: [String],
          routes: [ScriptCompiledRoute], refs: [ScriptRouteRef], varNames: [String],
          modulePVs: [String: ScriptPVDefinition], functionTable: [String: [ScriptFunction]] = [:],
-         sourceFiles: [String] = []) {
+         sourceFiles: [String] = [], restartSignature: ScriptRestartSignature = ScriptRestartSignature()) {
+        self.restartSignature = restartSignature
         self.core = core
         self.modules = modules
         self.loadPaths = loadPaths
@@ -87,7 +90,7 @@ public final class LoadedScript: Sendable {
 
     /// Fresh per-worker state; create one per worker thread and reuse it for every message.
     public func makeWorkerState(worker: Int) -> ScriptWorkerState {
-        ScriptWorkerState(worker: worker, varCount: varNames.count)
+        ScriptWorkerState(worker: worker, varCount: varNames.count, owner: ObjectIdentifier(self))
     }
 
     /// Runs `request_route` for a request.
@@ -106,6 +109,12 @@ public final class LoadedScript: Sendable {
     /// Runs any route as a top-level route (failure, branch, event routes started by modules).
     public func run(_ ref: ScriptRouteRef, _ ctx: ScriptContext) -> ScriptRunResult {
         guard ref.index < routes.count else { return ScriptRunResult(code: -1, exited: false, dropped: false) }
+        // `$var` slots are numbered per script: a state made for another generation of
+        // the script (after cfg.reload_script) would show this script's names the other's
+        // values, so such a run gets fresh `$var`s.
+        if let owner = ctx.worker.owner, owner != ObjectIdentifier(self) {
+            ctx.worker = makeWorkerState(worker: ctx.worker.worker)
+        }
         if ctx.debugHook == nil, hookEnabled.load(ordering: .relaxed) {
             ctx.debugHook = hookProvider.withLock { $0 }?.hook(for: ctx)
         }
@@ -144,6 +153,9 @@ public final class LoadedScript: Sendable {
         hookProvider.withLock { $0 = provider }
         hookEnabled.store(provider != nil, ordering: .releasing)
     }
+
+    /// The installed hook provider (a reloaded script takes it over).
+    var debugHookProvider: (any ScriptDebugHookProvider)? { hookProvider.withLock { $0 } }
 
     /// Every place an action starts, in file order per route: where breakpoints can go.
     public var actionLocations: [ScriptSourceLocation] {
@@ -208,6 +220,22 @@ public enum ScriptLoader {
             if !enabled.contains(where: { $0 === module }) { enabled.append(module) }
         }
         if let error = ScriptError(collecting: missing) { throw error }
+        let symbols = makeSymbols(core: core, enabled: enabled, available: available)
+        var compiler = ScriptCompiler(symbols: symbols)
+        for decl in tree.modParams { try applyModParam(decl, enabled, &compiler) }
+        let routes = try compiler.compile(tree)
+        let script = LoadedScript(core: core, modules: enabled, loadPaths: tree.loadPaths, routes: routes,
+                                  refs: symbols.routes, varNames: symbols.varNames, modulePVs: symbols.modulePVs,
+                                  functionTable: symbols.functions, sourceFiles: tree.sourceFiles,
+                                  restartSignature: ScriptRestartSignature(tree))
+        for module in enabled { try module.initialize(ScriptModuleInitContext(script: script, services: services)) }
+        return script
+    }
+
+    /// The names a script compiles against: core actions, the enabled modules' functions
+    /// and pseudo-variables, and which module a function of an unloaded one needs.
+    static func makeSymbols(core: ScriptCoreConfig, enabled: [any ScriptModule],
+                            available: [any ScriptModule]) -> ScriptSymbols {
         let symbols = ScriptSymbols(core: core)
         for fn in ScriptCoreActions.functions { symbols.functions[fn.name, default: []].append(fn) }
         for module in enabled {
@@ -219,14 +247,7 @@ public enum ScriptLoader {
                 symbols.unloadedFunctions[fn.name] = module.name
             }
         }
-        var compiler = ScriptCompiler(symbols: symbols)
-        for decl in tree.modParams { try applyModParam(decl, enabled, &compiler) }
-        let routes = try compiler.compile(tree)
-        let script = LoadedScript(core: core, modules: enabled, loadPaths: tree.loadPaths, routes: routes,
-                                  refs: symbols.routes, varNames: symbols.varNames, modulePVs: symbols.modulePVs,
-                                  functionTable: symbols.functions, sourceFiles: tree.sourceFiles)
-        for module in enabled { try module.initialize(ScriptModuleInitContext(script: script, services: services)) }
-        return script
+        return symbols
     }
 
     private static func applyModParam(_ decl: ScriptModParamDecl, _ enabled: [any ScriptModule],

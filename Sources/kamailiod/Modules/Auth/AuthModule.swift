@@ -64,12 +64,21 @@ public final class AuthModule: ScriptModule {
     }
 
     let settings = Mutex(Settings())
+    /// cfg `auth.nonce_expire` (kamailiod's group; a modparam only in Kamailio).
+    let nonceExpire: CfgIntKey
     let noncesBox = Mutex<AuthNonces?>(nil)
 
     /// Creates the module.
     public init(runtime: CoreRuntime, sl: SLModule) {
         self.runtime = runtime
         self.sl = sl
+        nonceExpire = runtime.cfg.declareInt("auth", "nonce_expire", 300, check: { v in
+            v.intValue > 0 ? nil : "auth.nonce_expire must be positive"
+        }, "Lifetime of a nonce in seconds")
+        let c = runtime.cfg
+        _ = c.declareInt("auth", "nonce_count", 0, min: 0, max: 1, applies: .restart, "1: check the nc value of nonces")
+        _ = c.declareInt("auth", "one_time_nonce", 0, min: 0, max: 1, applies: .restart, "1: a nonce is valid once")
+        _ = c.declareString("auth", "algorithm", "MD5", applies: .restart, "Digest algorithm of challenges (MD5, SHA-256)")
     }
 
     /// The nonce factory (made at `initialize`, or on first use in tests).
@@ -87,15 +96,22 @@ public final class AuthModule: ScriptModule {
             ScriptModuleParameter("secret", .string) { [self] v in settings.withLock { $0.secret = v.stringValue } },
             ScriptModuleParameter("nonce_expire", .int) { [self] v throws(ScriptFixupError) in
                 guard v.intValue > 0 else { throw ScriptFixupError("nonce_expire must be positive") }
-                settings.withLock { $0.nonceExpire = Int(v.intValue) }
+                runtime.cfg.setInitial(nonceExpire, Int(v.intValue))
             },
-            ScriptModuleParameter("nonce_count", .int) { [self] v in settings.withLock { $0.nonceCount = v.intValue != 0 } },
-            ScriptModuleParameter("one_time_nonce", .int) { [self] v in settings.withLock { $0.oneTimeNonce = v.intValue != 0 } },
+            ScriptModuleParameter("nonce_count", .int) { [self] v in
+                settings.withLock { $0.nonceCount = v.intValue != 0 }
+                runtime.cfg.setInitial("auth", "nonce_count", .int(Int(v.intValue)))
+            },
+            ScriptModuleParameter("one_time_nonce", .int) { [self] v in
+                settings.withLock { $0.oneTimeNonce = v.intValue != 0 }
+                runtime.cfg.setInitial("auth", "one_time_nonce", .int(Int(v.intValue)))
+            },
             ScriptModuleParameter("algorithm", .string) { [self] v throws(ScriptFixupError) in
                 guard let (a, sess) = AuthAlgorithm.parse(v.stringValue.isEmpty ? nil : v.stringValue), !sess else {
                     throw ScriptFixupError("algorithm must be MD5 or SHA-256, found '\(v.stringValue)'")
                 }
                 settings.withLock { $0.algorithm = a }
+                runtime.cfg.setInitial("auth", "algorithm", .string(v.stringValue))
             },
             // pv_www_authorize/pv_proxy_authorize read the password from this AVP.
             ScriptModuleParameter("password_spec", .string) { [self] v throws(ScriptFixupError) in
@@ -201,7 +217,7 @@ public final class AuthModule: ScriptModule {
     func challenge(_ ctx: ScriptContext, realm given: String, flags: Int, proxy: Bool) -> Int32 {
         let realm = Self.realm(given, ctx.message)
         let s = settings.withLock { $0 }
-        let nonce = nonces.make(now: UsrlocModule.now(), lifetime: s.nonceExpire)
+        let nonce = nonces.make(now: UsrlocModule.now(), lifetime: nonceExpire(ctx))
         var line = proxy ? "Proxy-Authenticate: " : "WWW-Authenticate: "
         line += "Digest realm=\"\(realm)\", nonce=\"\(nonce)\""
         if ctx.authState.stale { line += ", stale=true" }

@@ -10,7 +10,13 @@ public final class CoreModule: ScriptModule {
     public let parameters: [ScriptModuleParameter] = []
     let runtime: CoreRuntime
 
-    public init(runtime: CoreRuntime) { self.runtime = runtime }
+    /// The `core` cfg group.
+    let cfg: CoreCfg
+
+    public init(runtime: CoreRuntime) {
+        self.runtime = runtime
+        cfg = CoreCfg(runtime.cfg)
+    }
 
     public var functions: [ScriptFunction] {
         let rt = runtime

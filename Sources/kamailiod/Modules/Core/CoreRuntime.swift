@@ -1,4 +1,5 @@
 import SIPCore
+import ScriptEngine
 import SIPTransport
 import Synchronization
 
@@ -35,6 +36,9 @@ public final class CoreRuntime: @unchecked Sendable {
     public let log: @Sendable (CoreLogLevel, String, String) -> Void
     /// True when a line at this level would be written (skip building the text otherwise).
     public let logEnabled: @Sendable (CoreLogLevel) -> Bool
+    /// The runtime parameters of the core and every module (`cfg.*`); modules declare
+    /// theirs when created and read them from the message's snapshot.
+    public let cfg = CfgStore()
 
     // Set once in `attach`; `ready` is stored with release ordering after them, and
     // readers load it with acquire ordering first, so they see the finished values.

@@ -44,8 +44,9 @@ public final class DialogModule: ScriptModule, TMTimerHandler {
     let table = DialogTable()
     /// Counters.
     public var stats: DialogStatistics { table.stats }
-    /// `default_timeout` in seconds: how long a confirmed dialog may last.
-    let defaultTimeout = Atomic<Int>(43200)
+    /// `default_timeout` in seconds: how long a confirmed dialog may last (cfg
+    /// `dialog.default_timeout`, kamailiod's group; a modparam only in Kamailio).
+    let defaultTimeout: CfgIntKey
     /// `dlg_extra_hdrs`: header lines added to the BYEs this module sends.
     let extraHeaders = Mutex<[UInt8]>([])
     /// Profiles from `profiles_with_value` / `profiles_no_value`: name → has values.
@@ -59,6 +60,8 @@ public final class DialogModule: ScriptModule, TMTimerHandler {
     /// A dialog module whose dialogs follow the transactions of `tm`.
     public init(tm: TMModule) {
         self.tm = tm
+        defaultTimeout = tm.runtime.cfg.declareInt("dialog", "default_timeout", 43200,
+                                                   "Lifetime in seconds of a dialog created from now on")
         tm.addRelayHook { [weak self] ctx in self?.inDialogRequest(ctx) }
         timers.setHandler(self)
     }
@@ -96,7 +99,7 @@ public final class DialogModule: ScriptModule, TMTimerHandler {
             + [
                 ScriptModuleParameter("default_timeout", .int) { [self] v throws(ScriptFixupError) in
                     guard v.intValue > 0 else { throw ScriptFixupError("default_timeout must be a positive number of seconds, found \(v.intValue)") }
-                    defaultTimeout.store(Int(v.intValue), ordering: .relaxed)
+                    tm.runtime.cfg.setInitial(defaultTimeout, Int(v.intValue))
                 },
                 ScriptModuleParameter("dlg_extra_hdrs", .string) { [self] v throws(ScriptFixupError) in
                     var h = Array(v.stringValue.utf8)
@@ -145,7 +148,7 @@ public final class DialogModule: ScriptModule, TMTimerHandler {
             d.caller.routeSet = ((try? msg.recordRoutes()) ?? []).map { Array($0.uri.raw) }
             d.caller.socket = ctx.receive.listenerIndex
             d.callee.socket = ctx.receive.listenerIndex
-            d.lifetime = s.lifetime ?? defaultTimeout.load(ordering: .relaxed)
+            d.lifetime = s.lifetime ?? defaultTimeout(ctx)
             d.flags = s.flags
             if s.timeoutBye { d.iflags |= Dialog.timeoutBye }
             d.services = ctx.services

@@ -23,7 +23,8 @@ public final class RegistrarModule: ScriptModule {
         var usePath = false
     }
 
-    let settings = Mutex(Settings())
+    /// The runtime parameters (cfg group `registrar`).
+    let cfg: RegistrarCfg
     /// Socket texts by listener index, for the `socket` of stored contacts.
     let socketNames = Mutex<[String?]>([])
 
@@ -32,32 +33,36 @@ public final class RegistrarModule: ScriptModule {
         self.runtime = runtime
         self.sl = sl
         self.usrloc = usrloc
+        cfg = RegistrarCfg(runtime.cfg)
     }
+
+    /// The settings the message in `ctx` is handled with (nil: the newest).
+    func settings(_ ctx: ScriptContext?) -> Settings { cfg.settings(ctx, runtime.cfg) }
 
     public var parameters: [ScriptModuleParameter] {
         func int(_ name: String, range: ClosedRange<Int32>,
-                 _ set: @escaping @Sendable (inout Settings, Int) -> Void) -> ScriptModuleParameter {
+                 _ key: @escaping @Sendable (RegistrarCfg) -> CfgIntKey?) -> ScriptModuleParameter {
             ScriptModuleParameter(name, .int) { [self] v throws(ScriptFixupError) in
                 guard range.contains(v.intValue) else {
                     throw ScriptFixupError("\(name) must be \(range.lowerBound)-\(range.upperBound), found \(v.intValue)")
                 }
-                settings.withLock { set(&$0, Int(v.intValue)) }
+                if let k = key(cfg) { runtime.cfg.setInitial(k, Int(v.intValue)) }
             }
         }
         return [
-            int("default_expires", range: 0...Int32.max) { $0.defaultExpires = $1 },
-            int("min_expires", range: 0...Int32.max) { $0.minExpires = $1 },
-            int("max_expires", range: 0...Int32.max) { $0.maxExpires = $1 },
-            int("max_contacts", range: 0...Int32.max) { $0.maxContacts = $1 },
-            int("method_filtering", range: 0...1) { $0.methodFiltering = $1 != 0 },
-            int("append_branches", range: 0...1) { $0.appendBranches = $1 != 0 },
-            int("default_q", range: -1...1000) { $0.defaultQ = $1 },
+            int("default_expires", range: 0...Int32.max) { $0.defaultExpires },
+            int("min_expires", range: 0...Int32.max) { $0.minExpires },
+            int("max_expires", range: 0...Int32.max) { $0.maxExpires },
+            int("max_contacts", range: 0...Int32.max) { $0.maxContacts },
+            int("method_filtering", range: 0...1) { $0.methodFiltering },
+            int("append_branches", range: 0...1) { $0.appendBranches },
+            int("default_q", range: -1...1000) { $0.defaultQ },
             // 0 (Kamailio 5.6): a shorter expires is raised to min_expires; 1: the
             // REGISTER is refused with 423 and Min-Expires (RFC 3261 §10.3 step 7).
-            int("min_expires_mode", range: 0...1) { $0.minExpiresMode = $1 },
+            int("min_expires_mode", range: 0...1) { $0.minExpiresMode },
             // 1: store the Path of a REGISTER and return it in the 200 (RFC 3327 §5.3).
-            int("use_path", range: 0...1) { $0.usePath = $1 != 0 },
-            int("path_mode", range: 0...2) { _, _ in },
+            int("use_path", range: 0...1) { $0.usePath },
+            int("path_mode", range: 0...2) { _ in nil },
         ]
     }
 
@@ -102,7 +107,7 @@ public final class RegistrarModule: ScriptModule {
             },
             ScriptFunction("reg_fetch_contacts", arity: 3...3, routes: .any, fixup: fix) { [self] ctx, args in
                 guard let t = args.custom(0, as: UsrlocTable.self), let aor = aor(of: ctx.bytes(args[1])) else { return -1 }
-                let list = sortedForLookup(t.contacts(of: aor, now: UsrlocModule.now()))
+                let list = sortedForLookup(t.contacts(of: aor, now: UsrlocModule.now()), ctx)
                 ctx.registrarState.fetched[ctx.string(args[2])] = RegistrarFetched(aor: aor, contacts: list)
                 return list.isEmpty ? -1 : 1
             },
@@ -147,8 +152,8 @@ public final class RegistrarModule: ScriptModule {
     /// leaves the order to the proxy; Kamailio and most registrars use q), unspecified q
     /// counting as `default_q`, and among equals the order of registration (as
     /// Kamailio keeps them).
-    func sortedForLookup(_ list: [UsrlocContact]) -> [UsrlocContact] {
-        let dq = settings.withLock { $0.defaultQ }
+    func sortedForLookup(_ list: [UsrlocContact], _ ctx: ScriptContext? = nil) -> [UsrlocContact] {
+        let dq = settings(ctx).defaultQ
         return list.enumerated().sorted { a, b in
             let qa = a.element.q < 0 ? dq : a.element.q
             let qb = b.element.q < 0 ? dq : b.element.q

@@ -51,7 +51,7 @@ extension RegistrarModule {
     func save(_ ctx: ScriptContext, table: UsrlocTable, flags: Int, aorURI: String?) -> Int32 {
         let now = UsrlocModule.now()
         let msg = ctx.message
-        let s = settings.withLock { $0 }
+        let s = settings(ctx)
         do throws(RegistrarError) {
             let aor = try registerAoR(msg, aorURI: aorURI)
             guard let callIDBytes = msg.callID, !callIDBytes.isEmpty else { throw RegistrarError.badCallID }
@@ -96,7 +96,7 @@ extension RegistrarModule {
             }
             usrloc.registrarStats.accepted.wrappingAdd(1, ordering: .relaxed)
             if flags & Self.flagNoReply == 0 {
-                var headers = contactHeaders(sortedForLookup(stored), now: now)
+                var headers = contactHeaders(sortedForLookup(stored, ctx), now: now)
                 if s.usePath, let path = pathValue(msg) { headers.append(Array("Path: \(path)".utf8)) }
                 _ = reply(ctx, code: 200, reason: "OK", headers: headers)
             }
@@ -107,7 +107,7 @@ extension RegistrarModule {
             if flags & Self.flagNoReply == 0 {
                 var headers: [[UInt8]] = []
                 if error.listsBindings, let aor = try? registerAoR(msg, aorURI: aorURI) {
-                    headers += contactHeaders(sortedForLookup(table.contacts(of: aor, now: now)), now: now)
+                    headers += contactHeaders(sortedForLookup(table.contacts(of: aor, now: now), ctx), now: now)
                 }
                 if let m = error.minExpires { headers.append(Array("Min-Expires: \(m)".utf8)) }
                 _ = reply(ctx, code: error.code, reason: error.reason, headers: headers)
@@ -269,9 +269,9 @@ extension RegistrarModule {
     /// -3 bad URI.
     func lookup(_ ctx: ScriptContext, table: UsrlocTable, uri: [UInt8]?) -> Int32 {
         guard let aor = aor(of: uri ?? ctx.requestURIBytes) else { return -3 }
-        var list = sortedForLookup(table.contacts(of: aor, now: UsrlocModule.now()))
+        var list = sortedForLookup(table.contacts(of: aor, now: UsrlocModule.now()), ctx)
         guard !list.isEmpty else { return -1 }
-        let s = settings.withLock { $0 }
+        let s = settings(ctx)
         if s.methodFiltering, let bit = Self.methodBit(ctx.message.method) {
             list.removeAll { ($0.methods ?? -1) != -1 && ($0.methods ?? 0) & bit == 0 }
             if list.isEmpty { return -2 }
@@ -306,7 +306,7 @@ extension RegistrarModule {
         let now = UsrlocModule.now()
         for b in existing {
             guard let aor = aor(of: b.uri) else { ctx.tm.branches.append(b); continue }
-            let contacts = sortedForLookup(table.contacts(of: aor, now: now))
+            let contacts = sortedForLookup(table.contacts(of: aor, now: now), ctx)
             if contacts.isEmpty {
                 ctx.tm.branches.append(b)
                 continue

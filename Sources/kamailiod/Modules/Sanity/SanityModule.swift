@@ -8,9 +8,8 @@ public final class SanityModule: ScriptModule {
     public let name = "sanity"
     let runtime: CoreRuntime
     let sl: SLModule
-    let defaultChecks = Atomic<Int>(999)
-    let uriChecks = Atomic<Int>(7)
-    let autodrop = Atomic<Int>(1)
+    /// cfg `sanity.*` (kamailiod's group; Kamailio has these as modparams only).
+    let defaultChecks, uriChecks, autodrop: CfgIntKey
     /// `proxy_require`: extensions this server supports in Proxy-Require (none by default).
     let supported = Mutex<[[UInt8]]>([])
 
@@ -24,13 +23,17 @@ public final class SanityModule: ScriptModule {
     public init(runtime: CoreRuntime, sl: SLModule) {
         self.runtime = runtime
         self.sl = sl
+        let c = runtime.cfg
+        defaultChecks = c.declareInt("sanity", "default_checks", 999, "Checks done by sanity_check() without parameters (bit mask)")
+        uriChecks = c.declareInt("sanity", "uri_checks", 7, "URIs checked by the URI check bit (bit mask)")
+        autodrop = c.declareInt("sanity", "autodrop", 1, min: 0, max: 1, "1: a failed check stops the script")
     }
 
     public var parameters: [ScriptModuleParameter] {
         [
-            ScriptModuleParameter("default_checks", .int) { [self] v throws(ScriptFixupError) in defaultChecks.store(Int(v.intValue), ordering: .relaxed) },
-            ScriptModuleParameter("uri_checks", .int) { [self] v throws(ScriptFixupError) in uriChecks.store(Int(v.intValue), ordering: .relaxed) },
-            ScriptModuleParameter("autodrop", .int) { [self] v throws(ScriptFixupError) in autodrop.store(Int(v.intValue), ordering: .relaxed) },
+            ScriptModuleParameter("default_checks", .int) { [self] v throws(ScriptFixupError) in runtime.cfg.setInitial(defaultChecks, Int(v.intValue)) },
+            ScriptModuleParameter("uri_checks", .int) { [self] v throws(ScriptFixupError) in runtime.cfg.setInitial(uriChecks, Int(v.intValue)) },
+            ScriptModuleParameter("autodrop", .int) { [self] v throws(ScriptFixupError) in runtime.cfg.setInitial(autodrop, Int(v.intValue)) },
             ScriptModuleParameter("noreply", .int) { _ throws(ScriptFixupError) in },
             ScriptModuleParameter("proxy_require", .string) { [self] v throws(ScriptFixupError) in
                 let list = v.stringValue.split(separator: ",").map { Array($0.trimmedWS.lowercased().utf8) }
@@ -47,8 +50,8 @@ public final class SanityModule: ScriptModule {
                                for i in f.arguments.indices { out.append(.int(try f.fixupInt(i))) }
                                return ScriptFixedArgs(out)
                            }) { [self] ctx, args in
-                let checks = args.count > 0 ? Int(ctx.int(args[0])) : defaultChecks.load(ordering: .relaxed)
-                let uris = args.count > 1 ? Int(ctx.int(args[1])) : uriChecks.load(ordering: .relaxed)
+                let checks = args.count > 0 ? Int(ctx.int(args[0])) : defaultChecks(ctx)
+                let uris = args.count > 1 ? Int(ctx.int(args[1])) : uriChecks(ctx)
                 guard let failure = check(ctx.message, checks: checks, uriChecks: uris) else { return 1 }
                 ctx.core.lastError = (failure.code, failure.reason)
                 if runtime.logEnabled(.notice) {
@@ -58,7 +61,7 @@ public final class SanityModule: ScriptModule {
                     ctx.core.replyHeaders += failure.headers
                     _ = sl.reply(ctx, code: failure.code, reason: failure.reason)
                 }
-                return autodrop.load(ordering: .relaxed) != 0 ? 0 : -1
+                return autodrop(ctx) != 0 ? 0 : -1
             },
         ]
     }

@@ -54,17 +54,8 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     public let stats = TMStatistics()
     /// The timer thread; started by the daemon through `startTimers()`.
     public let timers = TMTimerQueue()
-    let values = Mutex(TMTimerValues())
-    /// `auto_inv_100`: answer INVITE with 100 at once.
-    let autoInv100 = Atomic<Int>(1)
-    /// Reason phrase of the automatic 100 (Kamailio's default text).
-    let autoInv100Reason = Mutex("trying -- your call is important to us")
-    /// `failure_reply_mode`: which branches' replies the final choice considers once a
-    /// failure_route started new branches (0: all; 1 and 3: the new ones; 2: the last
-    /// branch), see `bestBranch`.
-    let failureReplyMode = Atomic<Int>(3)
-    /// `unix_tx_timeout` in milliseconds (Kamailio's default 500).
-    let unixTxTimeout = Atomic<Int>(500)
+    /// The runtime parameters (cfg group `tm`: timers, `auto_inv_100`...).
+    let cfg: TMCfg
     let script = Mutex<LoadedScript?>(nil)
     /// Script state of the timer thread (failure_route after a timeout runs there).
     let timerWorker = Mutex<ScriptWorkerState?>(nil)
@@ -83,6 +74,7 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     public init(runtime: CoreRuntime, now: (@Sendable () -> UInt64)? = nil,
                 send: (@Sendable ([UInt8], Destination) -> Bool)? = nil) {
         self.runtime = runtime
+        cfg = TMCfg(runtime.cfg)
         let clock = now ?? tmNowMilliseconds
         self.now = clock
         let sender = send ?? { [runtime] b, d in runtime.send(b, to: d) }
@@ -100,40 +92,38 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     /// Transactions in the table now.
     public var currentTransactions: Int { table.current.load(ordering: .relaxed) }
 
+    /// The timer values of a transaction created for the message in `ctx` (nil: the newest).
+    func timerValues(_ ctx: ScriptContext?) -> TMTimerValues { cfg.timers(ctx, runtime.cfg) }
+
     /// Starts the timer thread (once the transport runs).
     public func startTimers() { timers.start() }
 
     /// tm's `modparam` parameters (timers in milliseconds).
     public var parameters: [ScriptModuleParameter] {
-        func timer(_ name: String, _ set: @escaping @Sendable (inout TMTimerValues, UInt64) -> Void) -> ScriptModuleParameter {
+        func timer(_ name: String, _ key: @escaping @Sendable (TMCfg) -> CfgIntKey) -> ScriptModuleParameter {
             ScriptModuleParameter(name, .int) { [self] v throws(ScriptFixupError) in
                 let n = Int(v.intValue)
                 guard n > 0 else { throw ScriptFixupError("\(name) must be a positive number of milliseconds, found \(n)") }
-                values.withLock { set(&$0, UInt64(n)) }
+                runtime.cfg.setInitial(key(cfg), n)
             }
         }
         return [
-            timer("fr_timer") { $0.fr = $1 },
-            timer("fr_inv_timer") { $0.frInv = $1 },
-            timer("wt_timer") { $0.wait = $1 },
-            timer("wait_timer") { $0.wait = $1 },
-            timer("retr_timer1") { $0.t1 = $1 },
-            timer("retr_timer2") { $0.t2 = $1 },
-            ScriptModuleParameter("auto_inv_100", .int) { [self] v throws(ScriptFixupError) in autoInv100.store(Int(v.intValue), ordering: .relaxed) },
+            timer("fr_timer") { $0.fr },
+            timer("fr_inv_timer") { $0.frInv },
+            timer("wt_timer") { $0.wait },
+            timer("wait_timer") { $0.wait },
+            timer("retr_timer1") { $0.t1 },
+            timer("retr_timer2") { $0.t2 },
+            ScriptModuleParameter("auto_inv_100", .int) { [self] v throws(ScriptFixupError) in runtime.cfg.setInitial(cfg.autoInv100, Int(v.intValue)) },
             ScriptModuleParameter("auto_inv_100_reason", .string) { [self] v throws(ScriptFixupError) in
-                autoInv100Reason.withLock { $0 = v.stringValue }
+                runtime.cfg.setInitial(cfg.autoInv100Reason, v.stringValue)
             },
-            ScriptModuleParameter("failure_reply_mode", .int) { [self] v throws(ScriptFixupError) in failureReplyMode.store(Int(v.intValue), ordering: .relaxed) },
-            timer("max_inv_lifetime") { $0.maxInvLifetime = $1 },
-            timer("max_noninv_lifetime") { $0.maxNoninvLifetime = $1 },
-            ScriptModuleParameter("restart_fr_on_each_reply", .int) { [self] v throws(ScriptFixupError) in
-                values.withLock { $0.restartFrOnEachReply = v.intValue != 0 }
-            },
-            // Kamailio's timeout for writing tm replies to a unix socket (t_write_unix);
-            // kept so cfg.get shows it, nothing here writes to unix sockets.
-            ScriptModuleParameter("unix_tx_timeout", .int) { [self] v throws(ScriptFixupError) in
-                unixTxTimeout.store(Int(v.intValue), ordering: .relaxed)
-            },
+            ScriptModuleParameter("failure_reply_mode", .int) { [self] v throws(ScriptFixupError) in runtime.cfg.setInitial(cfg.failureReplyMode, Int(v.intValue)) },
+            // Stored (cfg.get shows them); what tm does is their default.
+            ScriptModuleParameter("restart_fr_on_each_reply", .int) { [self] v throws(ScriptFixupError) in runtime.cfg.setInitial(cfg.restartFrOnEachReply, Int(v.intValue)) },
+            timer("max_inv_lifetime") { $0.maxInvLifetime },
+            timer("max_noninv_lifetime") { $0.maxNonInvLifetime },
+            ScriptModuleParameter("unix_tx_timeout", .int) { [self] v throws(ScriptFixupError) in runtime.cfg.setInitial(cfg.unixTxTimeout, Int(v.intValue)) },
             ScriptModuleParameter("contacts_avp", .string) { _ throws(ScriptFixupError) in },
             ScriptModuleParameter("contact_flows_avp", .string) { _ throws(ScriptFixupError) in },
         ]
@@ -261,7 +251,7 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 s.fr = nil
                 s.frInv = nil
                 if let c = s.cell {
-                    let v = values.withLock { $0 }
+                    let v = timerValues(ctx)
                     withCell(c, locked: s.cellLocked) {
                         c.timers.fr = v.fr
                         c.timers.frInv = v.frInv

@@ -145,7 +145,7 @@ extension TMModule {
         var flags = cell.isInvite ? TFlag.invite : 0
         if cell.isLocal { flags |= TFlag.local }
         if canceled { flags |= TFlag.canceled }
-        if cell.isInvite, autoInv100.load(ordering: .relaxed) != 0 { flags |= TFlag.autoInv100 }
+        if cell.isInvite, cfg.autoInv100() != 0 { flags |= TFlag.autoInv100 }
         return flags
     }
 

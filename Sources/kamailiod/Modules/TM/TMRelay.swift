@@ -96,7 +96,7 @@ extension TMModule {
             return .retransmission
         }
         let t = now()
-        var v = values.withLock { $0 }
+        var v = timerValues(ctx)
         if let fr = s.fr { v.fr = fr }
         if let fi = s.frInv { v.frInv = fi }
         let dest = runtime.replyDestination(for: msg, info: ctx.receive, forceRport: ctx.core.forceRport)
@@ -112,11 +112,12 @@ extension TMModule {
         c.onFailure = s.onFailure
         c.onReply = s.onReply
         c.onBranch = s.onBranch
+        c.script = ctx.script
         c.flags = ctx.flags
         // §17.2.1: a stateful proxy answers an INVITE with 100 at once so the
         // upstream stops retransmitting (Kamailio's auto_inv_100).
-        if msg.method == .invite, autoInv100.load(ordering: .relaxed) != 0 {
-            sendLocalReply(c, code: 100, reason: autoInv100Reason.withLock { $0 }, ctx: ctx)
+        if msg.method == .invite, cfg.autoInv100(ctx) != 0 {
+            sendLocalReply(c, code: 100, reason: cfg.autoInv100Reason(ctx) ?? "Trying", ctx: ctx)
         }
         return .created(c)
     }

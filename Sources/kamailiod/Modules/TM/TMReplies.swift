@@ -36,7 +36,7 @@ extension TMModule {
         guard !actions.isEmpty else { return true }
         let passes = actions.contains { if case .passUp = $0 { return true } else { return false } }
         var relay = true
-        if passes, let r = cell.onReply, let script = script.withLock({ $0 }) {
+        if passes, let r = cell.onReply, let script = cell.script ?? script.withLock({ $0 }) {
             // onreply_route[...] per reply (Kamailio runs it before the reply is taken).
             let rctx = ScriptContext(message: msg, receive: info, worker: context.worker, services: context.services,
                                      routeType: .onreply)
@@ -117,11 +117,11 @@ extension TMModule {
     /// final (§16.7 step 6), give failure_route its chance, then send it (lock held).
     func branchFinished(_ cell: TMCell, worker: ScriptWorkerState?) {
         guard !cell.hasPendingBranch, !cell.server.hasFinal else { return }
-        guard let best = Self.bestBranch(cell.branches, mode: failureReplyMode.load(ordering: .relaxed), round: cell.round)
+        guard let best = Self.bestBranch(cell.branches, mode: cfg.failureReplyMode(), round: cell.round)
         else { return }
         var code = cell.branches[best].fsm.code
         if cell.canceled && cell.branches[best].reply == nil { code = 487 }
-        if let fr = cell.onFailure, let script = script.withLock({ $0 }), runFailureRoute(cell, fr, script, best: best, code: code, worker: worker) {
+        if let fr = cell.onFailure, let script = cell.script ?? script.withLock({ $0 }), runFailureRoute(cell, fr, script, best: best, code: code, worker: worker) {
             return
         }
         if let bytes = cell.branches[best].reply {

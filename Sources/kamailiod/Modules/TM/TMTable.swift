@@ -163,6 +163,9 @@ final class TMCell: @unchecked Sendable {
     var onReply: ScriptRouteRef?
     /// Armed branch_route.
     var onBranch: ScriptRouteRef?
+    /// The script the armed routes belong to: a transaction keeps the one it started
+    /// with, so its failure/reply routes stay valid across `cfg.reload_script`.
+    var script: LoadedScript?
     /// Message flags, back in failure_route.
     var flags: UInt32 = 0
     /// AVPs of the request, back in failure_route (Kamailio keeps them with the transaction).

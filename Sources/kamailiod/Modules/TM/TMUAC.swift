@@ -118,7 +118,7 @@ public final class TMUAC: TMTimerHandler, Sendable {
         via.append(UInt8(ascii: "."))
         let bytes = Self.build(request, requestURI: ruri, routes: routes, via: via, id: id, userAgent: runtime.userAgentHeader)
         let dest = Destination(proto: proto, address: addr, listenerIndex: out.index)
-        var fsm = TMClientFSM(isInvite: false, reliable: proto.isStream, timers: owner.withLock { $0.tm }?.values.withLock { $0 } ?? TMTimerValues())
+        var fsm = TMClientFSM(isInvite: false, reliable: proto.isStream, timers: owner.withLock { $0.tm }?.timerValues(nil) ?? TMTimerValues())
         let actions = fsm.start(now: now())
         transactions.withLock { $0[id] = Transaction(fsm: fsm, bytes: bytes, destination: dest, completion: completion) }
         if !sender(bytes, dest) { runtime.log(.warning, "tm", "local \(request.method): first send failed, retrying") }

@@ -30,7 +30,16 @@ public final class UsrlocModule: ScriptModule {
     public let registrarStats = RegistrarStatistics()
 
     /// Creates the module; tables come into being when a script function names them.
-    public init(runtime: CoreRuntime) { self.runtime = runtime }
+    public init(runtime: CoreRuntime) {
+        self.runtime = runtime
+        // Shown by cfg.get (kamailiod's group; modparams only in Kamailio); the tables
+        // and the timer are built from them at start-up, so a change needs a restart.
+        let c = runtime.cfg, g = "usrloc"
+        _ = c.declareInt(g, "db_mode", 0, min: 0, max: 3, applies: .restart, "0: memory only, 1: write-through, 2: write-back, 3: database only")
+        _ = c.declareInt(g, "use_domain", 0, min: 0, max: 1, applies: .restart, "1: address-of-record is user@domain")
+        _ = c.declareInt(g, "timer_interval", 60, applies: .restart, "Seconds between runs of the expiry timer")
+        _ = c.declareInt(g, "hash_size", 10, min: 1, max: 16, applies: .restart, "Location table size as a power of two")
+    }
 
     public var parameters: [ScriptModuleParameter] {
         [
@@ -40,15 +49,21 @@ public final class UsrlocModule: ScriptModule {
                     throw ScriptFixupError("db_mode must be 0, 1, 2 or 3, found \(v.intValue)")
                 }
                 settings.withLock { $0.dbMode = m }
+                runtime.cfg.setInitial("usrloc", "db_mode", .int(m.rawValue))
             },
-            ScriptModuleParameter("use_domain", .int) { [self] v in settings.withLock { $0.useDomain = v.intValue != 0 } },
+            ScriptModuleParameter("use_domain", .int) { [self] v in
+                settings.withLock { $0.useDomain = v.intValue != 0 }
+                runtime.cfg.setInitial("usrloc", "use_domain", .int(Int(v.intValue)))
+            },
             ScriptModuleParameter("timer_interval", .int) { [self] v throws(ScriptFixupError) in
                 guard v.intValue > 0 else { throw ScriptFixupError("timer_interval must be positive") }
                 settings.withLock { $0.timerInterval = Int(v.intValue) }
+                runtime.cfg.setInitial("usrloc", "timer_interval", .int(Int(v.intValue)))
             },
             ScriptModuleParameter("hash_size", .int) { [self] v throws(ScriptFixupError) in
                 guard (1...16).contains(v.intValue) else { throw ScriptFixupError("hash_size must be 1-16 (2^n slots)") }
                 settings.withLock { $0.hashBits = Int(v.intValue) }
+                runtime.cfg.setInitial("usrloc", "hash_size", .int(Int(v.intValue)))
             },
         ]
     }

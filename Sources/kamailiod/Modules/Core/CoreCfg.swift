@@ -1,0 +1,37 @@
+import ScriptEngine
+
+/// The core's runtime parameters (cfg group `core`, Kamailio's names and texts), with
+/// start-up values from the script's core settings.
+struct CoreCfg: Sendable {
+    let debug, memdbg, memlog, maxWhileLoops: CfgIntKey
+    let logFacility: CfgStringKey
+
+    init(_ c: CfgStore) {
+        let g = "core"
+        // The daemon applies a committed debug level to its logger (CfgStore.onCommit).
+        debug = c.declareInt(g, "debug", 2, "debug level")
+        // syslog is opened once with the facility; Kamailio re-opens it, we need a restart.
+        logFacility = c.declareString(g, "log_facility", "LOG_DAEMON", applies: .restart, readable: false,
+                                      "syslog facility, see \"man 3 syslog\"")
+        // Swift has no private memory pools to debug; kept so scripts and habits carry over.
+        memdbg = c.declareInt(g, "memdbg", 3, "log level for memory debugging messages")
+        memlog = c.declareInt(g, "memlog", 3, "log level for memory status/summary information")
+        maxWhileLoops = c.declareInt(g, "max_while_loops", 100, "maximum iterations allowed for a while loop")
+    }
+
+    /// Start-up values from the script (`debug=`, `log_facility=`, `memdbg=`, ...).
+    func load(_ core: ScriptCoreConfig, into c: CfgStore) {
+        c.setInitial(debug, core.debug)
+        c.setInitial(logFacility, core.logFacility)
+        c.setInitial(memdbg, core.memdbg)
+        c.setInitial(memlog, core.memlog)
+        c.setInitial(maxWhileLoops, core.maxWhileLoops)
+    }
+}
+
+extension CoreModule {
+    /// Takes the script's core settings as the start-up values of the `core` group.
+    public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
+        cfg.load(context.script.core, into: runtime.cfg)
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runtime parameters and script reload taking effect on live traffic, driven through
+/// kamcmd over the ctl socket.
+@Suite("daemon cfg changes and script reload on live traffic", .serialized)
+struct DaemonCfgLiveTests {
+    /// The script; `{REASON}` is the reason of the OPTIONS reply and `{FAILURE}` the reason
+    /// failure_route answers with, so a reload shows on the wire.
+    static func config(reason: String = "first", failure: String = "Old Script", extra: String = "") -> String {
+        """
+        debug=2
+        listen=udp:127.0.0.1:{PORT}
+        loadmodule "ctl.so"
+        loadmodule "cfg_rpc.so"
+        loadmodule "sl.so"
+        loadmodule "tm.so"
+        loadmodule "xlog.so"
+        loadmodule "textops.so"
+        loadmodule "usrloc.so"
+        loadmodule "registrar.so"
+        modparam("tm", "fr_timer", 3000)
+        modparam("tm", "fr_inv_timer", 30000)
+        \(extra)
+        request_route {
+            xlog("L_DBG", "debug-line $ci\\n");
+            if (is_method("OPTIONS")) {
+                sl_send_reply("200", "\(reason)");
+                exit;
+            }
+            if (is_method("REGISTER")) {
+                save("location");
+                exit;
+            }
+            t_on_failure("F");
+            t_relay();
+        }
+        failure_route[F] {
+            t_reply("480", "\(failure)");
+        }
+        """
+    }
+
+    /// A daemon on `config()` with a UAC and a silent UAS peer.
+    final class Rig {
+        let daemon: DaemonProcess
+        let uac: UDPPeer
+        let uas: UDPPeer
+
+        init() throws {
+            daemon = try DaemonProcess(config: DaemonCfgLiveTests.config())
+            uac = try UDPPeer()
+            uas = try UDPPeer()
+        }
+
+        func kamcmd(_ args: String...) throws -> String {
+            try run(which("kamcmd") ?? "kamcmd", ["-s", "unix:" + daemon.dir.path + "/kamailio_ctl"] + args, timeout: 20)
+                .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// Rewrites the script file the daemon was started with.
+        func rewrite(_ text: String) throws {
+            try text.replacingOccurrences(of: "{PORT}", with: String(daemon.port))
+                .write(to: daemon.dir.appendingPathComponent("test.cfg"), atomically: true, encoding: .utf8)
+        }
+
+        /// The OPTIONS reply's first line.
+        func options() -> String? {
+            uac.send(sipRequest("OPTIONS", uri: "sip:127.0.0.1:\(daemon.port)", via: "UDP 127.0.0.1:\(uac.port)"),
+                     to: "127.0.0.1", port: daemon.port)
+            return firstLine(awaitMessage(uac, "SIP/2.0", timeout: 10))
+        }
+
+        func invite(_ callID: String) -> String {
+            sipRequest("INVITE", uri: "sip:bob@127.0.0.1:\(uas.port)", via: "UDP 127.0.0.1:\(uac.port)",
+                       extra: ["Contact: <sip:alice@127.0.0.1:\(uac.port)>"], callID: callID)
+        }
+    }
+
+    @Test("registrar.max_expires caps the Expires of the next REGISTER's reply",
+          .enabled(if: which("kamcmd") != nil))
+    func maxExpires() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let rig = try Rig()
+        defer { rig.daemon.stop() }
+        func register() -> String? {
+            rig.uac.send(registerRequest(peer: rig.uac, expires: 3600), to: "127.0.0.1", port: rig.daemon.port)
+            return awaitMessage(rig.uac, "SIP/2.0 200", timeout: 10)
+        }
+        #expect(headerValue(register(), "Contact")?.contains("expires=3600") == true)
+        #expect(try rig.kamcmd("cfg.seti", "registrar", "max_expires", "120") == "")
+        #expect(headerValue(register(), "Contact")?.contains("expires=120") == true)
+        // out of range and wrong type: Kamailio's fault, the reason in the log
+        #expect(try rig.kamcmd("cfg.seti", "registrar", "default_q", "5000") == "error: 400 - Failed to set the variable")
+        #expect(try rig.kamcmd("cfg.sets", "registrar", "max_expires", "many") == "error: 400 - Failed to set the variable")
+        #expect(rig.daemon.log.contains("registrar.default_q: 5000 is out of range -1..1000"))
+        #expect(rig.daemon.log.contains("registrar.max_expires expects an integer"))
+    }
+
+    @Test("tm.fr_inv_timer set at run time decides when an answered-but-silent INVITE gets its 408",
+          .enabled(if: which("kamcmd") != nil))
+    func frInvTimer() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let rig = try Rig()
+        defer { rig.daemon.stop() }
+        // The UAS rings, then stays silent; the failure route turns the timeout into 480.
+        func ringThenWait() throws -> Double {
+            let id = UUID().uuidString
+            rig.uac.send(rig.invite(id), to: "127.0.0.1", port: rig.daemon.port)
+            let inv = try #require(awaitMessage(rig.uas, "INVITE", timeout: 10, callID: id))
+            rig.uas.send(ringing(inv), to: "127.0.0.1", port: rig.daemon.port)
+            _ = try #require(awaitMessage(rig.uac, "SIP/2.0 180", timeout: 10, callID: id))
+            let start = Date()
+            _ = try #require(awaitMessage(rig.uac, "SIP/2.0 480", timeout: 25, callID: id))
+            return Date().timeIntervalSince(start)
+        }
+        #expect(try rig.kamcmd("cfg.seti", "tm", "fr_inv_timer", "1500") == "")
+        let short = try ringThenWait()
+        #expect(short < 12, "30 s from the modparam would still apply: \(short)")
+        #expect(try rig.kamcmd("cfg.seti", "tm", "fr_inv_timer", "4000") == "")
+        let longer = try ringThenWait()
+        #expect(longer >= 3.5, "took \(longer)")
+        #expect(try rig.kamcmd("cfg.get", "tm", "fr_inv_timer") == "error: 400 - Variable exists, but it is not readable via RPC interface")
+    }
+
+    @Test("core.debug raised at run time makes L_DBG lines appear from the next message on",
+          .enabled(if: which("kamcmd") != nil))
+    func debugLevel() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let rig = try Rig()
+        defer { rig.daemon.stop() }
+        #expect(rig.options() == "SIP/2.0 200 first")
+        #expect(!rig.daemon.log.contains("debug-line"))
+        #expect(try rig.kamcmd("cfg.seti", "core", "debug", "3") == "")
+        #expect(rig.options() == "SIP/2.0 200 first")
+        #expect(poll(5) { rig.daemon.log.contains("debug-line") })
+    }
+
+    @Test("cfg.reload_script: a new reply on live traffic, a broken script refused at file:line:col, modparam changes refused",
+          .enabled(if: which("kamcmd") != nil))
+    func reload() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let rig = try Rig()
+        defer { rig.daemon.stop() }
+        #expect(rig.options() == "SIP/2.0 200 first")
+        try rig.rewrite(Self.config(reason: "second"))
+        let ok = try rig.kamcmd("cfg.reload_script")
+        #expect(ok.contains("generation: 1"), "\(ok)")
+        #expect(rig.options() == "SIP/2.0 200 second")
+        #expect(rig.daemon.log.contains("routing script reloaded from"))
+
+        // line 17 of the file: `sl_send_reply(` without its closing parenthesis
+        try rig.rewrite(Self.config(reason: "third").replacingOccurrences(of: "\"third\");", with: "\"third\";"))
+        let broken = try rig.kamcmd("cfg.reload_script")
+        let file = rig.daemon.dir.appendingPathComponent("test.cfg").path
+        #expect(broken.hasPrefix("error: 500 - \(file):17:37: expected ')'"), "\(broken)")
+        #expect(rig.options() == "SIP/2.0 200 second")
+        #expect(rig.daemon.log.contains("routing script reload refused"))
+
+        try rig.rewrite(Self.config(reason: "third", extra: "modparam(\"tm\", \"wt_timer\", 2000)"))
+        let modparam = try rig.kamcmd("cfg.reload_script")
+        #expect(modparam.contains("modparam(\"tm\", \"wt_timer\") added: this needs a restart"), "\(modparam)")
+        #expect(rig.options() == "SIP/2.0 200 second")
+
+        // a fixed script (and an explicit path) goes in
+        try rig.rewrite(Self.config(reason: "fourth"))
+        #expect(try rig.kamcmd("cfg.reload_script", file).contains("generation: 2"))
+        #expect(rig.options() == "SIP/2.0 200 fourth")
+    }
+
+    @Test("a transaction started before a reload runs the failure_route of the script it started with",
+          .enabled(if: which("kamcmd") != nil))
+    func reloadKeepsRunningTransactions() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let rig = try Rig()
+        defer { rig.daemon.stop() }
+        rig.uac.send(rig.invite("before-reload"), to: "127.0.0.1", port: rig.daemon.port)
+        _ = try #require(awaitMessage(rig.uas, "INVITE", timeout: 10))
+        // fr_timer is 3 s: reload while the first INVITE waits
+        try rig.rewrite(Self.config(failure: "New Script"))
+        #expect(try rig.kamcmd("cfg.reload_script").contains("generation: 1"))
+        let first = try #require(awaitMessage(rig.uac, "SIP/2.0 480", timeout: 15, callID: "before-reload"))
+        #expect(firstLine(first) == "SIP/2.0 480 Old Script")
+        rig.uac.send(rig.invite("after-reload"), to: "127.0.0.1", port: rig.daemon.port)
+        let second = try #require(awaitMessage(rig.uac, "SIP/2.0 480", timeout: 15, callID: "after-reload"))
+        #expect(firstLine(second) == "SIP/2.0 480 New Script")
+    }
+}
+
+/// The next message starting with `prefix` within `timeout` seconds (others are skipped).
+/// With `callID`, only messages of that call count (a UAC that never ACKs sees the
+/// previous call's final reply again and again).
+private func awaitMessage(_ peer: UDPPeer, _ prefix: String, timeout: Double, callID: String? = nil) -> String? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        guard let m = peer.receive(timeout: max(0.05, deadline.timeIntervalSinceNow)) else { return nil }
+        if m.hasPrefix(prefix), callID == nil || headerValue(m, "Call-ID") == callID { return m }
+    }
+    return nil
+}
+
+private func firstLine(_ m: String?) -> String? {
+    m?.components(separatedBy: "\r\n").first
+}
+
+/// True once `check` holds, trying for up to `seconds`.
+private func poll(_ seconds: Double, _ check: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if check() { return true }
+        usleep(50_000)
+    }
+    return check()
+}
+
+/// A 180 for `invite` from the UAS (its Vias, From, To with a tag, Call-ID, CSeq).
+private func ringing(_ invite: String) -> String {
+    var lines = ["SIP/2.0 180 Ringing"]
+    for line in invite.components(separatedBy: "\r\n").dropFirst() {
+        if line.isEmpty { break }
+        let name = line.prefix { $0 != ":" }.lowercased()
+        if ["via", "from", "call-id", "cseq"].contains(name) { lines.append(line) }
+        if name == "to" { lines.append(line + ";tag=uas1") }
+    }
+    lines.append("Content-Length: 0")
+    return lines.joined(separator: "\r\n") + "\r\n\r\n"
+}
+
+/// A REGISTER for alice with `Expires` from `peer`.
+private func registerRequest(peer: UDPPeer, expires: Int) -> String {
+    sipRequest("REGISTER", uri: "sip:127.0.0.1", via: "UDP 127.0.0.1:\(peer.port)",
+               extra: ["Contact: <sip:alice@127.0.0.1:\(peer.port)>", "Expires: \(expires)"])
+}
