@@ -46,10 +46,11 @@ let package = Package(
         .testTarget(name: "BuiltinModulesTests", dependencies: ["BuiltinModules", "ScriptEngine", "SIPCore", "SIPTransport"],
                     swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Shared"], swiftSettings: strict),
-        .testTarget(name: "KamconTests", dependencies: ["kamcon", "Shared"], swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "KamconTests", dependencies: ["kamcon", "Shared", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["kamailiod", "Shared"],
+        .testTarget(name: "IntegrationTests", dependencies: ["kamailiod", "Shared", "TestSupport"],
                     swiftSettings: strict),
     ]
 )

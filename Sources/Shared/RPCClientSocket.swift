@@ -6,14 +6,14 @@ import Musl
 import Darwin
 #endif
 
-/// Thin POSIX helpers shared by the RPC clients (and usable by test servers).
+/// Thin POSIX helpers shared by the RPC clients and the daemon's control servers.
 ///
 /// Everything works on blocking descriptors and waits with `poll`, so every call has a
 /// deadline and no client can hang forever on a silent server (jsonrpcs simply drops
 /// requests it dislikes, spec §4.2).
 public enum RPCSocketIO {
     /// `SOCK_STREAM`, spelled the same on every libc.
-    static var streamType: Int32 {
+    public static var streamType: Int32 {
         #if canImport(Glibc)
         Int32(SOCK_STREAM.rawValue)
         #else
@@ -22,7 +22,7 @@ public enum RPCSocketIO {
     }
 
     /// `SOCK_DGRAM`, spelled the same on every libc.
-    static var datagramType: Int32 {
+    public static var datagramType: Int32 {
         #if canImport(Glibc)
         Int32(SOCK_DGRAM.rawValue)
         #else
@@ -56,7 +56,7 @@ public enum RPCSocketIO {
     }
 
     /// Calls `body` with `addr` seen as a generic `sockaddr`.
-    static func withSockaddr<A, R>(_ addr: inout A, _ body: (UnsafePointer<sockaddr>) -> R) -> R {
+    public static func withSockaddr<A, R>(_ addr: inout A, _ body: (UnsafePointer<sockaddr>) -> R) -> R {
         withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -173,23 +174,9 @@ struct DaemonControlTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = freePort()
-        let cfg = """
-        #!KAMAILIO
-        debug=1
-        log_stderror=yes
-        children=1
-        disable_tcp=yes
-        listen=udp:127.0.0.1:\(port)
-        mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-        loadmodule "kex.so"
-        loadmodule "sl.so"
-        loadmodule "ctl.so"
-        loadmodule "jsonrpcs.so"
-        modparam("ctl", "binrpc", "unix:\(dir)/kamailio_ctl")
-        modparam("jsonrpcs", "fifo_name", "\(dir)/kamailio_rpc.fifo")
-        modparam("jsonrpcs", "dgram_socket", "\(dir)/kamailio_rpc.sock")
-        request_route { sl_send_reply("200", "OK"); exit; }
-        """
+        let cfg = TestKamailioConfig.header(dir: dir, listen: "udp:127.0.0.1:\(port)", modules: ["kex", "sl"],
+                                            ctlName: "kamailio_ctl", fifoName: "kamailio_rpc.fifo", sockName: "kamailio_rpc.sock")
+            + "request_route { sl_send_reply(\"200\", \"OK\"); exit; }\n"
         try cfg.write(toFile: dir + "/kamailio.cfg", atomically: true, encoding: .utf8)
         let k = Process()
         k.executableURL = URL(fileURLWithPath: "/usr/sbin/kamailio")

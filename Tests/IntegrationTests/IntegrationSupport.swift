@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,15 +8,7 @@ import Glibc
 /// Where the built programs and the read-only shared folder are.
 enum TestPaths {
     /// The build products folder: the test runner lives there too.
-    static let products: URL = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        // the runner may sit inside an .xctest bundle directory
-        while url.pathExtension == "xctest" || url.lastPathComponent == "Contents" || url.lastPathComponent == "MacOS" {
-            url = url.deletingLastPathComponent()
-        }
-        return url
-    }()
+    static let products = TestBuild.products
     static let daemon = products.appendingPathComponent("kamailiod")
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -194,56 +187,12 @@ func headerValue(_ message: String?, _ name: String) -> String? {
     return nil
 }
 
-/// Runs a program to completion; returns exit status and combined output.
+/// Runs a program to completion (killed after `timeout` seconds); returns its exit status
+/// and stdout and stderr together. `input` is its stdin.
 @discardableResult
 func run(_ path: String, _ args: [String], input: String? = nil, timeout: Double = 120) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    let inPipe = Pipe()
-    p.standardInput = inPipe
-    try p.run()
-    if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try? inPipe.fileHandleForWriting.close()
-    let reader = OutputCollector(pipe.fileHandleForReading)
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(20_000) }
-    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-    p.waitUntilExit()
-    return (p.terminationStatus, reader.finish())
+    TestProcesses.run([path] + args, input: input, mergeStderr: true, timeout: timeout)
 }
 
-/// Reads a pipe on a background thread so a chatty child never blocks on a full pipe.
-final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                lock.lock(); data.append(chunk); lock.unlock()
-            }
-            done.signal()
-        }
-    }
-
-    func finish() -> String {
-        done.wait()
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
-func which(_ tool: String) -> String? {
-    for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", "/sbin"] {
-        let p = dir + "/" + tool
-        if FileManager.default.isExecutableFile(atPath: p) { return p }
-    }
-    return nil
-}
+/// The full path of an installed tool (see TestSupport's `which`).
+func which(_ tool: String) -> String? { TestSupport.which(tool) }

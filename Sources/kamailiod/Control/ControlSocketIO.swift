@@ -40,23 +40,9 @@ public struct ControlFileAccess: Sendable, Equatable {
 
 /// POSIX plumbing shared by the three control servers.
 enum ControlSocketIO {
-    /// `SOCK_STREAM` as an `Int32`, spelled the same on every libc.
-    static var streamType: Int32 {
-        #if canImport(Glibc)
-        Int32(SOCK_STREAM.rawValue)
-        #else
-        SOCK_STREAM
-        #endif
-    }
-
-    /// `SOCK_DGRAM` as an `Int32`, spelled the same on every libc.
-    static var datagramType: Int32 {
-        #if canImport(Glibc)
-        Int32(SOCK_DGRAM.rawValue)
-        #else
-        SOCK_DGRAM
-        #endif
-    }
+    /// `SOCK_STREAM` and `SOCK_DGRAM` as `Int32`, as the RPC clients spell them.
+    static var streamType: Int32 { RPCSocketIO.streamType }
+    static var datagramType: Int32 { RPCSocketIO.datagramType }
 
     /// `SOCK_CLOEXEC` as an `Int32` (Glibc imports it as an enum).
     static var cloexecFlag: Int32 {
@@ -134,7 +120,7 @@ enum ControlSocketIO {
         guard fd >= 0 else { throw .system("socket") }
         var addr = address
         do throws(ControlError) {
-            let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+            let r = RPCSocketIO.withSockaddr(&addr) { bind(fd, $0, len) }
             guard r == 0 else { throw .system("bind \(path)") }
             defer { unlink(temp) }
             try applyAccess(temp, access)
