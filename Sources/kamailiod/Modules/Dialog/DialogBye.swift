@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SIPCore
 import ScriptEngine
 
@@ -85,12 +88,11 @@ extension DialogModule {
 
     /// Starts the lifetime of a newly confirmed dialog.
     func startLifetime(_ d: Dialog) {
-        let due: UInt64 = table.update(d) { d in
+        table.update(d) { d in
             d.timeoutAt = Self.now() + d.lifetime
             d.timeoutDue = tmNowMilliseconds() + UInt64(max(d.lifetime, 0)) * 1000
-            return d.timeoutDue
         }
-        timers.schedule(TMTimerEntry(due: due, cell: Self.timerKey(d), kind: .final, branch: 0))
+        startSweeper()
     }
 
     /// Sets a new lifetime; a confirmed dialog's deadline moves to now + `seconds`.
@@ -102,25 +104,47 @@ extension DialogModule {
         if running { startLifetime(d) }
     }
 
-    /// The timer entry key of a dialog: h_entry and h_id.
-    static func timerKey(_ d: Dialog) -> UInt64 { UInt64(d.entry) << 32 | UInt64(d.id) }
-
-    /// A lifetime timer fired (timer thread): the dialog expires unless its deadline
-    /// moved (the entry is then stale; the newer one is in the queue too).
-    public func timerFired(_ e: TMTimerEntry) {
-        guard let d = table.find(entry: Int(e.cell >> 32), id: UInt32(truncatingIfNeeded: e.cell)) else { return }
-        let (expired, bye): (Bool, Bool) = table.update(d) { d in
-            (d.timeoutDue != 0 && d.timeoutDue <= e.due && d.state != .deleted, d.iflags & Dialog.timeoutBye != 0)
+    /// Ends every dialog whose lifetime ran out by `now` (monotonic ms): BYEs to both
+    /// sides with `timeout_bye`, else quietly, as Kamailio; each counts as expired.
+    /// The sweeper thread calls it; tests call it with a made-up clock.
+    func expireDue(now: UInt64) {
+        var due: [Dialog] = []
+        for b in table.buckets {
+            b.dialogs.withLock { list in
+                for d in list where d.timeoutDue != 0 && d.timeoutDue <= now && d.state != .deleted { due.append(d) }
+            }
         }
-        guard expired else { return }
-        let services = table.update(d) { $0.services }
-        if bye, end(d, side: .all, reason: .timeout, services: services) { return }
-        // Kamailio without timeout_bye: the dialog is dropped quietly (or ended if no
-        // BYE could be built, e.g. a 2xx without Contact).
-        if !bye || d.state != .deleted {
+        for d in due {
+            let (bye, services) = table.update(d) { d in (d.iflags & Dialog.timeoutBye != 0, d.services) }
+            if bye, end(d, side: .all, reason: .timeout, services: services) { continue }
+            // Without timeout_bye (or when no BYE could be built) the dialog just goes.
+            guard d.state != .deleted else { continue }
             stats.expired.wrappingAdd(1, ordering: .relaxed)
             table.transition(d, to: .deleted, now: Self.now())
             if let services { runEvent("dialog:end", d, message: nil, services: services) }
+        }
+    }
+
+    /// Starts the thread that checks lifetimes twice a second. A sweep instead of a timer
+    /// heap: a dialog ended by BYE leaves nothing behind, where a heap would hold a stale
+    /// entry per dialog for the whole lifetime (12 h by default).
+    func startSweeper() {
+        guard sweeping.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        let box = Unmanaged.passRetained(self)
+        var tid = pthread_t()
+        let ok = pthread_create(&tid, nil, { raw in
+            guard let raw else { return nil }
+            let module = Unmanaged<DialogModule>.fromOpaque(raw).takeRetainedValue()
+            while true {
+                module.expireDue(now: tmNowMilliseconds())
+                usleep(500_000)
+            }
+        }, box.toOpaque())
+        if ok != 0 {
+            box.release()
+            sweeping.store(false, ordering: .relaxed)
+        } else {
+            pthread_detach(tid)
         }
     }
 }

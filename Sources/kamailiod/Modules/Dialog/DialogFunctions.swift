@@ -72,51 +72,60 @@ extension DialogModule {
                     }
                 })
             },
-            ScriptPVDefinition("dlg") { spec, _ throws(ScriptError) in
+            ScriptPVDefinition("dlg") { spec, f throws(ScriptError) in
                 let key = spec.argument ?? ""
+                // Kamailio 5.6.3 refuses other names at start-up, so do we.
+                guard Self.dialogKeys.contains(key) else {
+                    throw f.error("unknown $dlg key '\(key)' (\(Self.dialogKeys.joined(separator: ", ")))")
+                }
                 return ScriptPVAccessor(get: { [self] ctx in
                     guard let d = current(ctx) else { return .null }
                     return table.update(d) { d in Self.dialogValue(d, key) }
                 })
             },
-            ScriptPVDefinition("dlg_ctx") { spec, _ throws(ScriptError) in
+            ScriptPVDefinition("dlg_ctx") { spec, f throws(ScriptError) in
                 let key = spec.argument ?? ""
+                let keys = ["set", "timeout_bye", "timeout", "timeout_route", "timeout_route_id", "on", "dir"]
+                guard keys.contains(key) else {
+                    throw f.error("unknown $dlg_ctx key '\(key)' (\(keys.joined(separator: ", ")))")
+                }
                 return ScriptPVAccessor(get: { [self] ctx in
                     let s = ctx.dialogState
                     let d = current(ctx)
                     switch key {
                     case "set": return .int(d != nil ? 1 : 0)
-                    case "flags": return .int(Int32(bitPattern: d.map { d in table.update(d) { $0.flags } } ?? s.flags))
                     case "timeout_bye":
                         let on = d.map { d in table.update(d) { $0.iflags & Dialog.timeoutBye != 0 } } ?? s.timeoutBye
                         return .int(on ? 1 : 0)
-                    case "timeout": return .int(Int32(truncatingIfNeeded: d.map { d in table.update(d) { $0.lifetime } } ?? s.lifetime ?? 0))
-                    default: return .null
+                    case "timeout": return .int(Int32(truncatingIfNeeded: s.lifetime ?? 0))
+                    default: return .int(0)  // timeout_route(_id), on, dir: not kept
                     }
                 }, set: { [self] ctx, value, _ in
                     let s = ctx.dialogState
                     let d = current(ctx)
                     switch key {
-                    case "flags":
-                        let f = UInt32(bitPattern: value.intValue)
-                        if let d { table.update(d) { $0.flags = f } } else { s.flags = f }
                     case "timeout_bye":
                         let on = value.intValue != 0
+                        s.timeoutBye = on
                         if let d {
                             table.update(d) { d in if on { d.iflags |= Dialog.timeoutBye } else { d.iflags &= ~Dialog.timeoutBye } }
-                        } else {
-                            s.timeoutBye = on
                         }
                     case "timeout":
                         let secs = Int(value.intValue)
                         guard secs > 0 else { return }
-                        if let d { setLifetime(d, secs) } else { s.lifetime = secs }
+                        s.lifetime = secs
+                        if let d { setLifetime(d, secs) }
                     default: break
                     }
                 })
             },
         ]
     }
+
+    /// The `$dlg(key)` names Kamailio 5.6.3 accepts.
+    static let dialogKeys = ["h_id", "h_entry", "ref", "state", "callid", "from_uri", "to_uri", "from_tag", "to_tag",
+                             "from_cseq", "to_cseq", "from_contact", "to_contact", "start_ts", "lifetime", "dflags",
+                             "sflags", "toroute"]
 
     /// One `$dlg(key)` value (bucket lock held); Kamailio's key names.
     static func dialogValue(_ d: Dialog, _ key: String) -> ScriptValue {
@@ -130,24 +139,17 @@ extension DialogModule {
         case "callid": return .str(d.callID)
         case "from_uri": return str(d.fromURI)
         case "to_uri": return str(d.toURI)
-        case "ruri": return str(d.requestURI)
         case "from_tag": return .str(d.fromTag)
         case "to_tag": return str(d.toTag)
         case "from_cseq": return .str(Array(String(d.caller.cseq).utf8))
-        case "to_cseq": return .str(Array(String(d.callee.cseq).utf8))
+        case "to_cseq": return d.callee.known ? .str(Array(String(d.callee.cseq).utf8)) : .null
         case "from_contact": return str(d.caller.contact)
         case "to_contact": return str(d.callee.contact)
-        case "from_rr": return str(routeText(d.caller.routeSet))
-        case "to_rr": return str(routeText(d.callee.routeSet))
         case "start_ts": return int(d.started)
-        case "init_ts": return int(d.created)
-        case "end_ts": return int(d.ended)
-        case "timeout": return int(d.timeoutAt)
         case "lifetime": return int(d.lifetime)
         case "dflags": return int(d.dflags)
         case "sflags": return .int(Int32(bitPattern: d.flags))
-        case "iflags": return .int(Int32(bitPattern: d.iflags))
-        default: return .null
+        default: return .null  // toroute: no timeout route kept
         }
     }
 

@@ -37,7 +37,7 @@ extension ScriptContext {
 /// tags (RFC 3261 §12.2.2) when tm relays them, so a BYE ends the dialog. The module
 /// can end a dialog itself with a BYE to each side (dlg_bye, dlg.end_dlg, timeout),
 /// sent through tm's local client transactions (TMUAC).
-public final class DialogModule: ScriptModule, TMTimerHandler {
+public final class DialogModule: ScriptModule {
     public let name = "dialog"
     /// The transactions the dialogs follow.
     let tm: TMModule
@@ -51,8 +51,8 @@ public final class DialogModule: ScriptModule, TMTimerHandler {
     let extraHeaders = Mutex<[UInt8]>([])
     /// Profiles from `profiles_with_value` / `profiles_no_value`: name → has values.
     let profileDefinitions = Mutex<[String: Bool]>([:])
-    /// Lifetime timers (epoch of the dialog in `cell`: h_entry << 32 | h_id).
-    let timers = TMTimerQueue()
+    /// True once the lifetime sweeper thread runs.
+    let sweeping = Atomic<Bool>(false)
     let script = Mutex<LoadedScript?>(nil)
     /// Script state for `event_route[dialog:*]` run off a worker (timer, reply callback).
     let eventWorker = Mutex<ScriptWorkerState?>(nil)
@@ -63,7 +63,6 @@ public final class DialogModule: ScriptModule, TMTimerHandler {
         defaultTimeout = tm.runtime.cfg.declareInt("dialog", "default_timeout", 43200,
                                                    "Lifetime in seconds of a dialog created from now on")
         tm.addRelayHook { [weak self] ctx in self?.inDialogRequest(ctx) }
-        timers.setHandler(self)
     }
 
     /// Dialogs in the table now.

@@ -51,7 +51,8 @@ extension DialogModule {
                 let value = args.count > 1 ? ctx.bytes(args[1]) : nil
                 guard let d = current(ctx) else { return -1 }
                 table.update(d) { d in
-                    if !d.profiles.contains(where: { $0.name == name && $0.value == value }) { d.profiles.append((name, value)) }
+                    // newest first, the order dlg.list shows
+                    if !d.profiles.contains(where: { $0.name == name && $0.value == value }) { d.profiles.insert((name, value), at: 0) }
                 }
                 return 1
             },

@@ -34,9 +34,11 @@ extension DialogModule: RPCMethodProvider {
         let now = Self.now()
         return table.update(d) { d in
             func text(_ b: [UInt8]) -> RPCValue { .string(SIPBytes.string(b[...])) }
-            let profiles: [RPCValue] = d.profiles.map { p in
-                p.value.map { .object([p.name: text($0)]) } ?? .string(p.name)
+            // Unnamed members: JSON shows an array, kamcmd nested braces, as Kamailio.
+            let profiles = d.profiles.map { p in
+                RPCMember(nil, p.value.map { .struct([RPCMember(p.name, text($0))]) } ?? .string(p.name))
             }
+            let variables = d.vars.map { RPCMember(nil, .struct([RPCMember($0.name, text($0.value))])) }
             return .object([
                 "h_entry": .int(d.entry), "h_id": .int(Int(d.id)),
                 "ref": .int(d.state.rawValue >= DialogState.confirmedNoACK.rawValue ? 2 : 1),
@@ -46,8 +48,8 @@ extension DialogModule: RPCMethodProvider {
                 "timeout": .int(d.timeoutAt), "lifetime": .int(d.lifetime),
                 "dflags": .int(d.dflags), "sflags": .int(Int(d.flags)), "iflags": .int(Int(d.iflags)),
                 "caller": legValue(d.caller), "callee": legValue(d.callee),
-                "profiles": .array(profiles),
-                "variables": .array(d.vars.map { .object([$0.name: text($0.value)]) }),
+                "profiles": .struct(profiles),
+                "variables": .struct(variables),
             ])
         }
     }
@@ -150,7 +152,8 @@ extension DialogModule: RPCMethodProvider {
             for d in try match(key, op, value, limit: call.optionalInt() ?? 0) { call.add(dialogValue(d)) }
         }
         let endByID: @Sendable (RPCCall) throws(RPCFault) -> Void = { [self] call throws(RPCFault) in
-            let (entry, id) = (try call.int(), try call.int())
+            let ids: (Int, Int)? = try? { () throws(RPCFault) in (try call.int(), try call.int()) }()
+            guard let (entry, id) = ids else { throw RPCFault(code: 500, message: "Invalid parameters") }
             guard let d = table.find(entry: entry, id: UInt32(truncatingIfNeeded: id)) else { throw Self.notFound }
             guard end(d, side: .all, reason: .local, services: table.update(d) { $0.services }) else {
                 throw RPCFault(code: 500, message: "Failed to end dialog")

@@ -96,9 +96,9 @@ public final class TMUAC: TMTimerHandler, Sendable {
     /// Local transactions in progress (tests, statistics).
     public var pending: Int { transactions.withLock { $0.count } }
 
-    /// Builds and sends `request`; `completion` gets the final status (408 on timeout,
-    /// 503 when it cannot be sent) once, on a worker or the timer thread. False when the
-    /// next hop cannot be resolved or no listener fits (completion is not called then).
+    /// Builds and sends `request`; `completion` gets the final status (408 on timeout)
+    /// once, on a worker or the timer thread. False when the next hop cannot be resolved
+    /// or no listener fits (completion is not called then).
     @discardableResult
     public func send(_ request: TMLocalRequest, completion: @escaping @Sendable (Int) -> Void) -> Bool {
         let (ruri, routes, hop) = request.layout()
@@ -117,13 +117,20 @@ public final class TMUAC: TMTimerHandler, Sendable {
         TMModule.appendHex(UInt64(salt), to: &via)
         via.append(UInt8(ascii: "."))
         let bytes = Self.build(request, requestURI: ruri, routes: routes, via: via, id: id, userAgent: runtime.userAgentHeader)
-        let dest = Destination(proto: proto, address: addr, listenerIndex: out.index)
-        var fsm = TMClientFSM(isInvite: false, reliable: proto.isStream, timers: owner.withLock { $0.tm }?.timerValues(nil) ?? TMTimerValues())
+        start(id: id, bytes: bytes, to: Destination(proto: proto, address: addr, listenerIndex: out.index),
+              method: request.method, completion: completion)
+        return true
+    }
+
+    /// Sends built request `bytes` (whose Via carries `id`) and runs its client transaction.
+    func start(id: UInt64, bytes: [UInt8], to dest: Destination, method: String,
+               completion: @escaping @Sendable (Int) -> Void) {
+        var fsm = TMClientFSM(isInvite: false, reliable: dest.proto.isStream,
+                              timers: owner.withLock { $0.tm }?.timerValues(nil) ?? TMTimerValues())
         let actions = fsm.start(now: now())
         transactions.withLock { $0[id] = Transaction(fsm: fsm, bytes: bytes, destination: dest, completion: completion) }
-        if !sender(bytes, dest) { runtime.log(.warning, "tm", "local \(request.method): first send failed, retrying") }
+        if !sender(bytes, dest) { runtime.log(.warning, "tm", "local \(method): first send failed, retrying") }
         perform(id, actions, reply: 0)
-        return true
     }
 
     /// The request text: our Via (`via` ends where the id goes), Max-Forwards, Route set, From/To/Call-ID/CSeq (§12.2.1.1).

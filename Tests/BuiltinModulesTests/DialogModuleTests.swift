@@ -1,0 +1,153 @@
+import SIPCore
+import SIPTransport
+import ScriptEngine
+import Shared
+import Testing
+@testable import BuiltinModules
+
+/// A script around `body` in request_route, with the dialog profiles declared.
+private func dialogScript(_ body: String) -> String {
+    """
+    loadmodule "tm.so"
+    loadmodule "rr.so"
+    loadmodule "dialog.so"
+    loadmodule "pv.so"
+    loadmodule "textops.so"
+    modparam("dialog", "profiles_with_value", "caller ; trunk")
+    modparam("dialog", "profiles_no_value", "inbound")
+    request_route {
+    \(body)
+    }
+    """
+}
+
+private let invite = """
+INVITE sip:bob@b.example SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKdlg1
+Record-Route: <sip:up.example;lr>
+From: "A" <sip:alice@a.example>;tag=ft1
+To: <sip:bob@b.example>
+Call-ID: dlg-call-1
+CSeq: 10 INVITE
+Contact: <sip:alice@10.0.0.1:5060>
+Max-Forwards: 70
+Content-Length: 0
+
+
+"""
+
+@Suite("dialog module: script functions, BYE building, lifetime, RPC values")
+struct DialogModuleTests {
+    func dialogModule(_ h: ModuleHarness) throws -> DialogModule {
+        try #require(h.modules.all.compactMap { $0 as? DialogModule }.first)
+    }
+
+    @Test("dlg_manage makes a dialog the script can see: $dlg, $dlg_var, flags, profiles and their sizes")
+    func scriptView() throws {
+        let h = try ModuleHarness(dialogScript("""
+            if (!is_known_dlg()) { $var(before) = 1; }
+            dlg_setflag(3);
+            $dlg_ctx(timeout_bye) = 1;
+            dlg_manage();
+            $dlg_var(who) = $fU;
+            set_dlg_profile("caller", "$fU");
+            set_dlg_profile("inbound");
+            if (is_in_profile("caller", "alice") && !is_in_profile("caller", "carol")) { $var(inp) = 1; }
+            get_profile_size("inbound", "$var(n)");
+            get_profile_size("caller", "bob", "$var(m)");
+            if (dlg_isflagset(3) && !dlg_isflagset(4)) { $var(flag) = 1; }
+            $var(state) = $dlg(state);
+            $var(from) = $dlg(from_uri);
+            $var(cseq) = $dlg(from_cseq);
+            $var(var) = $dlg_var(who);
+            $var(ctx) = $dlg_ctx(timeout_bye);
+            append_hf("X-R: before=$var(before) inp=$var(inp) flag=$var(flag) n=$var(n) m=$var(m) state=$var(state) from=$var(from) cseq=$var(cseq) var=$var(var) ctx=$var(ctx)\r\n");
+            """))
+        let ctx = try h.run(invite)
+        let d = try #require(ctx.dialogState.dialog)
+        let m = try dialogModule(h)
+        #expect(m.table.update(d) { $0.flags } == 1 << 3)
+        #expect(m.table.update(d) { $0.iflags } == Dialog.timeoutBye)
+        #expect(m.profileMembers("inbound", value: nil).count == 1)
+        #expect(m.profileMembers("caller", value: Array("alice".utf8)).count == 1)
+        #expect(wire(ctx).contains("X-R: before=1 inp=1 flag=1 n=1 m=0 state=1 from=sip:alice@a.example cseq=10 var=alice ctx=1"),
+                "\(wire(ctx))")
+        // what the INVITE taught about the caller side
+        #expect(m.table.update(d) { $0.caller.contact } == Array("sip:alice@10.0.0.1:5060".utf8))
+        #expect(m.table.update(d) { $0.caller.routeSet } == [Array("sip:up.example;lr".utf8)])
+    }
+
+    @Test("unknown $dlg / $dlg_ctx names and undeclared profiles are config errors, as in Kamailio 5.6.3")
+    func configErrors() {
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("$var(x) = $dlg(from_rr);")) }
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("$var(x) = $dlg_ctx(flags);")) }
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("set_dlg_profile(\"nosuch\");")) }
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("set_dlg_profile(\"inbound\", \"v\");")) }
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_bye(\"both\");")) }
+    }
+
+    /// A confirmed dialog as the INVITE and a 2xx with Record-Routes leave it.
+    func confirmed(_ m: DialogModule) throws -> Dialog {
+        let d = m.table.create(callID: Array("c1".utf8), fromTag: Array("ft".utf8), now: 100)
+        let ok = try SIPMessage(bytes: Array(("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKx\r\n"
+            + "Record-Route: <sip:down2.example;lr>, <sip:down1.example;lr>\r\nRecord-Route: <sip:up.example;lr>\r\n"
+            + "From: <sip:alice@a>;tag=ft\r\nTo: <sip:bob@b>;tag=tt\r\nCall-ID: c1\r\nCSeq: 5 INVITE\r\n"
+            + "Contact: <sip:bob@10.0.0.2:5070>\r\nContent-Length: 0\r\n\r\n").utf8))
+        m.table.update(d) { d in
+            d.fromURI = Array("sip:alice@a".utf8)
+            d.toURI = Array("sip:bob@b".utf8)
+            d.caller.contact = Array("sip:alice@10.0.0.1".utf8)
+            d.caller.cseq = 5
+            d.caller.routeSet = [Array("sip:up.example;lr".utf8)]
+            m.learnCallee(d, from: ok)
+        }
+        m.table.transition(d, to: .confirmed, now: 101)
+        return d
+    }
+
+    @Test("the callee's route set is the 2xx's Record-Routes below the caller's, nearest first; BYEs per §12.2.1.1")
+    func byeRequests() throws {
+        let h = try ModuleHarness(dialogScript(""))
+        let m = try dialogModule(h)
+        let d = try confirmed(m)
+        #expect(m.table.update(d) { $0.callee.routeSet } == [Array("sip:down1.example;lr".utf8), Array("sip:down2.example;lr".utf8)])
+        m.table.update(d) { $0.callee.cseq = 3 }  // the callee sent a re-INVITE with CSeq 3
+        let (toCallee, toCaller) = m.table.update(d) { d in (m.byeRequest(d, toCallee: true), m.byeRequest(d, toCallee: false)) }
+        #expect(toCallee.remoteTarget == Array("sip:bob@10.0.0.2:5070".utf8) && toCallee.cseq == 6)
+        #expect(String(decoding: toCallee.from, as: UTF8.self) == "<sip:alice@a>;tag=ft")
+        #expect(String(decoding: toCallee.to, as: UTF8.self) == "<sip:bob@b>;tag=tt")
+        #expect(toCaller.remoteTarget == Array("sip:alice@10.0.0.1".utf8) && toCaller.cseq == 4)
+        #expect(String(decoding: toCaller.from, as: UTF8.self) == "<sip:bob@b>;tag=tt")
+        #expect(toCaller.routeSet == [Array("sip:up.example;lr".utf8)])
+    }
+
+    @Test("an expired lifetime removes the dialog and counts it; one not yet due stays")
+    func lifetimeExpiry() throws {
+        let h = try ModuleHarness(dialogScript(""))
+        let m = try dialogModule(h)
+        let gone = try confirmed(m)
+        let stays = m.table.create(callID: Array("c2".utf8), fromTag: Array("f2".utf8), now: 100)
+        m.table.transition(stays, to: .confirmed, now: 100)
+        m.table.update(gone) { $0.timeoutDue = 1000 }
+        m.table.update(stays) { $0.timeoutDue = 9000 }
+        m.expireDue(now: 2000)
+        #expect(gone.state == .deleted && stays.state == .confirmed)
+        #expect(m.stats.expired.load(ordering: .relaxed) == 1 && m.table.count == 1)
+    }
+
+    @Test("dlg.list's shape: unknown callee leg all null; profiles and variables as unnamed members, newest first")
+    func listValue() throws {
+        let h = try ModuleHarness(dialogScript(""))
+        let m = try dialogModule(h)
+        let d = m.table.create(callID: Array("c3".utf8), fromTag: Array("f3".utf8), now: 100)
+        m.table.update(d) { d in
+            d.profiles = [("inbound", nil), ("caller", Array("sipp".utf8))]
+            d.setVariable("src", Array("127.0.0.1".utf8))
+        }
+        let v = m.dialogValue(d)
+        #expect(v["state"] == .int(1) && v["ref"] == .int(1) && v["dflags"] == .int(512 | 128 | 1024))
+        #expect(v["callee"]?["tag"] == .null && v["callee"]?["socket"] == .null)
+        #expect(v["profiles"] == .struct([RPCMember(nil, .string("inbound")), RPCMember(nil, .struct([RPCMember("caller", .string("sipp"))]))]))
+        #expect(v["variables"] == .struct([RPCMember(nil, .struct([RPCMember("src", .string("127.0.0.1"))]))]))
+    }
+}
