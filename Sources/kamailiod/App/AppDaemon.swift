@@ -28,6 +28,18 @@ enum Daemon {
         if opts.showVersion { print("version: \(ProductVersion.banner)"); return Status.ok }
         if let url = opts.initDB { return DatabaseInit.run(url: url) }
 
+        // Before any thread exists (modules start theirs while the script loads), so every
+        // thread inherits the mask and only `waitForStopSignal` takes SIGTERM: a signal that
+        // reached a module thread would kill the process without the shutdown flushes.
+        DaemonProcess.blockStopSignals()
+        var detachFD: Int32 = -1
+        if opts.foregroundLevel == 0 && !opts.checkOnly && !opts.printConfig {
+            do { detachFD = try DaemonProcess.beginDetach() } catch {
+                printErr("kamailiod: \(error)")
+                return Status.startFailed
+            }
+        }
+
         // Until the script says otherwise, log to stderr at the level of the command line.
         let logLevels = ModuleLogLevels()
         let logger = DaemonLogger(level: opts.debugLevel ?? 2, toStderr: true, colors: opts.logColors,
@@ -78,19 +90,17 @@ enum Daemon {
         // cfg.* changes core.debug at run time; the logger is where the level lives.
         modules.cfgRPC.bindCoreDebug(level: logger.currentLevel) { logger.setLevel($0) }
         let toStderr = opts.logToStderr || core.logStderror
-        logger.setStderr(toStderr)
+        // While the parent waits, start-up errors go to the terminal that started us.
+        logger.setStderr(toStderr || detachFD >= 0)
         if !toStderr { openlog(core.logName ?? "kamailiod", LOG_PID | LOG_CONS, LOG_DAEMON) }
 
         do {
             if let dir = opts.workingDirectory { try DaemonProcess.changeDirectory(dir) }
             if let dir = opts.runtimeDirectory { try DaemonProcess.ensureDirectory(dir) }
-            if opts.foregroundLevel == 0 { try DaemonProcess.daemonize() }
         } catch {
             logger.log(.critical, "core", "\(error)")
             return Status.startFailed
         }
-        // Before any thread exists, so every thread inherits the mask.
-        DaemonProcess.blockStopSignals()
 
         var options = TransportOptions()
         options.children = max(1, opts.children ?? core.children)
@@ -137,6 +147,10 @@ enum Daemon {
         }
         if let pidFile = opts.pidFile {
             do { try DaemonProcess.writePidFile(pidFile) } catch { logger.log(.error, "core", "\(error)") }
+        }
+        if detachFD >= 0 {
+            DaemonProcess.finishDetach(detachFD, keepStderr: toStderr)
+            logger.setStderr(toStderr)
         }
         let where_ = transport.listeners.map { "\($0.proto.name):\($0.address)" }.joined(separator: " ")
         logger.log(.notice, "core", "\(ProductVersion.banner) started (pid \(getpid())), listening on \(where_)")

@@ -32,18 +32,46 @@ enum DaemonProcess {
         _ = text.withCString { write(fd, $0, strlen($0)) }
     }
 
-    /// Detaches from the terminal: fork (the parent exits 0), setsid, stdio to /dev/null.
-    /// Must run before any thread is started: only the calling thread survives a fork.
-    static func daemonize() throws {
+    /// Detaches from the terminal in two halves, so that the shell that started the daemon
+    /// still sees start-up errors and gets a truthful exit status (as Kamailio's parent does):
+    /// `beginDetach` forks before anything else runs (only the calling thread survives a fork,
+    /// so no module thread may exist yet); the parent waits until the child calls
+    /// `finishDetach` and exits 0, or exits with the child's status when it dies first.
+    /// Returns the pipe end the child reports on.
+    static func beginDetach() throws -> Int32 {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw StartError(description: "cannot create a pipe: \(errnoText())") }
         let pid = fork()
         if pid < 0 { throw StartError(description: "cannot fork: \(errnoText())") }
-        if pid > 0 { _exit(0) }
-        _ = setsid()
-        let null = open("/dev/null", O_RDWR)
-        if null >= 0 {
-            _ = dup2(null, 0); _ = dup2(null, 1); _ = dup2(null, 2)
-            if null > 2 { close(null) }
+        if pid > 0 {
+            close(fds[1])
+            var byte: UInt8 = 1
+            var n: Int
+            repeat { n = read(fds[0], &byte, 1) } while n < 0 && errno == EINTR
+            if n == 1 && byte == 0 { _exit(0) }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // WIFEXITED / WEXITSTATUS are macros Swift does not import.
+            let exited = status & 0x7f == 0
+            _exit(exited ? (status >> 8) & 0xff : 1)
         }
+        close(fds[0])
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        _ = setsid()
+        return fds[1]
+    }
+
+    /// The child's half: start-up went well, so release the waiting parent and let go of the
+    /// terminal. stderr stays when the log goes there (-E), as with Kamailio.
+    static func finishDetach(_ fd: Int32, keepStderr: Bool) {
+        var ok: UInt8 = 0
+        _ = write(fd, &ok, 1)
+        close(fd)
+        let null = open("/dev/null", O_RDWR)
+        guard null >= 0 else { return }
+        _ = dup2(null, 0); _ = dup2(null, 1)
+        if !keepStderr { _ = dup2(null, 2) }
+        if null > 2 { close(null) }
     }
 
     /// Blocks the stop signals in the calling thread (and so in every thread it starts later),
