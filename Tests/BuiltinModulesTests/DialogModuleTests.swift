@@ -70,6 +70,11 @@ struct DialogModuleTests {
         #expect(m.table.update(d) { $0.iflags } == Dialog.timeoutBye)
         #expect(m.profileMembers("inbound", value: nil).count == 1)
         #expect(m.profileMembers("caller", value: Array("alice".utf8)).count == 1)
+        #expect(m.table.profileSize("caller", value: nil) == 1 && m.table.profileSize("caller", value: Array("bob".utf8)) == 0)
+        // the dialog leaves its profiles with the table
+        m.table.transition(d, to: .deleted, now: 200)
+        #expect(m.table.profileSize("inbound", value: nil) == 0 && m.table.profileSize("caller", value: nil) == 0)
+        #expect(m.table.profileCounts.withLock { $0.values.allSatisfy(\.isEmpty) })
         #expect(wire(ctx).contains("X-R: before=1 inp=1 flag=1 n=1 m=0 state=1 from=sip:alice@a.example cseq=10 var=alice ctx=1"),
                 "\(wire(ctx))")
         // what the INVITE taught about the caller side
@@ -135,13 +140,29 @@ struct DialogModuleTests {
         #expect(m.stats.expired.load(ordering: .relaxed) == 1 && m.table.count == 1)
     }
 
+    @Test("a negative final reply fails the dialog: counted failed, gone with its profiles; a late 2xx cannot revive it")
+    func failedDialog() throws {
+        let h = try ModuleHarness(dialogScript(""))
+        let m = try dialogModule(h)
+        let d = m.table.create(callID: Array("c4".utf8), fromTag: Array("f4".utf8), now: 100)
+        _ = m.table.update(d) { d in m.table.joinProfile(d, "inbound", nil) }
+        m.inviteReply(d, code: 180, reply: nil, services: h.services)  // no To-tag: stays unconfirmed
+        #expect(d.state == .unconfirmed)
+        m.inviteReply(d, code: 486, reply: nil, services: h.services)
+        #expect(d.state == .deleted && m.stats.failed.load(ordering: .relaxed) == 1)
+        #expect(m.table.count == 0 && m.table.profileSize("inbound", value: nil) == 0)
+        m.inviteReply(d, code: 200, reply: nil, services: h.services)
+        #expect(d.state == .deleted && m.stats.active.load(ordering: .relaxed) == 0)
+    }
+
     @Test("dlg.list's shape: unknown callee leg all null; profiles and variables as unnamed members, newest first")
     func listValue() throws {
         let h = try ModuleHarness(dialogScript(""))
         let m = try dialogModule(h)
         let d = m.table.create(callID: Array("c3".utf8), fromTag: Array("f3".utf8), now: 100)
         m.table.update(d) { d in
-            d.profiles = [("inbound", nil), ("caller", Array("sipp".utf8))]
+            m.table.joinProfile(d, "caller", Array("sipp".utf8))
+            m.table.joinProfile(d, "inbound", nil)
             d.setVariable("src", Array("127.0.0.1".utf8))
         }
         let v = m.dialogValue(d)

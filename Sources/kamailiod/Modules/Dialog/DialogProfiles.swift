@@ -50,10 +50,7 @@ extension DialogModule {
                 let name = ctx.string(args[0])
                 let value = args.count > 1 ? ctx.bytes(args[1]) : nil
                 guard let d = current(ctx) else { return -1 }
-                table.update(d) { d in
-                    // newest first, the order dlg.list shows
-                    if !d.profiles.contains(where: { $0.name == name && $0.value == value }) { d.profiles.insert((name, value), at: 0) }
-                }
+                _ = table.update(d) { d in table.joinProfile(d, name, value) }
                 return 1
             },
             ScriptFunction("unset_dlg_profile", arity: 1...2, routes: [.request, .onreply, .branch, .failure],
@@ -61,12 +58,7 @@ extension DialogModule {
                 let name = ctx.string(args[0])
                 let value = args.count > 1 ? ctx.bytes(args[1]) : nil
                 guard let d = current(ctx) else { return -1 }
-                let removed: Bool = table.update(d) { d in
-                    let before = d.profiles.count
-                    d.profiles.removeAll { $0.name == name && (value == nil || $0.value == value) }
-                    return d.profiles.count != before
-                }
-                return removed ? 1 : -1
+                return table.update(d) { d in table.leaveProfile(d, name, value) } ? 1 : -1
             },
             ScriptFunction("is_in_profile", arity: 1...2, routes: any,
                            fixup: profileFixup(valueArgument: false, pvLast: false)) { [self] ctx, args in
@@ -82,7 +74,7 @@ extension DialogModule {
                 let name = ctx.string(args[0])
                 let value = args.count > 2 ? ctx.bytes(args[1]) : nil
                 guard case .pv(let pv) = args[args.count - 1] else { return -1 }
-                let n = profileMembers(name, value: value).count
+                let n = table.profileSize(name, value: value)
                 pv.accessor.set?(ctx, .int(Int32(n)), false)
                 return 1
             },

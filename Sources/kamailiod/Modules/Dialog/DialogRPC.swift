@@ -180,7 +180,7 @@ extension DialogModule: RPCMethodProvider {
             RPCMethod("dlg.profile_get_size", help: "Returns the number of dialogs belonging to a profile",
                       signature: "<profile:s> [value:s]") { [self] call throws(RPCFault) in
                 let (name, value) = try rpcProfile(call)
-                call.add(.int(profileMembers(name, value: value).count))
+                call.add(.int(table.profileSize(name, value: value)))
             },
             RPCMethod("dlg.profile_list", help: "Lists all the dialogs belonging to a profile", signature: "<profile:s> [value:s]",
                       returnsArray: true) { [self] call throws(RPCFault) in

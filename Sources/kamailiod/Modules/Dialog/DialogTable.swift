@@ -189,6 +189,46 @@ final class DialogTable: Sendable {
         return out
     }
 
+    /// Profile sizes: profile name → value (empty for profiles without values) → dialogs,
+    /// kept as dialogs join and leave so `get_profile_size` needs no walk of the table.
+    /// Taken under a bucket lock, never the other way round.
+    let profileCounts = Mutex<[String: [[UInt8]: Int]]>([:])
+
+    /// Adds `d` to a profile (bucket lock held); false when it was in already.
+    @discardableResult
+    func joinProfile(_ d: Dialog, _ name: String, _ value: [UInt8]?) -> Bool {
+        guard d.state != .deleted, !d.profiles.contains(where: { $0.name == name && $0.value == value }) else { return false }
+        d.profiles.insert((name, value), at: 0)  // newest first, the order dlg.list shows
+        profileCounts.withLock { $0[name, default: [:]][value ?? [], default: 0] += 1 }
+        return true
+    }
+
+    /// Removes `d` from a profile (any value when `value` is nil; bucket lock held); false
+    /// when it was not in it.
+    @discardableResult
+    func leaveProfile(_ d: Dialog, _ name: String, _ value: [UInt8]?) -> Bool {
+        let gone = d.profiles.filter { $0.name == name && (value == nil || $0.value == value) }
+        guard !gone.isEmpty else { return false }
+        d.profiles.removeAll { $0.name == name && (value == nil || $0.value == value) }
+        profileCounts.withLock { counts in
+            for p in gone {
+                let key = p.value ?? []
+                let n = (counts[p.name]?[key] ?? 1) - 1
+                counts[p.name]?[key] = n > 0 ? n : nil
+            }
+        }
+        return true
+    }
+
+    /// Dialogs in profile `name` (with `value` when given).
+    func profileSize(_ name: String, value: [UInt8]?) -> Int {
+        profileCounts.withLock { counts in
+            guard let values = counts[name] else { return 0 }
+            if let value { return values[value] ?? 0 }
+            return values.values.reduce(0, +)
+        }
+    }
+
     /// Runs `body` on a dialog under its bucket's lock.
     func update<T>(_ d: Dialog, _ body: (Dialog) -> T) -> T {
         buckets[d.entry].dialogs.withLock { _ in body(d) }
@@ -207,6 +247,8 @@ final class DialogTable: Sendable {
             if new == .deleted {
                 d.ended = now
                 list.removeAll { $0 === d }
+                // a dialog leaves its profiles with the table (get_profile_size counts live ones)
+                for p in d.profiles { leaveProfile(d, p.name, p.value) }
             }
             return old
         }
