@@ -59,9 +59,6 @@ final class ServerUnderTest {
     /// Scratch folder holding the cfg, sockets and logs.
     let dir: String
     private var pidValue: pid_t?
-    /// True when the configuration sets dialog profiles (`caller`, `inbound`): always with
-    /// Kamailio, with kamailiod once its dialog module has `set_dlg_profile`.
-    private(set) var profiles = true
 
     /// binrpc socket.
     var ctl: String { "unix:\(dir)/ctl" }
@@ -80,15 +77,13 @@ final class ServerUnderTest {
     }
 
     /// The configuration: REGISTER saves, in-dialog requests follow the location table
-    /// (sipp's UAC ignores Record-Route), INVITEs get a dialog.
+    /// (sipp's UAC ignores Record-Route), INVITEs get a dialog in two profiles.
     private var config: String {
         TestKamailioConfig.header(dir: dir, listen: "udp:127.0.0.1:5071", children: 2,
                                   modules: ["kex", "corex", "tm", "sl", "rr", "pv", "maxfwd", "siputils", "textops",
                                             "usrloc", "registrar", "dialog"]) + """
-        #!ifdef WITH_PROFILES
         modparam("dialog", "profiles_with_value", "caller")
         modparam("dialog", "profiles_no_value", "inbound")
-        #!endif
         request_route {
             if (is_method("REGISTER")) { save("location"); exit; }
             if (has_totag()) {
@@ -100,10 +95,8 @@ final class ServerUnderTest {
             }
             if (is_method("INVITE")) {
                 dlg_manage();
-        #!ifdef WITH_PROFILES
                 set_dlg_profile("inbound");
                 set_dlg_profile("caller", "$fU");
-        #!endif
                 record_route();
             }
             if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
@@ -115,14 +108,10 @@ final class ServerUnderTest {
     /// Writes the cfg and starts the server; false if its control socket does not answer.
     func start() -> Bool {
         try? config.write(toFile: "\(dir)/server.cfg", atomically: true, encoding: .utf8)
-        if kind == .kamailiod {
-            profiles = TestProcesses.run([kind.executable, "-c", "-A", "WITH_PROFILES", "-f", "\(dir)/server.cfg"]).status == 0
-        }
         unlink("\(dir)/ctl")
-        let defines = profiles ? "-A WITH_PROFILES" : ""
         // unshare and sh exec, so the pid is the server's main process itself.
         pidValue = TestProcesses.spawn(["unshare", "-n", "sh", "-c",
-                                        "ip link set lo up && exec \(kind.executable) -DD -E \(defines) -f \(dir)/server.cfg -w \(dir) -Y \(dir) 2>>\(dir)/server.log"])
+                                        "ip link set lo up && exec \(kind.executable) -DD -E -f \(dir)/server.cfg -w \(dir) -Y \(dir) 2>>\(dir)/server.log"])
         guard pidValue != nil else { return false }
         return eventually(15) { FileManager.default.fileExists(atPath: "\(dir)/ctl") ? true : nil } != nil
             && eventually(10) { KamconE2E.runKamcon(["-s", ctl, "rpc", "core.version"]).status == 0 ? true : nil } != nil
@@ -133,11 +122,6 @@ final class ServerUnderTest {
 
     /// The log so far, for failure messages.
     var log: String { (try? String(contentsOfFile: "\(dir)/server.log", encoding: .utf8)) ?? "" }
-
-    /// True when the server has the RPC method `name`.
-    func has(_ name: String) -> Bool {
-        KamconE2E.runKamcon(["-s", ctl, "rpc", "system.listMethods"]).output.split(separator: "\n").contains { $0 == name }
-    }
 
     /// Starts `args` inside the server's network namespace, stdout to `log`; returns its pid.
     func spawn(_ args: [String], log: String) -> pid_t? {
