@@ -251,6 +251,7 @@ struct DaemonDialogTests {
         #expect(uas.wait(25) == 0, "callee: \(uas.log.suffix(1500))")
         let stats = try kamcmd(proxy, ["stats.get_statistics", "dialog:"])
         #expect(stats.contains("dialog:expired_dialogs = 1") && stats.contains("dialog:active_dialogs = 0"), "\(stats)")
-        #expect(proxy.log.contains("dialog end "))
+        // as Kamailio 5.6.3: no event_route[dialog:end] for a dialog the proxy ended itself
+        #expect(proxy.log.contains("dialog start ") && !proxy.log.contains("dialog end "))
     }
 }

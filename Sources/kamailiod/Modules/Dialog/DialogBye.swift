@@ -34,7 +34,7 @@ extension DialogModule {
     /// dialog is not confirmed (no remote target and tags to build a BYE from) or no
     /// BYE could be sent.
     @discardableResult
-    func end(_ d: Dialog, side: DialogSide, reason: DialogEndReason, services: (any ScriptServices)?) -> Bool {
+    func end(_ d: Dialog, side: DialogSide, reason: DialogEndReason) -> Bool {
         let requests: [TMLocalRequest]? = table.update(d) { d in
             guard d.state == .confirmed || d.state == .confirmedNoACK, d.callee.known, !d.byeSent else { return nil }
             d.byeSent = true
@@ -54,9 +54,9 @@ extension DialogModule {
             if ok { sent += 1 }
         }
         if reason == .timeout { stats.expired.wrappingAdd(1, ordering: .relaxed) }
-        let old = d.state
+        // Kamailio 5.6.3 runs event_route[dialog:end] only for a BYE it relays, not for
+        // dialogs it ends itself (dlg_bye, dlg.end_dlg, timeout); so do we.
         table.transition(d, to: .deleted, now: Self.now())
-        if old != .deleted, let services { runEvent("dialog:end", d, message: nil, services: services) }
         return sent > 0
     }
 
@@ -115,13 +115,12 @@ extension DialogModule {
             }
         }
         for d in due {
-            let (bye, services) = table.update(d) { d in (d.iflags & Dialog.timeoutBye != 0, d.services) }
-            if bye, end(d, side: .all, reason: .timeout, services: services) { continue }
+            let bye = table.update(d) { d in d.iflags & Dialog.timeoutBye != 0 }
+            if bye, end(d, side: .all, reason: .timeout) { continue }
             // Without timeout_bye (or when no BYE could be built) the dialog just goes.
             guard d.state != .deleted else { continue }
             stats.expired.wrappingAdd(1, ordering: .relaxed)
             table.transition(d, to: .deleted, now: Self.now())
-            if let services { runEvent("dialog:end", d, message: nil, services: services) }
         }
     }
 

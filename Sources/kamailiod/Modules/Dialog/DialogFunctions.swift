@@ -39,7 +39,7 @@ extension DialogModule {
                 return ScriptFixedArgs([.custom(s)])
             }) { [self] ctx, args in
                 guard let d = current(ctx), let side = args.custom(0, as: DialogSide.self) else { return -1 }
-                return end(d, side: side, reason: .local, services: ctx.services) ? 1 : -1
+                return end(d, side: side, reason: .local) ? 1 : -1
             },
             ScriptFunction("dlg_set_timeout", arity: 1...3, routes: any) { [self] ctx, args in
                 let secs = Int(ctx.int(args[0]))

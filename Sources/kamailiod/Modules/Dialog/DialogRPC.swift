@@ -155,7 +155,7 @@ extension DialogModule: RPCMethodProvider {
             let ids: (Int, Int)? = try? { () throws(RPCFault) in (try call.int(), try call.int()) }()
             guard let (entry, id) = ids else { throw RPCFault(code: 500, message: "Invalid parameters") }
             guard let d = table.find(entry: entry, id: UInt32(truncatingIfNeeded: id)) else { throw Self.notFound }
-            guard end(d, side: .all, reason: .local, services: table.update(d) { $0.services }) else {
+            guard end(d, side: .all, reason: .local) else {
                 throw RPCFault(code: 500, message: "Failed to end dialog")
             }
         }
@@ -173,7 +173,7 @@ extension DialogModule: RPCMethodProvider {
                       signature: "<callid:s> <from_tag:s> <to_tag:s>") { [self] call throws(RPCFault) in
                 let (cid, ft, tt) = (try call.string(), try call.string(), try call.string())
                 guard let d = find(callID: cid, fromTag: ft, toTag: tt) else { throw Self.notFound }
-                guard end(d, side: .all, reason: .local, services: table.update(d) { $0.services }) else {
+                guard end(d, side: .all, reason: .local) else {
                     throw RPCFault(code: 500, message: "Failed to end dialog")
                 }
             },
