@@ -17,9 +17,22 @@ struct RRModuleTests {
         ctx.rr.pendingParams += Array(";late=1".utf8)
         ctx.applyPendingEdits()
         let out = wire(ctx)
-        #expect(out.contains("Record-Route: <sip:10.0.0.1:5080;transport=tcp;lr;ftag=a1;did=12.ab;late=1>\r\n"))
+        // Kamailio writes lr last in the preset form
+        #expect(out.contains("Record-Route: <sip:10.0.0.1:5080;transport=tcp;ftag=a1;did=12.ab;late=1;lr>\r\n"))
         // Kamailio puts a first Record-Route at the top of the header section
         #expect(out.hasPrefix("INVITE sip:bob@example.com SIP/2.0\r\nRecord-Route: "))
+    }
+
+    @Test("record_route_preset with two addresses: two Record-Routes, the first address on top, both with the parameters")
+    func presetTwoAddresses() throws {
+        let h = try ModuleHarness("""
+        loadmodule "rr.so"
+        request_route { add_rr_param(";foo=1"); record_route_preset("1.1.1.1:5060", "sip:2.2.2.2:5070;transport=tcp"); }
+        """)
+        let ctx = try h.run(request("INVITE"))
+        ctx.applyPendingEdits()
+        #expect(wire(ctx).contains("Record-Route: <sip:1.1.1.1:5060;ftag=a1;foo=1;lr>\r\n"
+                                   + "Record-Route: <sip:2.2.2.2:5070;transport=tcp;ftag=a1;foo=1;lr>\r\n"))
     }
 
     @Test("$route_uri is the first Route's URI, null without one")

@@ -140,6 +140,9 @@ public final class CoreRuntime: @unchecked Sendable {
         isMyself(host: via.host.address, port: via.port, tls: via.isTransport("tls"))
     }
 
+    /// Number of listening sockets.
+    public var listenerCount: Int { listenerCache.count }
+
     /// The listener a message arrived on.
     public func listener(_ index: Int) -> ListenerInfo? {
         index >= 0 && index < listenerCache.count ? listenerCache[index] : nil

@@ -7,25 +7,61 @@ import Synchronization
 final class RRMessageState: CorePendingEdit {
     /// `add_rr_param()` text (each with its leading `;`), before or after `record_route()`.
     var pendingParams: [UInt8] = []
-    /// The Record-Route line up to its parameters, waiting for the request to be sent
-    /// (so parameters added later still go in); nil when there is none.
-    var pendingLine: [UInt8]?
+    /// The Record-Route waiting for the request to be sent (so parameters added later
+    /// still go in); nil when there is none.
+    var pending: RRPending?
     /// Where it goes: above the first Record-Route, else as the first header (as Kamailio).
     var anchor: SIPHeaderField?
 
-    /// Writes the pending Record-Route with every parameter added so far.
+    /// Writes the pending Record-Route(s) with every parameter added so far.
     func apply(to ctx: ScriptContext) {
-        guard var line = pendingLine else { return }
-        pendingLine = nil
-        line += pendingParams
+        guard let p = pending else { return }
+        pending = nil
+        let params = pendingParams
         pendingParams = []
-        line.append(SIPASCII.raquot)
-        if let anchor { ctx.message.addHeader(line, before: anchor) } else { ctx.message.addHeader(line) }
+        for line in p.lines(params: params, outbound: p.outbound?(ctx)) {
+            if let anchor { ctx.message.addHeader(line, before: anchor) } else { ctx.message.addHeader(line) }
+        }
     }
     /// Parameters of our own Route that `loose_route()` consumed (`check_route_param`).
     var routeParams: [UInt8]?
     /// From tag in that Route (`ftag`, for `is_direction`).
     var ftag: [UInt8]?
+}
+
+/// A Record-Route not written yet: its address, the second one of a double
+/// Record-Route, and the parameters around `add_rr_param`'s.
+struct RRPending {
+    /// URI up to its parameters (`sip:host:port;transport=x`).
+    var address: [UInt8]
+    /// `record_route_preset`'s second address (top of the two, below the first).
+    var second: [UInt8]?
+    /// Parameters before the added ones (`;lr;ftag=...` for record_route, `;ftag=...` for
+    /// the preset form).
+    var head: [UInt8]
+    /// Parameters after them (`;lr` for the preset form, as Kamailio writes it).
+    var tail: [UInt8]
+    /// record_route(): the Record-Route address of the socket the request leaves on,
+    /// when it differs from the one it came in on (double Record-Route); nil: never.
+    var outbound: ((ScriptContext) -> [UInt8]?)?
+
+    /// The header lines in the order they go in, top first.
+    func lines(params: [UInt8], outbound out: [UInt8]?) -> [[UInt8]] {
+        func line(_ addr: [UInt8], r2: Bool) -> [UInt8] {
+            var l = Array("Record-Route: <".utf8) + addr
+            if r2 { l += Array(";r2=on".utf8) }
+            l += head
+            l += params
+            l += tail
+            l.append(SIPASCII.raquot)
+            return l
+        }
+        if let second { return [line(address, r2: false), line(second, r2: false)] }
+        // Kamailio's double RR: the outgoing socket's entry on top, both marked r2=on, so
+        // loose_route() on the way back removes both (RFC 3261 §16.6 step 4 allows it).
+        if let out { return [line(out, r2: true), line(address, r2: true)] }
+        return [line(address, r2: false)]
+    }
 }
 
 extension ScriptContext {
@@ -48,6 +84,9 @@ public final class RRModule: ScriptModule {
     let runtime: CoreRuntime
     /// `append_fromtag`: put `ftag=<From tag>` in our Record-Route (Kamailio's default is on).
     let appendFromTag = Atomic<Int>(1)
+    /// `enable_double_rr`: two Record-Routes when the request leaves on another socket
+    /// (transport or address family) than it came in on (Kamailio's default is on).
+    let doubleRR = Atomic<Int>(1)
 
     public init(runtime: CoreRuntime) { self.runtime = runtime }
 
@@ -55,7 +94,7 @@ public final class RRModule: ScriptModule {
     public var parameters: [ScriptModuleParameter] {
         [
             ScriptModuleParameter("append_fromtag", .int) { [self] v throws(ScriptFixupError) in appendFromTag.store(Int(v.intValue), ordering: .relaxed) },
-            ScriptModuleParameter("enable_double_rr", .int) { _ throws(ScriptFixupError) in },
+            ScriptModuleParameter("enable_double_rr", .int) { [self] v throws(ScriptFixupError) in doubleRR.store(Int(v.intValue), ordering: .relaxed) },
             ScriptModuleParameter("enable_full_lr", .int) { _ throws(ScriptFixupError) in },
         ]
     }
@@ -70,7 +109,7 @@ public final class RRModule: ScriptModule {
                 looseRoute(ctx)
             },
             ScriptFunction("record_route_preset", arity: 1...2, routes: [.request, .branch, .failure]) { [self] ctx, args in
-                recordRoutePreset(ctx, ctx.bytes(args[0]))
+                recordRoutePreset(ctx, ctx.bytes(args[0]), second: args.count > 1 ? ctx.bytes(args[1]) : nil)
             },
             ScriptFunction("add_rr_param", arity: 1...1, routes: [.request, .branch, .failure]) { ctx, args in
                 var p = ctx.bytes(args[0])
@@ -107,51 +146,66 @@ public final class RRModule: ScriptModule {
         }]
     }
 
-    /// `record_route_preset("host:port;params")`: a Record-Route with the given address
-    /// instead of the receiving socket's (§16.6 step 4 lets the proxy choose the URI).
-    func recordRoutePreset(_ ctx: ScriptContext, _ address: [UInt8]) -> Int32 {
+    /// `record_route_preset("host:port;params" [, "host2:port2"])`: a Record-Route with
+    /// the given address instead of the receiving socket's (§16.6 step 4 lets the proxy
+    /// choose the URI); with two, two Record-Routes, the first on top. Kamailio writes
+    /// `lr` after the other parameters here.
+    func recordRoutePreset(_ ctx: ScriptContext, _ address: [UInt8], second: [UInt8]?) -> Int32 {
         let msg = ctx.message
-        guard msg.isRequest, !address.isEmpty else { return -1 }
-        var line = Array("Record-Route: <".utf8)
-        if !address.starts(with: Array("sip:".utf8)) && !address.starts(with: Array("sips:".utf8)) {
-            line += Array("sip:".utf8)
+        guard msg.isRequest, !address.isEmpty, second?.isEmpty != true else { return -1 }
+        func uri(_ a: [UInt8]) -> [UInt8] {
+            a.starts(with: Array("sip:".utf8)) || a.starts(with: Array("sips:".utf8)) ? a : Array("sip:".utf8) + a
         }
-        line += address
-        line += Array(";lr".utf8)
-        if appendFromTag.load(ordering: .relaxed) != 0, let tag = (try? msg.from())?.tag {
-            line += Array(";ftag=".utf8)
-            line += tag
-        }
-        return setPending(ctx, line)
+        return setPending(ctx, RRPending(address: uri(address), second: second.map(uri), head: fromTagParam(msg),
+                                         tail: Array(";lr".utf8)))
     }
 
-    /// Keeps the Record-Route line until the request is sent (`CorePendingEdit`): a
-    /// second record_route() first writes out the one before it.
-    private func setPending(_ ctx: ScriptContext, _ line: [UInt8]) -> Int32 {
+    /// `;ftag=<From tag>` when append_fromtag is on.
+    private func fromTagParam(_ msg: SIPMessage) -> [UInt8] {
+        guard appendFromTag.load(ordering: .relaxed) != 0, let tag = (try? msg.from())?.tag else { return [] }
+        return Array(";ftag=".utf8) + tag
+    }
+
+    /// Keeps the Record-Route until the request is sent (`CorePendingEdit`): a second
+    /// record_route() first writes out the one before it.
+    private func setPending(_ ctx: ScriptContext, _ p: RRPending) -> Int32 {
         let state = ctx.rr
-        if state.pendingLine != nil { state.apply(to: ctx) }
-        state.pendingLine = line
+        if state.pending != nil { state.apply(to: ctx) }
+        state.pending = p
         state.anchor = ctx.message.firstHeader(.recordRoute) ?? ctx.message.headers.first
         return 1
     }
 
     /// Adds `Record-Route: <sip:ADDR:PORT;transport=X;lr;ftag=...>` for the socket the
-    /// request came in on, above any Record-Route already there (§16.6 step 4).
+    /// request came in on, above any Record-Route already there (§16.6 step 4); a second
+    /// one for the outgoing socket when it differs (enable_double_rr).
     func recordRoute(_ ctx: ScriptContext, extra: [UInt8]) -> Int32 {
         let msg = ctx.message
         guard msg.isRequest, let l = runtime.listener(ctx.receive.listenerIndex) else { return -1 }
-        var line = Array("Record-Route: <".utf8)
-        line += runtime.rrAddresses[l.index]
-        line += Array(";lr".utf8)
-        if appendFromTag.load(ordering: .relaxed) != 0, let tag = (try? msg.from())?.tag {
-            line += Array(";ftag=".utf8)
-            line += tag
-        }
+        var head = Array(";lr".utf8) + fromTagParam(msg)
         if !extra.isEmpty {
-            if extra.first != SIPASCII.semicolon { line.append(SIPASCII.semicolon) }
-            line += extra
+            if extra.first != SIPASCII.semicolon { head.append(SIPASCII.semicolon) }
+            head += extra
         }
-        return setPending(ctx, line)
+        var p = RRPending(address: runtime.rrAddresses[l.index], head: head, tail: [])
+        if doubleRR.load(ordering: .relaxed) != 0, runtime.listenerCount > 1 {
+            p.outbound = { [runtime] ctx in
+                guard let out = Self.outboundListener(ctx, runtime), out != l.index else { return nil }
+                return runtime.rrAddresses[out]
+            }
+        }
+        return setPending(ctx, p)
+    }
+
+    /// The listener a request in `ctx` will leave on: the transport of `$du` (else the
+    /// Request-URI) and the family of its address, as tm and forward choose it.
+    static func outboundListener(_ ctx: ScriptContext, _ runtime: CoreRuntime) -> Int? {
+        let bytes = ctx.destinationURI ?? ctx.requestURIBytes
+        guard let dst = try? SIPURI(bytes: bytes[...]), let host = dst.host else { return nil }
+        var proto: TransportProto = dst.scheme == .sips ? .tls : .udp
+        if let t = dst.transport, let p = TransportProto(name: SIPBytes.string(t).lowercased()) { proto = p }
+        guard let addr = runtime.resolve(host.address, port: dst.port ?? proto.defaultPort) else { return nil }
+        return runtime.listener(for: proto, address: addr, preferred: ctx.receive.listenerIndex)?.index
     }
 
     /// Loose routing (§16.4): a top Route naming this server is removed; the next Route,
@@ -178,13 +232,45 @@ public final class RRModule: ScriptModule {
             return 1
         }
         keepRouteParams(ctx, top.uri)
-        if let field = msg.headers(.route).first(where: { $0.value.contains(top.range.lowerBound) || $0.value.lowerBound == top.range.lowerBound }) {
-            try? msg.removeValue(top.range, of: field)
+        var next = 1
+        // Our double Record-Route (r2=on): the second entry is ours too and goes as well.
+        if top.uri.param("r2") != nil, routes.count > 1, let h2 = routes[1].uri.host,
+           runtime.isMyself(host: h2.text, port: routes[1].uri.port, tls: routes[1].uri.scheme == .sips) {
+            removeFirstTwoRoutes(msg, routes)
+            next = 2
+        } else {
+            removeRoute(msg, top)
         }
-        if routes.count > 1 {
-            ctx.destinationURI = Array(routes[1].uri.raw)
+        if routes.count > next {
+            ctx.destinationURI = Array(routes[next].uri.raw)
         }
         return 1
+    }
+
+    /// The Route header field that holds `r`.
+    private func routeField(_ msg: SIPMessage, _ r: SIPNameAddr) -> SIPHeaderField? {
+        msg.headers(.route).first { $0.value.contains(r.range.lowerBound) || $0.value.lowerBound == r.range.lowerBound }
+    }
+
+    /// Removes one Route entry from the header field that holds it.
+    private func removeRoute(_ msg: SIPMessage, _ r: SIPNameAddr) {
+        if let field = routeField(msg, r) { try? msg.removeValue(r.range, of: field) }
+    }
+
+    /// Removes the first two Route entries; two removals in one field would overlap, so
+    /// a shared field loses one span (or goes when nothing else is in it).
+    private func removeFirstTwoRoutes(_ msg: SIPMessage, _ routes: [SIPNameAddr]) {
+        let a = routes[0], b = routes[1]
+        guard let fa = routeField(msg, a), let fb = routeField(msg, b), fa.index == fb.index else {
+            removeRoute(msg, a)
+            removeRoute(msg, b)
+            return
+        }
+        if routes.count > 2, let fc = routeField(msg, routes[2]), fc.index == fa.index {
+            msg.edits.delete(a.range.lowerBound..<routes[2].range.lowerBound)
+        } else {
+            msg.removeHeader(fa)
+        }
     }
 
     /// Keeps the parameters of our own Route URI for `check_route_param`/`is_direction`.
