@@ -238,6 +238,29 @@ struct DaemonDialogTests {
         #expect(try kamcmd(proxy, ["dlg.list_match", "foo", "eq", "x"]).contains("500 - Invalid matching key parameter"))
     }
 
+    @Test("behind a second record-routing proxy the callee's BYE carries that proxy as Route and passes through it (§12.2.1.1)")
+    func byeFollowsRouteSet() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let (inner, uas) = try start()  // proxy B next to the callee
+        defer { uas.stop(); inner.stop() }
+        let outer = try DaemonProcess(config: dialogConfig.replacingOccurrences(of: "{UAS}", with: String(inner.port))
+            .replacingOccurrences(of: "{TIMEOUT}", with: "43200").replacingOccurrences(of: "{TBYE}", with: "0"))
+        defer { outer.stop() }
+        let uac = try callerWaitingForBye(outer)
+        defer { uac.stop() }
+        let list = try waitList(outer) { $0.contains("state: 4") }
+        // A's view: nothing between it and the caller, B between it and the callee
+        #expect(list.contains("route_set: <sip:127.0.0.1:\(inner.port);lr;"), "\(list)")
+        #expect(try waitList(inner) { $0.contains("state: 4") }.contains("state: 4"))
+        let entry = try #require(number(list, "h_entry")), id = try #require(number(list, "h_id"))
+        _ = try kamcmd(outer, ["dlg.end_dlg", String(entry), String(id)])
+        #expect(uac.wait(20) == 0, "caller: \(uac.log.suffix(1500))")
+        #expect(uas.wait(20) == 0, "callee: \(uas.log.suffix(1500))")
+        // B relayed that BYE, so its own dialog ended too (and ran dialog:end for it)
+        #expect(!(try waitList(inner) { !$0.contains("h_entry") }).contains("h_entry"))
+        #expect(inner.log.contains("dialog end "), "\(inner.log.suffix(1500))")
+    }
+
     @Test("a short default_timeout with timeout_bye ends the call with BYEs and counts it expired")
     func timeoutEndsWithByes() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
