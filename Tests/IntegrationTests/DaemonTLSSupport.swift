@@ -303,7 +303,49 @@ def handshake():
     register(c, "hs")
     print("OK registered", flush=True)
 
-modes = {"call": call, "bench": bench, "handshake": handshake}
+def wait_closed(sock, timeout):
+    """Seconds until the server closed `sock` (EOF or reset); fails after `timeout`."""
+    start = time.time()
+    sock.settimeout(timeout)
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                break
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    except socket.timeout:
+        fail("server kept the connection open for %d s" % timeout)
+    return time.time() - start
+
+def plaintext():
+    s = socket.create_connection((a.host, a.port), timeout=10)
+    s.sendall(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKp\r\nContent-Length: 0\r\n\r\n")
+    print("CLOSED plaintext after %.1f s" % wait_closed(s, 30), flush=True)
+
+def stall():
+    s = socket.create_connection((a.host, a.port), timeout=10)
+    s.sendall(bytes([0x16, 0x03, 0x01, 0x00, 0xf0, 0x01]))  # a ClientHello that never finishes
+    print("CLOSED stall after %.1f s" % wait_closed(s, 60), flush=True)
+
+def midclose():
+    c = Conn(context())
+    c.send("REGISTER sip:sip.test SIP/2.0\r\n" + via(c) + "\r\nFrom: <sip:m@sip.test>;tag=1\r\n")
+    time.sleep(0.3)
+    c.s.close()
+    print("CLOSED midclose", flush=True)
+
+def idle():
+    ctx = context()
+    conns = [Conn(ctx) for _ in range(a.count)]
+    print("OPEN %d" % len(conns), flush=True)
+    register(Conn(ctx), "stillserving")
+    print("OK still serving with %d idle connections" % len(conns), flush=True)
+    longest = max(wait_closed(c.s, 120) for c in conns)
+    print("CLOSED idle all %d within %.1f s" % (len(conns), longest), flush=True)
+
+modes = {"call": call, "bench": bench, "handshake": handshake, "plaintext": plaintext, "stall": stall,
+         "midclose": midclose, "idle": idle}
 try:
     modes[a.mode]()
 except ssl.SSLError as e:

@@ -282,13 +282,19 @@ final class TransportTCPLoop: @unchecked Sendable {
         case .wouldBlock:
             if events & (TransportEpoll.error | TransportEpoll.hangUp) != 0 { close(r, reason: "socket error", level: .debug) }
         case .closed:
-            if r.framer.hasPartialMessage {
-                close(r, reason: "closed by peer in the middle of a message", level: .warning)
-            } else {
-                close(r, reason: "closed by peer", level: .debug)
-            }
+            closeAfterRead(r, reason: "closed by peer")
         case .failed(let e):
-            close(r, reason: "read failed: \(TransportSocket.errorText(e))", level: .debug)
+            closeAfterRead(r, reason: "read failed: \(TransportSocket.errorText(e))")
+        }
+    }
+
+    /// A peer that goes away with half a message sent is worth a warning; otherwise the
+    /// end of a connection is routine.
+    private func closeAfterRead(_ r: TransportStreamReader, reason: String) {
+        if r.framer.hasPartialMessage {
+            close(r, reason: "\(reason) in the middle of a message", level: .warning)
+        } else {
+            close(r, reason: reason, level: .debug)
         }
     }
 
@@ -372,16 +378,22 @@ final class TransportTCPLoop: @unchecked Sendable {
             } else if r.partialSince != 0, now &- r.partialSince > incomplete {
                 TransportStatistics.bump(stats.framingErrors)
                 close(r, reason: "incomplete message for \(options.incompleteMessageTimeout) s", level: .warning)
-            } else if case let hs = c.stream.handshakePendingSince, hs != 0, now &- hs > incomplete {
+            } else if case let hs = c.stream.handshakePendingSince, hs != 0, now &- hs > min(incomplete, idleLimit(c, lifetime)) {
                 TransportStatistics.bump(stats.framingErrors)
-                close(r, reason: "\(c.proto.name) handshake not finished in \(options.incompleteMessageTimeout) s", level: .warning)
-            } else if case let last = c.lastActivity.load(ordering: .relaxed), now > last,
-                      now - last > (c.stream.idleLifetime.map { TransportClock.nanos(seconds: $0) } ?? lifetime) {
+                let waited = Double((now &- hs) / 100_000_000) / 10
+                close(r, reason: "\(c.proto.name) handshake not finished after \(waited) s", level: .warning)
+            } else if case let last = c.lastActivity.load(ordering: .relaxed), now > last, now - last > idleLimit(c, lifetime) {
                 // `last` may be newer than `now` when a worker wrote meanwhile: not idle.
                 TransportStatistics.bump(stats.tcpIdleClosed)
                 close(r, reason: "idle for \(c.stream.idleLifetime ?? options.tcpConnectionLifetime) s", level: .debug)
             }
         }
+    }
+
+    /// Idle nanoseconds allowed on `c`: its stream's own lifetime (TLS `connection_timeout`)
+    /// or `tcp_connection_lifetime`.
+    private func idleLimit(_ c: TransportConnection, _ lifetime: UInt64) -> UInt64 {
+        c.stream.idleLifetime.map { TransportClock.nanos(seconds: $0) } ?? lifetime
     }
 
     private func close(_ r: TransportStreamReader, reason: String, level: TransportLogLevel) {
