@@ -139,6 +139,7 @@ extension DialogModule: RPCMethodProvider {
         stat.register(group: "dialog", name: "processed_dialogs") { Int(truncatingIfNeeded: s.processed.load(ordering: .relaxed)) }
         stat.register(group: "dialog", name: "expired_dialogs") { Int(truncatingIfNeeded: s.expired.load(ordering: .relaxed)) }
         stat.register(group: "dialog", name: "failed_dialogs") { Int(truncatingIfNeeded: s.failed.load(ordering: .relaxed)) }
+        let log = tm.runtime
         let list: @Sendable (RPCCall) throws(RPCFault) -> Void = { [self] call throws(RPCFault) in
             for d in table.all() { call.add(dialogValue(d)) }
         }
@@ -155,9 +156,8 @@ extension DialogModule: RPCMethodProvider {
             let ids: (Int, Int)? = try? { () throws(RPCFault) in (try call.int(), try call.int()) }()
             guard let (entry, id) = ids else { throw RPCFault(code: 500, message: "Invalid parameters") }
             guard let d = table.find(entry: entry, id: UInt32(truncatingIfNeeded: id)) else { throw Self.notFound }
-            guard end(d, side: .all, reason: .local) else {
-                throw RPCFault(code: 500, message: "Failed to end dialog")
-            }
+            // Kamailio 5.6.3 answers an early dialog with success too and leaves it alone.
+            if !end(d, side: .all, reason: .local) { log.log(.warning, "dialog", "dlg.end_dlg: dialog \(entry):\(id) is not confirmed") }
         }
         return [
             RPCMethod("dlg.list", help: "List existing dialogs", returnsArray: true, handler: list),
@@ -173,9 +173,7 @@ extension DialogModule: RPCMethodProvider {
                       signature: "<callid:s> <from_tag:s> <to_tag:s>") { [self] call throws(RPCFault) in
                 let (cid, ft, tt) = (try call.string(), try call.string(), try call.string())
                 guard let d = find(callID: cid, fromTag: ft, toTag: tt) else { throw Self.notFound }
-                guard end(d, side: .all, reason: .local) else {
-                    throw RPCFault(code: 500, message: "Failed to end dialog")
-                }
+                if !end(d, side: .all, reason: .local) { log.log(.warning, "dialog", "dlg.terminate_dlg: dialog \(cid) is not confirmed") }
             },
             RPCMethod("dlg.profile_get_size", help: "Returns the number of dialogs belonging to a profile",
                       signature: "<profile:s> [value:s]") { [self] call throws(RPCFault) in
