@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,81 +38,45 @@ enum DebuggerScript {
     }
 }
 
-/// A server in its own network namespace (only loopback), started through `unshare` so
-/// its pid is the server's main process; requests are sent from inside with `nsenter`.
+/// A server (Kamailio 5.6.3 with debugger.so, or kamailiod) running `DebuggerScript` in
+/// its own network namespace (only loopback); requests are sent from inside with `nsenter`.
+/// One UDP worker, so sipsak's retransmissions queue behind a parked request instead of
+/// parking a second worker.
 final class DebuggerServer {
+    /// Which server.
+    let kind: E2EServer
     /// Scratch folder with the cfg, sockets and log.
-    let dir: String
-    /// The cfg as written.
-    private(set) var cfg = ""
+    let dir = TestProcesses.scratch("kamcon-dbg")
     private var pidValue: pid_t?
 
-    init(dir: String) { self.dir = dir }
+    init(_ kind: E2EServer) { self.kind = kind }
 
-    /// Real Kamailio 5.6.3 with debugger.so (one UDP worker, so retransmissions queue
-    /// behind a parked request instead of parking a second worker).
-    func startKamailio() -> Bool {
-        cfg = """
-        #!KAMAILIO
-        debug=2
-        log_stderror=yes
-        children=1
-        listen=udp:127.0.0.1:5071
-        mpath="\(KamconE2E.modules)"
-        loadmodule "ctl.so"
-        loadmodule "jsonrpcs.so"
-        loadmodule "kex.so"
-        loadmodule "corex.so"
-        loadmodule "sl.so"
-        loadmodule "pv.so"
-        loadmodule "xlog.so"
-        loadmodule "debugger.so"
-        modparam("ctl", "binrpc", "unix:\(dir)/ctl")
-        modparam("jsonrpcs", "fifo_name", "\(dir)/rpc.fifo")
-        modparam("jsonrpcs", "dgram_socket", "\(dir)/rpc.sock")
+    /// The configuration.
+    var cfg: String {
+        TestKamailioConfig.header(dir: dir, listen: "udp:127.0.0.1:5071", children: 1,
+                                  modules: ["kex", "corex", "sl", "pv", "xlog", "debugger"]) + """
         modparam("debugger", "cfgtrace", 1)
         modparam("debugger", "log_level_name", "exec")
         \(DebuggerScript.routes)
         """
-        return launch("kamailio -DD -E -f \(dir)/kamailio.cfg -w \(dir) -Y \(dir)", cfgName: "kamailio.cfg", socket: "\(dir)/ctl")
     }
 
-    /// kamailiod with its debugger module and the same script.
-    func startKamailiod(binary: String) -> Bool {
-        cfg = """
-        #!KAMAILIO
-        debug=2
-        log_stderror=yes
-        children=2
-        listen=udp:127.0.0.1:5071
-        loadmodule "ctl.so"
-        loadmodule "jsonrpcs.so"
-        loadmodule "sl.so"
-        loadmodule "pv.so"
-        loadmodule "xlog.so"
-        loadmodule "debugger.so"
-        modparam("ctl", "binrpc", "unix:\(dir)/ctl")
-        modparam("jsonrpcs", "fifo_name", "\(dir)/rpc.fifo")
-        modparam("jsonrpcs", "dgram_socket", "\(dir)/rpc.sock")
-        \(DebuggerScript.routes)
-        """
-        return launch("\(binary) -DD -E -f \(dir)/kamailiod.cfg -w \(dir) -Y \(dir)", cfgName: "kamailiod.cfg", socket: "\(dir)/ctl")
-    }
-
-    private func launch(_ command: String, cfgName: String, socket: String) -> Bool {
-        try? cfg.write(toFile: "\(dir)/\(cfgName)", atomically: true, encoding: .utf8)
-        unlink(socket)
-        pidValue = KamconE2E.spawn(["unshare", "-n", "sh", "-c", "ip link set lo up && exec \(command) 2>\(dir)/server.log"])
+    /// Writes the cfg and starts the server; false if its control socket does not answer.
+    func start() -> Bool {
+        try? cfg.write(toFile: "\(dir)/server.cfg", atomically: true, encoding: .utf8)
+        unlink("\(dir)/ctl")
+        pidValue = TestProcesses.spawn(["unshare", "-n", "sh", "-c",
+                                        "ip link set lo up && exec \(kind.executable) -DD -E -f \(dir)/server.cfg -w \(dir) -Y \(dir) 2>>\(dir)/server.log"])
         guard pidValue != nil else { return false }
-        return KamconE2E.eventually(15) { FileManager.default.fileExists(atPath: socket) ? true : nil } != nil
-            && KamconE2E.eventually(10) { KamconE2E.run([KamconE2E.kamcon, "-s", "unix:\(socket)", "rpc", "core.version"]).0 == 0 ? true : nil } != nil
+        return eventually(15) { FileManager.default.fileExists(atPath: "\(dir)/ctl") ? true : nil } != nil
+            && eventually(10) { KamconE2E.runKamcon(["-s", "unix:\(dir)/ctl", "rpc", "core.version"]).status == 0 ? true : nil } != nil
     }
 
     /// Sends one OPTIONS to sip:bp@ from inside the namespace (sipsak, slow retransmissions
     /// so it keeps waiting while the request is debugged); returns sipsak's pid.
     func sendRequest(log: String) -> pid_t? {
-        KamconE2E.spawn(["nsenter", "-t", String(pidValue ?? 0), "-n", "sipsak", "-vv", "--timer-t1=2000",
-                         "-s", "sip:bp@127.0.0.1:5071"], stdout: log)
+        TestProcesses.spawn(["nsenter", "-t", String(pid), "-n", "sipsak", "-vv", "--timer-t1=2000",
+                             "-s", "sip:bp@127.0.0.1:5071"], stdout: log)
     }
 
     /// The server's pid (to enter its network namespace).
@@ -127,22 +92,24 @@ final class DebuggerServer {
     /// Stops the server by pid.
     func stop() {
         guard let p = pidValue else { return }
-        KamconE2E.stop(p)
+        TestProcesses.stop(p)
         pidValue = nil
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
 }
 
 extension KamconE2E {
-    /// Why the debugger tmux tests cannot run, or nil.
-    static var debuggerMissing: String? {
-        if let m = missing { return m }
+    /// Why the debugger tmux tests cannot run against `kind`, or nil.
+    static func debuggerMissing(_ kind: E2EServer) -> String? {
+        if let m = missing ?? kind.missing { return m }
         if which("sipsak") == nil { return "sipsak is not installed" }
-        if !FileManager.default.fileExists(atPath: modules + "debugger.so") { return "Kamailio's debugger module is missing" }
+        if kind == .kamailio && !FileManager.default.fileExists(atPath: TestKamailioConfig.modules + "debugger.so") {
+            return "Kamailio's debugger module is missing"
+        }
         return nil
     }
-
-    /// The daemon binary next to kamcon.
-    static let kamailiod = products.appendingPathComponent("kamailiod").path
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,12 +11,11 @@ import Glibc
 @Suite("kamcon Debugger screen against real Kamailio", .serialized)
 struct KamconDebuggerKamailioTests {
     @Test("arm, stop, step, watch, eval, continue over binrpc, FIFO and datagram JSON-RPC",
-          .enabled(if: KamconE2E.debuggerMissing == nil))
+          .enabled(if: KamconE2E.debuggerMissing(.kamailio) == nil))
     func session() throws {
-        let dir = KamconE2E.scratch()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let k = DebuggerServer(dir: dir)
-        #expect(k.startKamailio(), "Kamailio did not start:\n\(k.log)")
+        let k = DebuggerServer(.kamailio)
+        let dir = k.dir
+        try #require(k.start(), "Kamailio did not start:\n\(k.log)")
         defer { k.stop() }
         let cfg = k.cfg
         let l0 = DebuggerScript.line(cfg, "$var(n) = 0;")
@@ -35,7 +35,7 @@ struct KamconDebuggerKamailioTests {
             #expect(armed, "\(address):\n\(armScreen)")
 
             let sip = k.sendRequest(log: "\(dir)/sipsak.out")
-            defer { if let sip { KamconE2E.stop(sip) } }
+            defer { if let sip { TestProcesses.stop(sip) } }
             let (stopped, stopScreen) = tmux.waitFor(20) { $0.contains("at line \(l0) assign") && DebuggerScript.marked($0, line: l0) }
             #expect(stopped, "\(address): no stop at line \(l0):\n\(stopScreen)")
             #expect(stopScreen.contains("OPTIONS sip:bp@127.0.0.1:5071 SIP/2.0"), "message pane:\n\(stopScreen)")
@@ -56,7 +56,7 @@ struct KamconDebuggerKamailioTests {
             #expect(evaluated, "\(address): eval:\n\(evalScreen)")
 
             tmux.send("c")
-            let answered = KamconE2E.eventually(25) { () -> Bool? in
+            let answered = eventually(25) { () -> Bool? in
                 let out = (try? String(contentsOfFile: "\(dir)/sipsak.out", encoding: .utf8)) ?? ""
                 return out.contains("200 Debugged") ? true : nil
             }
