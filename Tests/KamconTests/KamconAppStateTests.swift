@@ -183,16 +183,18 @@ struct KamconAppStateTests {
         #expect(app.output.last?.role == .bad)
     }
 
-    @Test("pause freezes the shown snapshot until resumed")
+    @Test("pause freezes the shown snapshot and the drawing clock until resumed")
     func pause() {
         var app = AppState(interval: 1, historyFile: nil)
         let a = snapshot()
-        _ = app.handle(.char(" "), live: a, now: 0)
+        _ = app.handle(.char(" "), live: a, now: 5)
         var b = a
         b.dialogs = []
         #expect(app.shown(b).dialogs.count == 2)
-        _ = app.handle(.char(" "), live: b, now: 0)
+        #expect(app.pausedAt == 5)
+        _ = app.handle(.char(" "), live: b, now: 9)
         #expect(app.shown(b).dialogs.isEmpty)
+        #expect(app.pausedAt == nil)
     }
 
     @Test("the prompt parses quoted words and types arguments as kamcmd does")

@@ -95,6 +95,17 @@ struct KamconE2ETests {
         #expect(rates, "overview shows no request rate:\n\(overview)")
         print("--- \(kind): overview ---\n\(overview)")
 
+        // Space pauses: the title says so and the server's uptime stops moving; Space resumes.
+        func uptime(_ screen: String) -> String? { screen.split(separator: "\n").first { $0.contains("Uptime") }.map(String.init) }
+        tmux.send("Space")
+        let (paused, frozen) = tmux.waitFor { $0.contains("PAUSED") }
+        #expect(paused, "\(frozen)")
+        usleep(2_200_000)
+        #expect(uptime(tmux.capture()) == uptime(frozen), "uptime moved while paused")
+        tmux.send("Space")
+        let (resumed, moving) = tmux.waitFor { !$0.contains("PAUSED") && uptime($0) != uptime(frozen) }
+        #expect(resumed, "\(moving)")
+
         tmux.send("F5")
         let (regs, regScreen) = tmux.waitFor { $0.contains("sip:alice@127.0.0.1:5090") && $0.contains("sip:bob@127.0.0.1:5090") }
         #expect(regs, "registrations screen:\n\(regScreen)")
@@ -259,6 +270,8 @@ struct KamconE2ETests {
         #expect(faultText == "error: 500 - command no.such.method not found\n")
         let (notFound, _) = KamconE2E.runKamcon(["-s", k.ctl, "rpc", "ul.lookup", "location", "nobody"])
         #expect(notFound == 1)
+        let (notFoundJSON, _) = KamconE2E.runKamcon(["-s", k.ctl, "rpc", "--json", "ul.lookup", "location", "nobody"])
+        #expect(notFoundJSON == 1)
         KamconE2E.runKamcon(["-s", k.ctl, "rpc", "ul.add", "location", "dave", "sip:dave@127.0.0.1:5098",
                              "600", "1.0", ".", "0", "0", "-1"])
         let (dumpStatus, dump) = KamconE2E.runKamcon(["-s", k.ctl, "dump", "registrations"])

@@ -93,7 +93,7 @@ enum AppLoop {
                 lastGeneration = live.generation
                 state.reanchor(shown, now: now)
             }
-            let context = ViewContext(snapshot: shown, now: now, glyphs: glyphs, address: address.description,
+            let context = ViewContext(snapshot: shown, now: state.pausedAt ?? now, glyphs: glyphs, address: address.description,
                                       interval: state.interval, paused: state.paused)
             let (canvas, page) = ViewFrame.draw(width: screen.width, height: screen.height, state: state, context: context)
             state.pageSize = page

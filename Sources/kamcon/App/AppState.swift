@@ -56,6 +56,9 @@ struct AppState: Sendable {
     var paused = false
     /// The snapshot shown while paused.
     var frozen: ServerSnapshot?
+    /// When the display was paused: the clock the views draw with meanwhile, so uptime,
+    /// durations and countdowns stop too.
+    var pausedAt: Double?
     /// A transient message for the status line and its role and expiry.
     var message: (text: String, role: CanvasRole, until: Double)?
     /// Command prompt.
@@ -173,6 +176,7 @@ struct AppState: Sendable {
         case .pause:
             paused.toggle()
             frozen = paused ? snap : nil
+            pausedAt = paused ? now : nil
             say(paused ? "paused — Space resumes" : "resumed", role: paused ? .warn : .good, now: now)
         case .filter:
             if screen.isList { mode = .filter }
