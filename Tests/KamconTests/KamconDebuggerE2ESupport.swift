@@ -72,10 +72,11 @@ final class DebuggerServer {
             && eventually(10) { KamconE2E.runKamcon(["-s", "unix:\(dir)/ctl", "rpc", "core.version"]).status == 0 ? true : nil } != nil
     }
 
-    /// Sends one OPTIONS to sip:bp@ from inside the namespace (sipsak, slow retransmissions
-    /// so it keeps waiting while the request is debugged); returns sipsak's pid.
+    /// Sends one OPTIONS to sip:bp@ from inside the namespace; returns sipsak's pid. T1 is
+    /// 20 s, so no retransmission reaches the server while the request is debugged (on
+    /// kamailiod it would stop at the line breakpoint again) and sipsak waits long enough.
     func sendRequest(log: String) -> pid_t? {
-        TestProcesses.spawn(["nsenter", "-t", String(pid), "-n", "sipsak", "-vv", "--timer-t1=2000",
+        TestProcesses.spawn(["nsenter", "-t", String(pid), "-n", "sipsak", "-vv", "--timer-t1=20000",
                              "-s", "sip:bp@127.0.0.1:5071"], stdout: log)
     }
 

@@ -114,10 +114,11 @@ final class ModelDebuggerWorker {
             try afterRun(pid: pid)
         case .resume(let pid):
             let reply = text(try call("dbg.bp", ["move", .int(pid)], slow: true))
+            let was = snap.stops[pid]?.position
             snap.stops[pid] = nil
             // Kamailio answers `move` before the worker reads it; a `show` sent meanwhile
             // would replace the command in its mailbox and leave it parked. Wait until it runs.
-            if try waitRunning(pid: pid) {
+            if try waitRunning(pid: pid, leaving: was) {
                 snap.note("continue \(pid): \(reply)", .good)
             } else {
                 snap.note("continue \(pid): \(reply), but it still looks parked (l looks again, c retries)", .warn)
@@ -169,13 +170,16 @@ final class ModelDebuggerWorker {
         }
     }
 
-    /// Polls `dbg.ls <pid>` for up to 3 s until the worker is no longer parked.
-    private func waitRunning(pid: Int) throws(RPCClientError) -> Bool {
+    /// Polls `dbg.ls <pid>` for up to 3 s until the worker is no longer parked at `leaving`
+    /// (kamailiod names the line a parked worker is at: another line is a new stop, e.g.
+    /// a breakpoint hit by the next message).
+    private func waitRunning(pid: Int, leaving: DebuggerPosition?) throws(RPCClientError) -> Bool {
         let end = ModelClock.now() + 3
         while true {
             let w = DebuggerWorker.parse(ls: try callTolerant("dbg.ls", [.int(pid)]) ?? [], processes: processes).first
             if let w, let i = snap.workers.firstIndex(where: { $0.pid == pid }) { snap.workers[i] = w }
             if !(w?.stopped ?? false) { return true }
+            if let line = w?.line, let leaving, line != leaving.line || w?.file != leaving.file { return true }
             if ModelClock.now() >= end { return false }
             usleep(50_000)
         }
