@@ -36,6 +36,8 @@ enum AppAction: Equatable, Sendable {
     case clearOutput
     /// A Debugger screen key.
     case debugger(DebuggerAction)
+    /// A Parameters screen key.
+    case params(ParamsAction)
 }
 
 /// Where a binding applies.
@@ -128,6 +130,7 @@ enum AppKeyTable {
             .init(keys: [.function(10), .char("q")], action: .quit, scope: .global, bar: "Quit", help: "Quit kamcon"),
         ]
         b += AppDebuggerKeys.bindings
+        b += AppParamsKeys.bindings
         return b
     }()
 

@@ -28,6 +28,10 @@ enum AppLoop {
             try RPCClients.connect(address, timeout: .seconds(25), datagramProtocol: dgram)
         }, notify: { pipe.poke() })
 
+        let params = ModelParamsRunner(interval: 2, connect: { () throws(RPCClientError) -> any RPCClient in
+            try RPCClients.connect(address, timeout: .seconds(10), datagramProtocol: dgram)
+        }, notify: { pipe.poke() })
+
         // Before any thread starts, so every thread inherits the unblocked mask.
         TerminalSignals.unblockInteractiveSignals()
         // Ctrl-C, SIGTERM and SIGHUP end the loop cleanly (terminal restored by `close`):
@@ -57,6 +61,8 @@ enum AppLoop {
         defer { poller.stop() }
         debugger.start()
         defer { debugger.stop() }
+        params.start()
+        defer { params.stop() }
         var lastGeneration = -1
         while true {
             pipe.drain()
@@ -64,6 +70,7 @@ enum AppLoop {
             let now = ModelClock.now()
             var live = poller.snapshot
             live.debugger = debugger.snapshot
+            live.params = params.snapshot
             while let key = screen.readKey() {
                 if key == .resize {
                     screen.invalidate()
@@ -76,6 +83,7 @@ enum AppLoop {
                     case .interval(let i): poller.interval = i
                     case .pollNow: poller.pollSoon()
                     case .debugger(let c): debugger.enqueue(c)
+                    case .params(let c): params.enqueue(c)
                     }
                 }
             }
@@ -86,6 +94,7 @@ enum AppLoop {
             }
             poller.setWanted(state.screen.listKind)
             debugger.setActive(state.screen == .debugger)
+            params.setActive(state.screen == .params)
             debugger.setWatches(state.debugger.watches)
             state.debugger.sync(live.debugger)
             let shown = state.shown(live)
@@ -98,6 +107,7 @@ enum AppLoop {
             let (canvas, page) = ViewFrame.draw(width: screen.width, height: screen.height, state: state, context: context)
             state.pageSize = page
             if state.screen == .debugger { state.debugger.rows = page }
+            if state.screen == .params { state.params.page = page }
             state.width = screen.width
             screen.present(canvas)
             // Wake at the next whole second so clocks and countdowns tick evenly.

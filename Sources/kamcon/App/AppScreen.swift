@@ -12,7 +12,7 @@ enum AppScreen: Int, CaseIterable, Sendable {
     case statistics
     /// The routing-script debugger (its issue fills the slot).
     case debugger
-    /// Runtime parameters (`cfg.*`, its issue fills the slot).
+    /// Runtime parameters (`cfg.*`) and script reload.
     case params
     /// kamcmd-like prompt.
     case command

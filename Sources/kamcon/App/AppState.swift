@@ -36,6 +36,8 @@ enum AppEffect: Sendable {
     case pollNow
     /// A debugger command for `ModelDebuggerRunner`.
     case debugger(DebuggerCommand)
+    /// A `cfg.*` command for `ModelParamsRunner`.
+    case params(ParamsCommand)
 }
 
 /// The console's UI state: screen, per-screen list positions, modes, the command screen's
@@ -75,6 +77,8 @@ struct AppState: Sendable {
     var interval: Double
     /// The Debugger screen's cursor, panes, watches and prompt.
     var debugger = ModelDebuggerUI()
+    /// The Parameters screen's cursor, folds and prompt.
+    var params = ModelParamsUI()
     /// Next token for calls.
     private var nextID = 1
     /// What each outstanding call was for.
@@ -99,6 +103,7 @@ struct AppState: Sendable {
     func shown(_ live: ServerSnapshot) -> ServerSnapshot {
         guard paused, var f = frozen else { return live }
         f.debugger = live.debugger
+        f.params = live.params
         return f
     }
 
@@ -152,6 +157,7 @@ struct AppState: Sendable {
         }
         if screen == .command, let effects = commandKey(key, snap, now: now) { return effects }
         if screen == .debugger, let effects = debuggerPromptKey(key, snap.debugger, now: now) { return effects }
+        if screen == .params, let effects = paramsPromptKey(key, snap.params, now: now) { return effects }
         guard let action = AppKeyTable.action(for: key, on: screen) else { return [] }
         return perform(action, snap, now: now)
     }
@@ -239,6 +245,7 @@ struct AppState: Sendable {
             return [.interval(interval)]
         case .refresh: return [.pollNow]
         case .debugger(let a): return debuggerAction(a, snap.debugger, now: now)
+        case .params(let a): return paramsAction(a, snap.params, now: now)
         case .run, .complete, .historyPrevious, .historyNext, .clearOutput: break
         }
         return []

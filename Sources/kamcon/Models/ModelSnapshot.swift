@@ -39,6 +39,8 @@ struct ServerSnapshot: Equatable, Sendable {
     var listErrors: [String: String] = [:]
     /// The Debugger screen's data (published by its own thread, `ModelDebuggerRunner`).
     var debugger = DebuggerSnapshot()
+    /// The Parameters screen's data (published by its own thread, `ModelParamsRunner`).
+    var params = ParamsSnapshot()
     /// Increases with every publish.
     var generation = 0
     /// When the last poll finished.

@@ -25,7 +25,7 @@ enum ViewFrame {
         case .registrations: page = ViewRegistrations.draw(&canvas, rect: rect, context: context, state: list, detail: detail)
         case .statistics: page = ViewLists.statistics(&canvas, rect: rect, context: context, state: list)
         case .debugger: page = ViewDebugger.draw(&canvas, rect: rect, ui: state.debugger, context: context)
-        case .params: ViewSlots.draw(&canvas, rect: rect, screen: state.screen)
+        case .params: page = ViewParams.draw(&canvas, rect: rect, ui: state.params, context: context)
         case .command: page = ViewCommand.draw(&canvas, rect: rect, state: state, context: context)
         }
         ViewChrome.status(&canvas, y: height - 2, state: state, context: context)

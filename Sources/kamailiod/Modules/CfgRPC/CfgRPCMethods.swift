@@ -91,6 +91,22 @@ enum CfgRPCMethods {
                 }
                 call.add(rpc(value))
             },
+            // kamailiod's: everything kamcon's Parameters screen shows, in one call
+            // (Kamailio's cfg.help gives no range and no "needs a restart").
+            RPCMethod("cfg.info", help: "List every variable with type, range, readability, restart need and description.",
+                      signature: "[group:s]", returnsArray: true) { call throws(RPCFault) in
+                let only = call.optionalString()
+                for g in r.groups where only == nil || only == g.name {
+                    for v in g.variables {
+                        call.add(.object([
+                            "group": .string(g.name), "name": .string(v.name),
+                            "type": .string(v.kind == .int ? "int" : "string"),
+                            "min": .int(v.min), "max": .int(v.max), "readable": .int(v.readable ? 1 : 0),
+                            "restart": .int(v.applies == .restart ? 1 : 0), "description": .string(v.description),
+                        ]))
+                    }
+                }
+            },
             RPCMethod("cfg.help", help: "Print the description of a configuration variable.",
                       signature: "<group:s> <var:s>") { call throws(RPCFault) in
                 let group = try call.string()
