@@ -183,6 +183,36 @@ struct KamconAppStateTests {
         #expect(app.output.last?.role == .bad)
     }
 
+    @Test("scrolling keys move the selection by one, a page, to the ends, and the view follows")
+    func scrolling() {
+        var app = AppState(interval: 1, historyFile: nil)
+        let snap = snapshot()
+        app.screen = .registrations
+        app.pageSize = 2
+        let count = AppLists.registrations(snap, app.list(.registrations)).count
+        #expect(count >= 5)
+        func press(_ key: AppKey) -> (selected: Int, scroll: Int) {
+            _ = app.handle(key, live: snap, now: 0)
+            let st = app.list(.registrations)
+            #expect(st.scroll <= st.selected && st.selected < st.scroll + 2, "selection \(st.selected) off the page at \(st.scroll)")
+            return (st.selected, st.scroll)
+        }
+        #expect(press(.down).selected == 1)
+        #expect(press(.char("j")).selected == 2)
+        #expect(press(.char("k")).selected == 1)
+        #expect(press(.pageDown).selected == 3)
+        #expect(press(.end) == (count - 1, count - 2))
+        #expect(press(.pageUp).selected == count - 3)
+        #expect(press(.home) == (0, 0))
+        #expect(press(.up) == (0, 0))
+        // On the command screen the page keys scroll the output instead.
+        app.screen = .command
+        _ = app.handle(.pageUp, live: snap, now: 0)
+        #expect(app.outputScroll == 2)
+        _ = app.handle(.pageDown, live: snap, now: 0)
+        #expect(app.outputScroll == 0)
+    }
+
     @Test("pause freezes the shown snapshot and the drawing clock until resumed")
     func pause() {
         var app = AppState(interval: 1, historyFile: nil)

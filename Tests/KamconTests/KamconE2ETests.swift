@@ -106,10 +106,24 @@ struct KamconE2ETests {
         let (resumed, moving) = tmux.waitFor { !$0.contains("PAUSED") && uptime($0) != uptime(frozen) }
         #expect(resumed, "\(moving)")
 
+        // A double-width AoR keeps the columns aligned (the display width counts, not characters).
+        #expect(KamconE2E.runKamcon(["-s", k.ctl, "rpc", "ul.add", "location", "山田", "sip:山田@127.0.0.1:5097", "3600", "0.5",
+                                     ".", "0", "0", "255"]).status == 0)
         tmux.send("F5")
-        let (regs, regScreen) = tmux.waitFor { $0.contains("sip:alice@127.0.0.1:5090") && $0.contains("sip:bob@127.0.0.1:5090") }
+        let (regs, regScreen) = tmux.waitFor { $0.contains("sip:alice@127.0.0.1:5090") && $0.contains("sip:bob@127.0.0.1:5090")
+            && $0.contains("sip:山田@127.0.0.1:5097") }
         #expect(regs, "registrations screen:\n\(regScreen)")
         #expect(regScreen.contains("sipp-register"))
+        /// The display column where `marker` starts on the line containing `needle` (CJK counts two).
+        func column(_ needle: String, _ marker: String) -> Int? {
+            guard let line = regScreen.split(separator: "\n").first(where: { $0.contains(needle) }),
+                  let start = line.range(of: needle)?.upperBound,
+                  let r = line.range(of: marker, range: start..<line.endIndex)
+            else { return nil }
+            return line[..<r.lowerBound].unicodeScalars.reduce(0) { $0 + ((0x3000...0x9FFF).contains($1.value) ? 2 : 1) }
+        }
+        #expect(column("sip:山田@", " 0.5 ") != nil && column("sip:山田@", " 0.5 ") == column("sip:alice@", " 0.5 "),
+                "q column moved on the wide line:\n\(regScreen)")
         print("--- \(kind): registrations ---\n\(regScreen)")
 
         // Removing a contact from the console: bob gets a second one, the filter finds it,
