@@ -64,14 +64,17 @@ enum DaemonProcess {
     /// The child's half: start-up went well, so release the waiting parent and let go of the
     /// terminal. stderr stays when the log goes there (-E), as with Kamailio.
     static func finishDetach(_ fd: Int32, keepStderr: Bool) {
+        // Redirect first, then release the parent: once the launcher has returned, nothing
+        // of ours is left on its terminal.
+        let null = open("/dev/null", O_RDWR)
+        if null >= 0 {
+            _ = dup2(null, 0); _ = dup2(null, 1)
+            if !keepStderr { _ = dup2(null, 2) }
+            if null > 2 { close(null) }
+        }
         var ok: UInt8 = 0
         _ = write(fd, &ok, 1)
         close(fd)
-        let null = open("/dev/null", O_RDWR)
-        guard null >= 0 else { return }
-        _ = dup2(null, 0); _ = dup2(null, 1)
-        if !keepStderr { _ = dup2(null, 2) }
-        if null > 2 { close(null) }
     }
 
     /// Blocks the stop signals in the calling thread (and so in every thread it starts later),
