@@ -1,3 +1,4 @@
+import Foundation
 import Shared
 import Synchronization
 import Testing
@@ -15,6 +16,10 @@ final class FakeKamailioDebugger: Sendable {
     }
 
     let s = Mutex(State())
+    /// Seconds each `dbg.bp next` takes (Kamailio can take 20 s).
+    let nextDelay: Double
+
+    init(nextDelay: Double = 0) { self.nextDelay = nextDelay }
     /// Lines the worker stops at, in order, and the value of `$var(n)` after each.
     let path = [30, 31, 32, 38]
 
@@ -28,6 +33,7 @@ final class FakeKamailioDebugger: Sendable {
         init(server: FakeKamailioDebugger) { self.server = server }
         func call(_ method: String, _ params: [RPCValue]) throws(RPCClientError) -> [RPCValue] {
             let words = params.map(RPCTextRender.scalarText)
+            if method == "dbg.bp", words.first == "next", server.nextDelay > 0 { usleep(UInt32(server.nextDelay * 1_000_000)) }
             return try server.s.withLock { (st: inout State) throws(RPCClientError) -> [RPCValue] in
                 st.calls.append(([method] + words).joined(separator: " "))
                 func ls(_ pid: Int) -> RPCValue {
@@ -98,5 +104,38 @@ struct KamconDebuggerWorkerTests {
         #expect(worker.snap.workers.first?.stopped == false)
         worker.perform(.toggleBreakpoint(file: nil, line: 3), now: 7)
         #expect(worker.snap.log.last?.text.contains("no line breakpoints") == true)
+    }
+
+    @Test("a slow step runs on the debugger thread: the UI reads the snapshot meanwhile and sees what is awaited")
+    func slowStepDoesNotBlock() throws {
+        let k = FakeKamailioDebugger(nextDelay: 1.5)
+        let runner = ModelDebuggerRunner(interval: 0.2, connect: k.connect, readFile: { _ in nil }, notify: {})
+        runner.start()
+        defer { runner.stop() }
+        runner.setActive(true)
+        runner.enqueue(.arm)
+        _ = eventuallyValue(10) { k.s.withLock { $0.set & 2 != 0 ? true : nil } }
+        k.request()
+        let parked = eventuallyValue(10) { runner.snapshot.stops[7]?.position?.line }
+        #expect(parked == 30)
+        runner.enqueue(.step(pid: 7, kind: .into))
+        let clock = ContinuousClock()
+        let seen = eventuallyValue(1) { runner.snapshot.busy?.what }
+        #expect(seen == "dbg.bp next 7")
+        // Reading the snapshot while the call is in flight is immediate.
+        let t = clock.measure { _ = runner.snapshot }
+        #expect(t < .milliseconds(50))
+        let moved = eventuallyValue(10) { runner.snapshot.stops[7]?.position?.line == 31 ? true : nil }
+        #expect(moved == true)
+        #expect(runner.snapshot.busy == nil)
+    }
+
+    private func eventuallyValue<T>(_ seconds: Double, _ check: () -> T?) -> T? {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if let v = check() { return v }
+            usleep(10_000)
+        }
+        return check()
     }
 }
