@@ -170,5 +170,9 @@ struct DialogModuleTests {
         #expect(v["callee"]?["tag"] == .null && v["callee"]?["socket"] == .null)
         #expect(v["profiles"] == .struct([RPCMember(nil, .string("inbound")), RPCMember(nil, .struct([RPCMember("caller", .string("sipp"))]))]))
         #expect(v["variables"] == .struct([RPCMember(nil, .struct([RPCMember("src", .string("127.0.0.1"))]))]))
+        // over JSON-RPC: arrays, as rpc-examples/dlg.list.json shows
+        let json = RPCJSONWriter.string(v, style: .compact)
+        #expect(json.contains(#""profiles":["inbound",{"caller":"sipp"}]"#) && json.contains(#""variables":[{"src":"127.0.0.1"}]"#), "\(json)")
+        #expect(json.contains(#""callee":{"tag":null,"contact":null,"cseq":null,"route_set":null,"socket":null}"#), "\(json)")
     }
 }
