@@ -1,4 +1,7 @@
 import Control
+import SIPCore
+import SIPTransport
+import ScriptEngine
 import Shared
 import Testing
 @testable import BuiltinModules
@@ -147,5 +150,24 @@ struct CfgRPCTests {
         let maxP = try #require(store.param("registrar", "max_expires")), minP = try #require(store.param("registrar", "min_expires"))
         #expect(before.value(maxP) == .int(0) && before.value(minP) == .int(60))
         #expect(after.value(maxP) == .int(100) && after.value(minP) == .int(10))
+    }
+
+    @Test("$sel(cfg_get.group.var) reads the message's snapshot: a cfg.set shows from the next message on")
+    func selectSeesChanges() throws {
+        let h = try ModuleHarness("loadmodule \"cfg_rpc.so\"\napp.limit = 5 desc \"a limit\"\n"
+            + "request_route {\n    if ($sel(cfg_get.app.limit) == 9) { drop; }\n}\n")
+        let r = rpcRegistry(h)
+        func run() throws -> Bool {
+            let msg = try SIPMessage(bytes: Array("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n".utf8))
+            let any = try #require(SocketAddress(ip: "127.0.0.1", port: 5060))
+            let ctx = ScriptContext(message: msg, receive: ReceiveInfo(proto: .udp, source: any, local: any, listenerIndex: 0),
+                                    worker: h.script.makeWorkerState(worker: 0), services: h.services)
+            ctx.cfg = h.runtime.cfg.snapshot
+            return h.script.runRequestRoute(ctx).dropped || ctx.dropped
+        }
+        #expect(try !run())
+        #expect(rpc(r, "cfg.help", "app", "limit") == .values(["a limit", "(parameter type is integer)"]))
+        #expect(rpc(r, "cfg.seti", "app", "limit", .int(9)) == .values([]))
+        #expect(try run())
     }
 }

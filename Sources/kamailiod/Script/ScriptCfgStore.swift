@@ -63,17 +63,30 @@ public final class CfgSnapshot: Sendable {
     let values: [CfgValue]
     let store: ObjectIdentifier
 
-    init(generation: Int, values: [CfgValue], store: ObjectIdentifier, whileLoopsSlot: Int? = nil) {
+    /// Slots by `group.name`, for lookups by name (`$sel(cfg_get.group.var)`).
+    let index: [String: Int]
+
+    init(generation: Int, values: [CfgValue], store: ObjectIdentifier, whileLoopsSlot: Int? = nil,
+         index: [String: Int] = [:]) {
         self.generation = generation
         self.values = values
         self.store = store
         self.whileLoopsSlot = whileLoopsSlot
+        self.index = index
     }
 
-    /// The same parameters with other values.
-    func with(_ values: [CfgValue], generation: Int? = nil, whileLoopsSlot: Int?? = nil) -> CfgSnapshot {
-        CfgSnapshot(generation: generation ?? self.generation, values: values, store: store,
-                    whileLoopsSlot: whileLoopsSlot ?? self.whileLoopsSlot)
+    /// The same parameters with other values (and, when declaring, one more name).
+    func with(_ values: [CfgValue], generation: Int? = nil, whileLoopsSlot: Int?? = nil,
+              named: (String, Int)? = nil) -> CfgSnapshot {
+        var index = self.index
+        if let (name, slot) = named { index[name] = slot }
+        return CfgSnapshot(generation: generation ?? self.generation, values: values, store: store,
+                           whileLoopsSlot: whileLoopsSlot ?? self.whileLoopsSlot, index: index)
+    }
+
+    /// The value of `group.name`, nil when no such parameter is declared.
+    public func value(group: String, name: String) -> CfgValue? {
+        index["\(group).\(name)"].map { self[$0] }
     }
 
     /// The value of a parameter.
@@ -184,7 +197,7 @@ public final class CfgStore: Sendable {
                                      description: description, applies: applies, readable: readable,
                                      check: check, slot: slot))
             let loops = group == "core" && name == "max_while_loops" ? slot : s.current.whileLoopsSlot
-            s.current = s.current.with(s.current.values + [initial], whileLoopsSlot: loops)
+            s.current = s.current.with(s.current.values + [initial], whileLoopsSlot: loops, named: ("\(group).\(name)", slot))
             return slot
         }
     }

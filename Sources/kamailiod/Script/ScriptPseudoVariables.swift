@@ -185,8 +185,8 @@ enum ScriptCorePVs {
     }
 
     /// `$sel(cfg_get.group.var)`: a custom cfg variable (`group.var = value desc "..."`).
-    /// Only this select is supported; the value is the one the script set at load time
-    /// (run-time changes through the cfg RPCs are not seen here).
+    /// Only this select is supported; the value is the one of the message's cfg snapshot
+    /// (so `cfg.set` changes show from the next message on), else the script's own.
     private static func select(_ spec: ScriptPVSpec, _ core: ScriptCoreConfig) throws(ScriptFixupError) -> ScriptPVAccessor {
         let parts = (spec.argument ?? "").split(separator: ".", maxSplits: 2).map(String.init)
         guard parts.count == 3, parts[0] == "cfg_get" else {
@@ -201,7 +201,14 @@ enum ScriptCorePVs {
         case .bool(let b): value = .int(b ? 1 : 0)
         case .string(let t), .token(let t): value = .string(t)
         }
-        return ScriptPVAccessor(get: { _ in value })
+        let (group, name) = (parts[1], parts[2])
+        return ScriptPVAccessor(get: { ctx in
+            switch ctx.cfg?.value(group: group, name: name) {
+            case .int(let i)?: return .int(Int32(truncatingIfNeeded: i))
+            case .string(let s)?: return s.map { .string($0) } ?? .null
+            case nil: return value
+            }
+        })
     }
 
     private static func header(_ spec: ScriptPVSpec) throws(ScriptFixupError) -> ScriptPVAccessor {

@@ -8,6 +8,8 @@ protocol ModelRunnerWorker: AnyObject {
     associatedtype Command: Sendable
     /// The state the UI is shown.
     var published: Snapshot { get }
+    /// Marks a command as started (published before it runs, so the UI can say "working…").
+    func begin(_ command: Command)
     /// Runs one command.
     func run(_ command: Command)
     /// Reads the server's state.
@@ -92,6 +94,8 @@ final class ModelCommandRunner<Worker: ModelRunnerWorker>: Sendable {
             }
             if stopped { return }
             for c in commands {
+                worker.begin(c)
+                publish(worker)
                 worker.run(c)
                 publish(worker)
             }

@@ -44,9 +44,11 @@ final class ModelParamsWorker: ModelRunnerWorker {
         return snap
     }
 
-    /// A command, with "working…" shown while it runs.
+    /// Shows the command as running.
+    func begin(_ command: ParamsCommand) { snap.busy = "\(command)" }
+
+    /// Runs a command; "working…" goes away with its result.
     func run(_ command: ParamsCommand) {
-        snap.busy = "\(command)"
         perform(command)
         snap.busy = nil
     }

@@ -55,17 +55,9 @@ public final class CfgRPCModule: ScriptModule, RPCMethodProvider {
         return CfgRPCMethods.methods(registry, log: log) + [CfgRPCMethods.reloadScript { [self] in reloader.withLock { $0 } }]
     }
 
-    /// Fills the table: the core's and the loaded modules' parameters, then the script's
-    /// custom groups (`group.var = value desc "..."`).
+    /// Fills the table with the core's and the loaded modules' parameters; the script's
+    /// custom groups (`group.var = value desc "..."`) are in the store with the core's.
     func declareGroups(_ script: LoadedScript) {
         registry.declare(store: store) { script.module(named: $0) != nil }
-        var custom: [String: [CfgVariable]] = [:]
-        var order: [String] = []
-        for v in script.core.customVars {
-            let value: CfgValue = if case .int(let i) = v.value { .int(i) } else { .string(v.value.text) }
-            if custom[v.group] == nil { order.append(v.group) }
-            custom[v.group, default: []].append(.stored(v.name, value, description: v.description ?? ""))
-        }
-        for g in order { registry.declare(CfgGroup(g, custom[g] ?? [])) }
     }
 }

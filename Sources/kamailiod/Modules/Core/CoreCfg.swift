@@ -26,6 +26,16 @@ struct CoreCfg: Sendable {
         c.setInitial(memdbg, core.memdbg)
         c.setInitial(memlog, core.memlog)
         c.setInitial(maxWhileLoops, core.maxWhileLoops)
+        // The script's own groups (`group.var = value desc "..."`): listed with the core's,
+        // read by `$sel(cfg_get.group.var)` from the message's snapshot.
+        for v in core.customVars {
+            let text = v.description ?? ""
+            switch v.value {
+            case .int(let i): _ = c.declareInt(v.group, v.name, module: "core", i, text)
+            case .bool(let b): _ = c.declareInt(v.group, v.name, module: "core", b ? 1 : 0, text)
+            case .string(let t), .token(let t): _ = c.declareString(v.group, v.name, module: "core", t, text)
+            }
+        }
     }
 }
 
