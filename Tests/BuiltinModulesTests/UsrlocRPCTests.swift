@@ -144,6 +144,34 @@ struct UsrlocRPCTests {
         #expect(member(member(c.first, "Contact"), "State") == "CS_SYNC")
     }
 
+    @Test("db_mode 2: a removal is queued and written by ul.flush like any other change")
+    func writeBack() throws {
+        let path = NSTemporaryDirectory() + "ulrpc-wb-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).db"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let params = "loadmodule \"db_sqlite.so\"\nmodparam(\"usrloc\", \"db_url\", \"sqlite://\(path)\")\n"
+            + "modparam(\"usrloc\", \"db_mode\", 2)\nmodparam(\"usrloc\", \"timer_interval\", 3600)"
+        do {
+            let h = try registrarHarness(params)
+            let r = rpcRegistry(h)
+            for aor in ["eve", "fay"] {
+                #expect(rpc(r, "ul.add", .string(aor), .string(aor), "sip:x@h", .int(600), .double(1), ".", .int(0), .int(0),
+                            .int(0)) == .fault(RPCFault(code: 500, message: "Domain table not found")))
+                #expect(rpc(r, "ul.add", "location", .string(aor), .string("sip:\(aor)@h"), .int(600), .double(1), ".",
+                            .int(0), .int(0), .int(0)) == .values([]))
+            }
+            #expect(rpc(r, "ul.db_contacts", "location") == .values([.int(0)]))  // queued, not written yet
+            #expect(rpc(r, "ul.flush") == .values([]))
+            #expect(rpc(r, "ul.db_contacts", "location") == .values([.int(2)]))
+            #expect(rpc(r, "ul.rm", "location", "eve") == .values([]))
+            #expect(rpc(r, "ul.db_contacts", "location") == .values([.int(2)]))
+            #expect(rpc(r, "ul.flush") == .values([]))
+            #expect(rpc(r, "ul.db_contacts", "location") == .values([.int(1)]))
+        }
+        let again = try registrarHarness(params)
+        #expect(again.bindings("eve").isEmpty)
+        #expect(again.bindings("fay").map(\.contact) == ["sip:fay@h"])
+    }
+
     @Test("the usrloc and registrar statistics are registered with the methods")
     func statistics() throws {
         let h = try registrarHarness()
