@@ -138,6 +138,7 @@ ap.add_argument("--key")
 ap.add_argument("--count", type=int, default=1)
 ap.add_argument("--pid", type=int, default=0)
 ap.add_argument("--expect-cn")
+ap.add_argument("--alias-port", type=int, default=0)
 a = ap.parse_args()
 
 def fail(msg):
@@ -162,6 +163,7 @@ class Conn:
         raw = socket.create_connection((a.host, a.port), timeout=10)
         self.s = ctx.wrap_socket(raw, server_hostname="server.test")
         self.port = self.s.getsockname()[1]
+        self.adv = self.port  # the port put in Via and Contact
         self.buf = b""
     def send(self, text):
         self.s.sendall(text.replace("\n", "\r\n").encode() if "\r\n" not in text else text.encode())
@@ -202,7 +204,7 @@ def status(msg):
     return int(first.split(" ")[1]) if first.startswith("SIP/2.0") else None
 
 def via(c):
-    return "Via: SIP/2.0/TLS 127.0.0.1:%d;rport;branch=z9hG4bK%s" % (c.port, uuid.uuid4().hex[:12])
+    return "Via: SIP/2.0/TLS 127.0.0.1:%d;rport;branch=z9hG4bK%s" % (c.adv, uuid.uuid4().hex[:12])
 
 def register(c, user, cseq=1, callid=None):
     callid = callid or uuid.uuid4().hex
@@ -210,7 +212,7 @@ def register(c, user, cseq=1, callid=None):
         "REGISTER sip:sip.test SIP/2.0", via(c),
         "From: <sip:%s@sip.test>;tag=%s" % (user, uuid.uuid4().hex[:8]),
         "To: <sip:%s@sip.test>" % user, "Call-ID: " + callid, "CSeq: %d REGISTER" % cseq,
-        "Contact: <sip:%s@127.0.0.1:%d;transport=tls>" % (user, c.port), "Expires: 600",
+        "Contact: <sip:%s@127.0.0.1:%d;transport=tls>" % (user, c.adv), "Expires: 600",
         "Max-Forwards: 70", "Content-Length: 0", "", ""]))
     r = c.recv()
     if status(r) != 200:
@@ -223,7 +225,7 @@ def reply(c, req, code, reason, totag, body=""):
     to = header(req, "To")
     if ";tag=" not in to: to += ";tag=" + totag
     lines += ["From: " + header(req, "From"), "To: " + to, "Call-ID: " + header(req, "Call-ID"),
-              "CSeq: " + header(req, "CSeq"), "Contact: <sip:bob@127.0.0.1:%d;transport=tls>" % c.port]
+              "CSeq: " + header(req, "CSeq"), "Contact: <sip:bob@127.0.0.1:%d;transport=tls>" % c.adv]
     if body: lines.append("Content-Type: application/sdp")
     lines += ["Content-Length: %d" % len(body), "", body]
     c.send("\r\n".join(lines))
@@ -233,6 +235,8 @@ SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n
 def call():
     ctx = context()
     alice, bob = Conn(ctx), Conn(ctx)
+    if a.alias_port:
+        bob.adv = a.alias_port  # bob claims a listening port; only an alias leads back to him
     print("VERSION", alice.s.version(), alice.s.cipher()[0], flush=True)
     register(alice, "alice"); register(bob, "bob")
     print("OK registered", flush=True)
@@ -242,7 +246,7 @@ def call():
         "CSeq: 1 INVITE", "Contact: <sip:alice@127.0.0.1:%d;transport=tls>" % alice.port, "Max-Forwards: 70",
         "Content-Type: application/sdp", "Content-Length: %d" % len(SDP), "", SDP]))
     inv = bob.recv()
-    if not inv.startswith("INVITE sip:bob@127.0.0.1:%d;transport=tls" % bob.port):
+    if not inv.startswith("INVITE sip:bob@127.0.0.1:%d;transport=tls" % bob.adv):
         fail("bob got: " + inv.split("\r\n", 1)[0])
     print("OK invite reached bob over his connection", flush=True)
     totag = uuid.uuid4().hex[:8]
@@ -258,7 +262,7 @@ def call():
     if not rr or "transport=tls" not in rr[0]:
         fail("no TLS Record-Route in 200: %s" % rr)
     for method, cseq in (("ACK", 1), ("BYE", 2)):
-        alice.send("\r\n".join(["%s sip:bob@127.0.0.1:%d;transport=tls SIP/2.0" % (method, bob.port), via(alice),
+        alice.send("\r\n".join(["%s sip:bob@127.0.0.1:%d;transport=tls SIP/2.0" % (method, bob.adv), via(alice),
             "Route: " + ", ".join(rr), "From: <sip:alice@sip.test>;tag=" + ftag,
             "To: <sip:bob@sip.test>;tag=" + totag, "Call-ID: " + callid, "CSeq: %d %s" % (cseq, method),
             "Max-Forwards: 70", "Content-Length: 0", "", ""]))
@@ -344,7 +348,13 @@ def idle():
     longest = max(wait_closed(c.s, 120) for c in conns)
     print("CLOSED idle all %d within %.1f s" % (len(conns), longest), flush=True)
 
-modes = {"call": call, "bench": bench, "handshake": handshake, "plaintext": plaintext, "stall": stall,
+def hold():
+    c = Conn(context())
+    register(c, "holder")
+    print("HOLDING", flush=True)
+    time.sleep(a.count)
+
+modes = {"hold": hold, "call": call, "bench": bench, "handshake": handshake, "plaintext": plaintext, "stall": stall,
          "midclose": midclose, "idle": idle}
 try:
     modes[a.mode]()

@@ -42,6 +42,68 @@ struct DaemonTLSTests {
         #expect(!d.log.contains("TLS-VERIFIED"))
     }
 
+    @Test("listen=tls on IPv6 loopback: handshake and REGISTER; tls.list shows the connection with peer, cipher and age",
+          .enabled(if: which("kamcmd") != nil))
+    func ipv6AndList() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let tlsPort = freePort()
+        let v6Port = freePort()
+        let d = try DaemonProcess(config: TLSDaemonConfig.text(certs: certs, tlsPort: tlsPort,
+                                                               extra: "listen=tls:[::1]:\(v6Port)"))
+        defer { d.stop() }
+        let ua = try TLSPythonUA.write(in: certs.dir)
+        let r = try TLSPythonUA.run(ua, ["handshake", "--host", "::1", "--port", String(v6Port), "--ca", certs.caCert])
+        #expect(r.status == 0, "\(r.output)\n\(d.log)")
+        #expect(r.output.contains("PEER_CN server.test"))
+        #expect(d.log.contains("TLS-IN REGISTER proto=tls"))
+
+        // A client that stays connected shows up in tls.list.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: which("python3") ?? "/usr/bin/python3")
+        holder.arguments = [ua, "hold", "--port", String(tlsPort), "--count", "30"]
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }; holder.waitUntilExit() }
+        var list = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            list = try Self.kamcmd(d, "tls.list")
+            if list.contains("established") { break }
+            usleep(100_000)
+        }
+        #expect(list.contains("cipher: TLSv1.3 TLS_AES_256_GCM_SHA384 256"), "\(list)")
+        #expect(list.contains("src_ip: 127.0.0.1") && list.contains("dst_port: \(tlsPort)"), "\(list)")
+        #expect(list.contains("age:") && list.contains("state: established"), "\(list)")
+        let info = try Self.kamcmd(d, "tls.info")
+        #expect(info.contains("opened_connections: 1"), "\(info)")
+    }
+
+    @Test("force_tcp_alias(): a client that registers its listening port is reached over the connection it opened")
+    func connectionAlias() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let tlsPort = freePort()
+        let unusedPort = freePort()  // bob's claimed listening port: nothing listens there
+        let aliasing = TLSDaemonConfig.text(certs: certs, tlsPort: tlsPort,
+                                            route: "if (is_method(\"REGISTER\")) { force_tcp_alias(); }")
+        let d = try DaemonProcess(config: aliasing)
+        defer { d.stop() }
+        let ua = try TLSPythonUA.write(in: certs.dir)
+        let r = try TLSPythonUA.run(ua, ["call", "--port", String(tlsPort), "--alias-port", String(unusedPort)])
+        #expect(r.status == 0, "\(r.output)\n\(d.log)")
+        #expect(r.output.contains("OK call complete"))
+        #expect(!d.log.contains("cannot connect"), "\(d.log)")
+
+        // Without the alias the INVITE goes to the claimed port, where nobody listens.
+        let plain = try DaemonProcess(config: TLSDaemonConfig.text(certs: certs, tlsPort: freePort()))
+        defer { plain.stop() }
+        let port2 = plain.log.components(separatedBy: "listening on tls:127.0.0.1:").dropFirst().first?.prefix { $0.isNumber } ?? ""
+        let noAlias = try TLSPythonUA.run(ua, ["call", "--port", String(port2), "--alias-port", String(unusedPort)], timeout: 60)
+        #expect(noAlias.status != 0, "\(noAlias.output)")
+        #expect(!noAlias.output.contains("OK invite reached bob"))
+    }
+
     @Test("verify_certificate + require_certificate: a CA-signed client is verified with its CN, a self-signed one and one without a certificate are refused")
     func clientVerification() throws {
         let certs = try TLSTestCertificates()

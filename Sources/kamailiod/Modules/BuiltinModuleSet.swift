@@ -48,7 +48,7 @@ public struct BuiltinModuleSet: Sendable {
             ctl, jsonrpcs, KexModule(), CorexModule(),
             tm, DialogModule(tm: tm), TMXModule(),
             HTableModule(runtime: runtime), TextOpsXModule(),
-            cfgRPC, tls, debugger,
+            cfgRPC, tls, ConnectionAliasModule(runtime: runtime), debugger,
         ]
     }
 }

@@ -200,6 +200,8 @@ final class TransportConnectionTable: Sendable {
     private struct State {
         var byID: [UInt64: TransportConnection] = [:]
         var byPeer: [PeerKey: [UInt64]] = [:]
+        /// Extra addresses a connection answers for (RFC 5923 / `force_tcp_alias`).
+        var aliases: [UInt64: [PeerKey]] = [:]
         var nextID: UInt64 = 1
     }
 
@@ -239,10 +241,25 @@ final class TransportConnectionTable: Sendable {
     func remove(id: UInt64) -> TransportConnection? {
         state.withLock { s in
             guard let c = s.byID.removeValue(forKey: id) else { return nil }
-            let key = PeerKey(proto: c.proto, address: c.peer)
-            s.byPeer[key]?.removeAll { $0 == id }
-            if s.byPeer[key]?.isEmpty == true { s.byPeer[key] = nil }
+            for key in [PeerKey(proto: c.proto, address: c.peer)] + (s.aliases.removeValue(forKey: id) ?? []) {
+                s.byPeer[key]?.removeAll { $0 == id }
+                if s.byPeer[key]?.isEmpty == true { s.byPeer[key] = nil }
+            }
             return c
+        }
+    }
+
+    /// Lets connection `id` carry messages for `address` too (the peer listens there but
+    /// reuses this connection, RFC 5923). False when the connection is gone.
+    @discardableResult
+    func addAlias(id: UInt64, address: SocketAddress) -> Bool {
+        state.withLock { s in
+            guard let c = s.byID[id] else { return false }
+            let key = PeerKey(proto: c.proto, address: address)
+            if key.address == c.peer || s.aliases[id]?.contains(key) == true { return true }
+            s.aliases[id, default: []].append(key)
+            s.byPeer[key, default: []].append(id)
+            return true
         }
     }
 

@@ -153,6 +153,16 @@ public final class TransportManager: Sendable {
         runtime?.table.all().sorted { $0.id < $1.id } ?? []
     }
 
+    /// Makes connection `id` the way to `port` on its peer's address as well (Kamailio's
+    /// `force_tcp_alias`): requests to the peer's listening port then reuse it.
+    @discardableResult
+    public func addAlias(connectionID id: UInt64, port: UInt16) -> Bool {
+        guard let rt = runtime, let c = rt.table.connection(id: id) else { return false }
+        var address = c.peer
+        address.port = port
+        return rt.table.addAlias(id: id, address: address)
+    }
+
     /// The open connection with this id, if any.
     public func connection(id: UInt64) -> TransportConnection? {
         runtime?.table.connection(id: id)
