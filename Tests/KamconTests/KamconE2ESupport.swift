@@ -63,15 +63,20 @@ final class ServerUnderTest {
     /// binrpc socket.
     var ctl: String { "unix:\(dir)/ctl" }
 
+    /// With `inet`: JSON-RPC datagrams on `udp:127.0.0.1:5074` instead of the Unix
+    /// socket, and binrpc on `tcp:127.0.0.1:5072` and `udp:127.0.0.1:5073` besides `ctl`.
+    let inet: Bool
+
     /// A server of `kind` with a fresh scratch folder (removed with the server).
-    init(_ kind: E2EServer) {
+    init(_ kind: E2EServer, inet: Bool = false) {
         self.kind = kind
+        self.inet = inet
         dir = TestProcesses.scratch("kamcon-e2e")
     }
 
     /// A started server of `kind`; records an issue with the log and throws if it did not start.
-    static func running(_ kind: E2EServer) throws -> ServerUnderTest {
-        let k = ServerUnderTest(kind)
+    static func running(_ kind: E2EServer, inet: Bool = false) throws -> ServerUnderTest {
+        let k = ServerUnderTest(kind, inet: inet)
         try #require(k.start(), "\(kind) did not start:\n\(k.log)")
         return k
     }
@@ -81,7 +86,9 @@ final class ServerUnderTest {
     private var config: String {
         TestKamailioConfig.header(dir: dir, listen: "udp:127.0.0.1:5071", children: 2,
                                   modules: ["kex", "corex", "tm", "sl", "rr", "pv", "maxfwd", "siputils", "textops",
-                                            "usrloc", "registrar", "dialog"]) + """
+                                            "usrloc", "registrar", "dialog"], dgram: inet ? "udp:127.0.0.1:5074" : nil)
+            + (inet ? "modparam(\"ctl\", \"binrpc\", \"tcp:127.0.0.1:5072\")\nmodparam(\"ctl\", \"binrpc\", \"udp:127.0.0.1:5073\")\n" : "")
+            + """
         modparam("dialog", "profiles_with_value", "caller")
         modparam("dialog", "profiles_no_value", "inbound")
         request_route {

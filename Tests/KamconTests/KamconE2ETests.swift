@@ -261,6 +261,23 @@ struct KamconE2ETests {
         #expect(empty, "\(now)")
     }
 
+    @Test("attaches over udp: (JSON-RPC), tcp: and udp: with -b (binrpc) as over unix:", arguments: E2EServer.available)
+    func inetAttach(_ kind: E2EServer) throws {
+        let k = try ServerUnderTest.running(kind, inet: true)
+        defer { k.stop() }  // also keeps the server alive to the end of the test
+        // The addresses are the namespace's loopback: kamcon runs inside it.
+        let inside = ["nsenter", "-t", String(k.pid), "-n", KamconE2E.kamcon]
+        for args in [["-s", "udp:127.0.0.1:5074"], ["-s", "tcp:127.0.0.1:5072"], ["-b", "-s", "udp:127.0.0.1:5073"]] {
+            let (status, out) = TestProcesses.run(inside + args + ["rpc", "core.uptime"])
+            #expect(status == 0 && out.hasPrefix("{\n\tnow: "), "\(args): \(status) \(out)")
+        }
+        let tmux = try #require(TmuxConsole(command: (inside + ["-s", "udp:127.0.0.1:5074", "-i", "0.5"]).joined(separator: " "),
+                                            width: 100, height: 30))
+        defer { tmux.close() }
+        let (attached, screen) = tmux.waitFor { $0.contains("udp:127.0.0.1:5074") && $0.contains("● connected") && $0.contains("Uptime") }
+        #expect(attached, "\(screen)")
+    }
+
     @Test("rpc and dump print like kamcmd on every transport and exit non-zero on faults",
           arguments: E2EServer.available)
     func nonInteractive(_ kind: E2EServer) throws {

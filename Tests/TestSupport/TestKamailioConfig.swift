@@ -5,9 +5,11 @@ public enum TestKamailioConfig {
     public static let modules = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 
     /// `#!KAMAILIO`, globals, `loadmodule` for ctl, jsonrpcs and `modules`, and the control
-    /// endpoints `dir/ctlName`, `dir/fifoName`, `dir/sockName`.
+    /// endpoints `dir/ctlName`, `dir/fifoName` and `dir/sockName` (or the datagram address
+    /// `dgram`, such as `udp:127.0.0.1:PORT`).
     public static func header(dir: String, listen: String, children: Int = 1, modules extra: [String],
-                              ctlName: String = "ctl", fifoName: String = "rpc.fifo", sockName: String = "rpc.sock") -> String {
+                              ctlName: String = "ctl", fifoName: String = "rpc.fifo", sockName: String = "rpc.sock",
+                              dgram: String? = nil) -> String {
         let loads = (["ctl", "jsonrpcs"] + extra).map { "loadmodule \"\($0).so\"" }.joined(separator: "\n")
         return """
         #!KAMAILIO
@@ -19,7 +21,7 @@ public enum TestKamailioConfig {
         \(loads)
         modparam("ctl", "binrpc", "unix:\(dir)/\(ctlName)")
         modparam("jsonrpcs", "fifo_name", "\(dir)/\(fifoName)")
-        modparam("jsonrpcs", "dgram_socket", "\(dir)/\(sockName)")
+        modparam("jsonrpcs", "dgram_socket", "\(dgram ?? "\(dir)/\(sockName)")")
 
         """
     }
