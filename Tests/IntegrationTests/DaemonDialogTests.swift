@@ -27,7 +27,11 @@ modparam("dialog", "profiles_no_value", "inbound")
 request_route {
     if (is_method("OPTIONS") && uri == myself) { sl_send_reply("200", "OK"); exit; }
     if (has_totag()) {
-        if (loose_route()) { t_relay(); exit; }
+        if (loose_route()) {
+            if (is_method("INFO") && is_known_dlg()) { sl_send_reply("200", "Ending"); dlg_bye("all"); exit; }
+            t_relay();
+            exit;
+        }
         if (is_method("ACK") && t_check_trans()) { t_relay(); exit; }
         sl_send_reply("404", "Not here");
         exit;
@@ -103,6 +107,28 @@ private let uacWaitsForBye = """
 </scenario>
 """
 
+/// A caller that, once the call is up (and its ACK relayed), sends an INFO (the script answers it with
+/// dlg_bye("all")) and then answers the proxy's BYE.
+private let uacInfoThenBye = uacWaitsForBye.replacingOccurrences(of: "  <recv request=\"BYE\" timeout=\"30000\"/>", with: """
+  <!-- the ACK and the INFO may meet different workers: let the ACK reach the callee first -->
+  <pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: <sip:sipp@[local_ip]:[local_port]>;tag=[pid]C[call_number]
+      To: <sip:bob@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 INFO
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv request="BYE" timeout="30000"/>
+""")
+
 /// A sipp process in the background, its output in a file; stopped by PID.
 final class DialogSippProcess {
     let process = Process()
@@ -129,6 +155,11 @@ final class DialogSippProcess {
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
+    /// What sipp traced (`-trace_msg -message_file` next to the log as `.msg`).
+    var messages: String {
+        (try? String(contentsOf: logURL.deletingPathExtension().appendingPathExtension("msg"), encoding: .utf8)) ?? ""
+    }
+
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         for _ in 0..<200 where process.isRunning { usleep(10_000) }
@@ -149,15 +180,16 @@ struct DaemonDialogTests {
             .replacingOccurrences(of: "{TBYE}", with: timeoutBye ? "1" : "0")
         let proxy = try DaemonProcess(config: cfg)
         let uas = try DialogSippProcess(sipp, ["-sf", scenarios.appendingPathComponent("uas_rr.xml").path, "-p", String(uasPort),
-                                         "-i", "127.0.0.1", "-m", "1"], log: proxy.dir.appendingPathComponent("uas.log"))
+                                         "-i", "127.0.0.1", "-m", "1", "-trace_msg", "-message_file",
+                                         proxy.dir.appendingPathComponent("uas.msg").path], log: proxy.dir.appendingPathComponent("uas.log"))
         usleep(300_000)
         return (proxy, uas)
     }
 
     /// A caller that waits for the BYE (scenario written next to the daemon's files).
-    func callerWaitingForBye(_ proxy: DaemonProcess) throws -> DialogSippProcess {
+    func callerWaitingForBye(_ proxy: DaemonProcess, scenario: String = uacWaitsForBye) throws -> DialogSippProcess {
         let scen = proxy.dir.appendingPathComponent("uac_wait_bye.xml")
-        try uacWaitsForBye.write(to: scen, atomically: true, encoding: .utf8)
+        try scenario.write(to: scen, atomically: true, encoding: .utf8)
         return try DialogSippProcess(sipp, ["-sf", scen.path, "127.0.0.1:\(proxy.port)", "-i", "127.0.0.1", "-p", String(freePort()),
                                       "-m", "1", "-timeout", "40"], log: proxy.dir.appendingPathComponent("uac.log"))
     }
@@ -259,6 +291,21 @@ struct DaemonDialogTests {
         // B relayed that BYE, so its own dialog ended too (and ran dialog:end for it)
         #expect(!(try waitList(inner) { !$0.contains("h_entry") }).contains("h_entry"))
         #expect(inner.log.contains("dialog end "), "\(inner.log.suffix(1500))")
+    }
+
+    @Test("dlg_bye(\"all\") in the script ends the call: both sides get a BYE and answer it; the callee's has the CSeq after the INFO's")
+    func scriptBye() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let (proxy, uas) = try start()
+        defer { uas.stop(); proxy.stop() }
+        let uac = try callerWaitingForBye(proxy, scenario: uacInfoThenBye)
+        defer { uac.stop() }
+        #expect(uac.wait(25) == 0, "caller: \(uac.log.suffix(1500))")
+        #expect(uas.wait(25) == 0, "callee: \(uas.log.suffix(1500))")
+        #expect(!(try waitList(proxy) { !$0.contains("h_entry") }).contains("h_entry"))
+        let stats = try kamcmd(proxy, ["stats.get_statistics", "dialog:"])
+        #expect(stats.contains("dialog:active_dialogs = 0") && stats.contains("dialog:expired_dialogs = 0"), "\(stats)")
+        #expect(uas.messages.contains("CSeq: 3 BYE"), "\(uas.messages.suffix(1500))")
     }
 
     @Test("a short default_timeout with timeout_bye ends the call with BYEs and counts it expired")

@@ -124,7 +124,17 @@ public final class DialogModule: ScriptModule {
         let to = (try? msg.to())?.tag
         // replies: From/To are the caller's view as in the request
         s.dialog = table.find(callID: cid, fromTag: from, toTag: to)
+        if let d = s.dialog, msg.isRequest, to != nil { trackCSeq(d, msg, fromCaller: d.fromTag.elementsEqual(from)) }
         return s.dialog
+    }
+
+    /// Keeps each side's highest CSeq from its in-dialog requests, so our own BYEs use a
+    /// higher one (§12.2.1.1); ACK and CANCEL reuse their INVITE's number.
+    func trackCSeq(_ d: Dialog, _ msg: SIPMessage, fromCaller: Bool) {
+        guard msg.method != .ack, msg.method != .cancel, let n = (try? msg.cseq())?.number else { return }
+        table.update(d) { d in
+            if fromCaller { d.caller.cseq = max(d.caller.cseq, n) } else { d.callee.cseq = max(d.callee.cseq, n) }
+        }
     }
 
     /// `dlg_manage()`: an initial INVITE gets a dialog that follows its transaction.
@@ -211,19 +221,12 @@ public final class DialogModule: ScriptModule {
         d.callee.known = true
     }
 
-    /// tm relays an in-dialog request: ACK confirms, BYE ends, and each side's CSeq is
-    /// tracked so our own BYEs use a higher one (§12.2.1.1). Kamailio does this from rr's
-    /// loose_route callback; every script relays what loose_route accepted.
+    /// tm relays an in-dialog request: ACK confirms, BYE ends (finding the dialog tracks
+    /// the CSeq, see `current`). Kamailio does this from rr's loose_route callback; every
+    /// script relays what loose_route accepted.
     func inDialogRequest(_ ctx: ScriptContext) {
         let msg = ctx.message
-        guard msg.method != .invite || (try? msg.to())?.tag != nil, (try? msg.to())?.tag != nil,
-              let d = current(ctx) else { return }
-        let fromCaller = ((try? msg.from())?.tag).map { d.fromTag.elementsEqual($0) } ?? true
-        if let n = (try? msg.cseq())?.number, msg.method != .ack, msg.method != .cancel {
-            table.update(d) { d in
-                if fromCaller { d.caller.cseq = max(d.caller.cseq, n) } else { d.callee.cseq = max(d.callee.cseq, n) }
-            }
-        }
+        guard (try? msg.to())?.tag != nil, let d = current(ctx) else { return }
         switch msg.method {
         case .ack: table.transition(d, to: .confirmed, now: Self.now())
         case .bye:
