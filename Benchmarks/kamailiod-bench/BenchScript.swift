@@ -182,6 +182,14 @@ enum BenchScript {
                 sink &+= measure("ref.cfg REGISTER (401 challenge)", script, register, iterations: iterations / 4)
                 sink &+= measure("ref.cfg INVITE (lookup, 480/404)", script, callInvite, iterations: iterations / 4)
             }
+            // the debugger loaded but idle (nothing armed): what a production config with
+            // debugger.so for occasional use pays per message
+            let (withDebugger, _) = load(text, defines: ["WITHOUT_CFG_RPC", "DBURL=\"sqlite:///\(db)\""],
+                                         modules: BuiltinModuleSet(runtime: runtime).all)
+            if let withDebugger {
+                sink &+= measure("ref.cfg REGISTER, debugger loaded idle", withDebugger, register,
+                                 iterations: iterations / 4)
+            }
             unlink(db)
         } else {
             print("  ref.cfg not found at \(refPath)")

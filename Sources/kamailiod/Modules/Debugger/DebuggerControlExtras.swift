@@ -85,33 +85,37 @@ extension DebuggerControl {
         guard engine.settings.modHashSize.load(ordering: .relaxed) > 0 else { throw Self.fault("cannot store parameter") }
     }
 
+    /// Kamailio's fault for missing or mistyped parameters of the mod-level methods.
+    private static let invalid = RPCFault(code: 500, message: "invalid parameters")
+
+    private static func scan<T>(_ read: () throws(RPCFault) -> T) throws(RPCFault) -> T {
+        do { return try read() } catch { throw invalid }
+    }
+
     func setModLevel(_ call: RPCCall) throws(RPCFault) {
-        let module = try call.string()
-        let level = try call.int()
+        let (module, level) = try Self.scan { () throws(RPCFault) in (try call.string(), try call.int()) }
         try requireTable()
-        guard (-5...3).contains(level) else { throw Self.fault("cannot store parameter") }
         engine.levels.setLevel(module, level)
         call.add(.string("200 ok"))
     }
 
     func getModLevel(_ call: RPCCall) throws(RPCFault) {
-        let module = try call.string()
+        let module = try Self.scan { () throws(RPCFault) in try call.string() }
         let mode = engine.levels.levelMode.load(ordering: .relaxed) != 0
         let stored = mode ? engine.levels.storedLevel(module) : nil
         call.add(.int(stored ?? engine.levels.globalLevel))
     }
 
     func setModFacility(_ call: RPCCall) throws(RPCFault) {
-        let module = try call.string()
-        let name = try call.string()
+        let (module, name) = try Self.scan { () throws(RPCFault) in (try call.string(), try call.string()) }
+        guard let facility = ModuleLogLevels.facility(named: name) else { throw Self.fault("facility not found") }
         try requireTable()
-        guard let facility = ModuleLogLevels.facility(named: name) else { throw Self.fault("cannot store parameter") }
         engine.levels.setFacility(module, facility)
         call.add(.string("200 ok"))
     }
 
     func getModFacility(_ call: RPCCall) throws(RPCFault) {
-        let module = try call.string()
+        let module = try Self.scan { () throws(RPCFault) in try call.string() }
         let mode = engine.levels.facilityMode.load(ordering: .relaxed) != 0
         let stored = mode ? engine.levels.storedFacility(module) : nil
         call.add(.string(ModuleLogLevels.facilityName(stored ?? engine.levels.globalFacility)))

@@ -100,9 +100,9 @@ final class DebuggerEngine: ScriptDebugHookProvider, Sendable {
 
     // MARK: - Logging
 
-    /// Writes a trace or breakpoint line at `log_level`.
-    func log(_ text: String) {
-        let level = CoreLogLevel(rawValue: settings.logLevel.load(ordering: .relaxed)) ?? .error
+    /// Writes a trace or breakpoint line at `log_level` (or at `level` when given).
+    func log(_ text: String, level given: CoreLogLevel? = nil) {
+        let level = given ?? CoreLogLevel(rawValue: settings.logLevel.load(ordering: .relaxed)) ?? .error
         guard runtime.logEnabled(level) else { return }
         runtime.log(level, "debugger", text)
     }

@@ -50,7 +50,7 @@ final class DebuggerHook: ScriptDebugHook {
         }
         var state = 0
         switch step {
-        case .into: state = 2
+        case .into, .afterLock: state = 2
         case .over(let d): if depth <= d { state = 2 }
         case .out(let d): if depth < d { state = 2 }
         case .none: if bits & 2 != 0 { state = 1 }
@@ -68,7 +68,7 @@ final class DebuggerHook: ScriptDebugHook {
             // Parking here would stall every worker that needs the same transaction or
             // htable lock; the stop moves to the first action after the lock is released.
             engine.log("breakpoint not taken: p=[\(pid)] c=[\(location.file)] l=\(location.line) runs under a shared lock")
-            if step == .none { step = .into }
+            if step == .none { step = .afterLock }
             return
         }
         hit?.hits.wrappingAdd(1, ordering: .relaxed)
@@ -89,7 +89,7 @@ final class DebuggerHook: ScriptDebugHook {
     private func enter(_ ctx: ScriptContext, at location: ScriptSourceLocation) -> Int {
         while let last = frames.last, last.context == nil { frames.removeLast() }
         if frames.isEmpty, step != .none, step != .into {
-            // over/out never carry into the next message: that run ended
+            // over/out and a stop deferred past a lock never carry into the next message
             step = .none
         }
         if frames.contains(where: { $0.context === ctx }) {

@@ -56,8 +56,8 @@ public final class DebuggerModule: ScriptModule {
             int("reset_msgid", 0...1) { s.resetMsgid.store($0, ordering: .relaxed) },
             int("bp_timeout", 0...86_400) { s.bpTimeout.store($0, ordering: .relaxed) },
             ScriptModuleParameter("mod_level", .string) { [self] v throws(ScriptFixupError) in
-                guard let (m, text) = ModuleLogLevels.assignment(v.stringValue), let l = Int(text), (-5...3).contains(l) else {
-                    throw ScriptFixupError("expected 'module=level' with a level -5..3, found '\(v.stringValue)'")
+                guard let (m, text) = ModuleLogLevels.assignment(v.stringValue), let l = Int(text) else {
+                    throw ScriptFixupError("expected 'module=level' (a number), found '\(v.stringValue)'")
                 }
                 self.pending.withLock { $0.levels.append((m, l)) }
             },
@@ -71,10 +71,19 @@ public final class DebuggerModule: ScriptModule {
     }
 
     public var functions: [ScriptFunction] {
-        [
+        let engine = engine
+        return [
             // The stop itself happens in the hook before this action runs (a line
             // breakpoint registered at start-up); running it does nothing.
             ScriptFunction("dbg_breakpoint", arity: 1...1) { _, _ in 1 },
+            // dbg_sip_msg([level]): the message as it would be sent now, with the
+            // script's changes applied, in one log line block.
+            ScriptFunction("dbg_sip_msg", arity: 0...2) { ctx, args in
+                let level = args.count > 0 ? CoreLogLevel(name: ctx.string(args[0])) : nil
+                let text = String(decoding: ctx.serializeMessage(), as: UTF8.self)
+                engine.log("msg out:{\n\(text)\n}", level: level)
+                return 1
+            },
         ]
     }
 

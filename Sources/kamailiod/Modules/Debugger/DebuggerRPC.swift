@@ -82,12 +82,15 @@ extension DebuggerModule: RPCMethodProvider {
                             levels.refresh()
                         })
         }
+        // mod_hash_size is fixed at start: its range admits only -1, which is ignored, so
+        // cfg.set answers 400 as Kamailio's read-only variable does.
         cfg.registry.declare(CfgGroup("dbg", [
             mode("mod_level_mode", facility: false, "Enable or disable per module log level (0 - disabled, 1 - enabled)"),
-            CfgVariable("mod_hash_size", kind: .int, description: "power of two as size of internal hash table to store levels per module",
-                        read: { .int(settings.modHashSize.load(ordering: .relaxed)) }, write: { _ in }),
             mode("mod_facility_mode", facility: true,
                  "Enable or disable per module log facility (0 - disabled, 1 - enabled)"),
+            CfgVariable("mod_hash_size", kind: .int, min: -1, max: -1,
+                        description: "power of two as size of internal hash table to store levels per module",
+                        read: { .int(settings.modHashSize.load(ordering: .relaxed)) }, write: { _ in }),
         ]))
     }
 }

@@ -64,6 +64,9 @@ enum DebuggerStep: Equatable, Sendable {
     case over(depth: Int)
     /// Stop at the next action whose frame depth is below `depth` (`out`).
     case out(depth: Int)
+    /// Stop at the next action run without a shared lock held, in this message only
+    /// (a breakpoint reached under a lock).
+    case afterLock
 }
 
 /// One worker's debugger record (Kamailio's per-process entry) and its mailbox.
