@@ -77,6 +77,8 @@ struct DaemonTLSTests {
         #expect(list.contains("age:") && list.contains("state: established"), "\(list)")
         let info = try Self.kamcmd(d, "tls.info")
         #expect(info.contains("opened_connections: 1"), "\(info)")
+        let tcpInfo = try Self.kamcmd(d, "core.tcp_info")
+        #expect(tcpInfo.contains("opened_tls_connections: 1"), "\(tcpInfo)")
     }
 
     @Test("force_tcp_alias(): a client that registers its listening port is reached over the connection it opened")
@@ -204,5 +206,53 @@ struct DaemonTLSTests {
         let options = try Self.kamcmd(d, "tls.options")
         #expect(options.contains("method: TLSv1.2+"), "\(options)")
         #expect(options.contains("certificate: \(live)"), "\(options)")
+    }
+}
+
+/// The `config` profile file: per-listener server certificates, and file:line errors.
+@Suite("TLS profile file", .serialized, .enabled(if: inIsolatedNetwork() && which("openssl") != nil && which("python3") != nil,
+                                                 "needs an isolated network namespace, openssl and python3"))
+struct DaemonTLSProfileTests {
+    @Test("[server:IP:PORT] serves its own certificate, [server:default] the others; a bad line stops the start with file:line")
+    func profiles() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let other = try certs.issueServer(named: "second", cn: "second.test")
+        let mainPort = freePort()
+        let secondPort = freePort()
+        let profile = certs.dir.appendingPathComponent("tls.cfg").path
+        try """
+            # per-listener certificates
+            [server:default]
+            method = TLSv1.2+
+            certificate = \(certs.serverCert)
+            private_key = \(certs.serverKey)
+
+            [server:127.0.0.1:\(secondPort)]
+            certificate = \(other.cert)
+            private_key = \(other.key)
+
+            [client:default]
+            verify_certificate = no
+            """.write(toFile: profile, atomically: true, encoding: .utf8)
+        let d = try DaemonProcess(config: TLSDaemonConfig.text(
+            certs: certs, tlsPort: mainPort, tlsParams: "modparam(\"tls\", \"config\", \"\(profile)\")",
+            extra: "listen=tls:127.0.0.1:\(secondPort)"))
+        defer { d.stop() }
+        let ua = try TLSPythonUA.write(in: certs.dir)
+        let first = try TLSPythonUA.run(ua, ["handshake", "--port", String(mainPort), "--ca", certs.caCert])
+        #expect(first.output.contains("PEER_CN server.test"), "\(first.output)\n\(d.log)")
+        let second = try TLSPythonUA.run(ua, ["handshake", "--port", String(secondPort), "--ca", certs.caCert])
+        #expect(second.output.contains("PEER_CN second.test"), "\(second.output)\n\(d.log)")
+
+        try "[server:default]\ncertificate = \(certs.serverCert)\nverify_certificate = maybe\n"
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        let cfg = certs.dir.appendingPathComponent("bad.cfg").path
+        try TLSDaemonConfig.text(certs: certs, tlsPort: freePort(), tlsParams: "modparam(\"tls\", \"config\", \"\(profile)\")")
+            .replacingOccurrences(of: "{PORT}", with: String(freePort()))
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try run(TestPaths.daemon.path, ["-c", "-f", cfg])
+        #expect(r.status != 0)
+        #expect(r.output.contains("\(profile):3: verify_certificate expects yes/no or 1/0, found 'maybe'"), "\(r.output)")
     }
 }

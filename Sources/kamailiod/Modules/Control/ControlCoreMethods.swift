@@ -119,7 +119,8 @@ enum ControlMethods {
                     "readers": .int(options?.effectiveTCPChildren ?? 0), "max_connections": .int(max),
                     "max_tls_connections": .int(max),
                     "opened_connections": .int(env.transport?.statistics.snapshot().tcpConnectionsCurrent ?? 0),
-                    "opened_tls_connections": 0, "write_queued_bytes": 0,
+                    "opened_tls_connections": .int(env.transport?.connections().filter { $0.proto == .tls }.count ?? 0),
+                    "write_queued_bytes": 0,
                 ]))
             },
             RPCMethod("core.tcp_list", help: "Returns tcp connections details.", returnsArray: true) { call in
