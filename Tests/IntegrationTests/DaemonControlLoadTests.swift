@@ -2,6 +2,7 @@ import Foundation
 import Shared
 import Synchronization
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,13 +25,11 @@ struct DaemonControlLoadTests {
         let uasPort = freePort()
         let d = try DaemonProcess(config: Self.config(uasPort: uasPort), waitForUDP: false)
         defer { d.stop() }
-        let uas = Process()
-        uas.executableURL = URL(fileURLWithPath: which("sipp") ?? "sipp")
-        uas.arguments = ["-sn", "uas", "-i", "127.0.0.1", "-p", "\(uasPort)", "-nostdin", "-bg"]
-        uas.standardOutput = FileHandle.nullDevice
-        uas.standardError = FileHandle.nullDevice
-        try uas.run()
-        defer { if uas.isRunning { uas.terminate() } }
+        // posix_spawn with the default signal mask (Foundation's Process passes on the test
+        // thread's blocked SIGTERM, and a -bg sipp is not the process it would stop): the
+        // UAS is stopped at the end instead of outliving the run.
+        let uas = TestProcesses.spawn(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", "\(uasPort)", "-nostdin"])
+        defer { if let uas { TestProcesses.stop(uas) } }
         usleep(500_000)
 
         let ctl = d.dir.path + "/kamailio_ctl"

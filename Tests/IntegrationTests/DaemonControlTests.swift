@@ -15,16 +15,6 @@ struct DaemonControlTests {
         (d.dir.path + "/kamailio_ctl", d.dir.path + "/kamailio_rpc.fifo", d.dir.path + "/kamailio_rpc.sock")
     }
 
-    /// Kamailio started from the test runner inherits a signal mask that blocks SIGTERM,
-    /// so its children and then the main process are killed by pid.
-    static func killTree(_ pid: Int32) {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-        for child in text.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-    }
-
     static func kamcmd(_ d: DaemonProcess, _ args: [String]) throws -> String {
         let r = try run(which("kamcmd") ?? "kamcmd", ["-s", "unix:" + paths(d).ctl] + args, timeout: 20)
         #expect(r.status == 0, "\(r.output)")
@@ -178,13 +168,10 @@ struct DaemonControlTests {
                                             ctlName: "kamailio_ctl", fifoName: "kamailio_rpc.fifo", sockName: "kamailio_rpc.sock")
             + "request_route { sl_send_reply(\"200\", \"OK\"); exit; }\n"
         try cfg.write(toFile: dir + "/kamailio.cfg", atomically: true, encoding: .utf8)
-        let k = Process()
-        k.executableURL = URL(fileURLWithPath: "/usr/sbin/kamailio")
-        k.arguments = ["-f", dir + "/kamailio.cfg", "-DD", "-E", "-Y", dir, "-m", "32", "-M", "8"]
-        k.standardOutput = FileHandle.nullDevice
-        k.standardError = FileHandle.nullDevice
-        try k.run()
-        defer { Self.killTree(k.processIdentifier) }
+        // Spawned with the default signal mask, so SIGTERM stops Kamailio and its children.
+        let k = try #require(TestProcesses.spawn(["/usr/sbin/kamailio", "-f", dir + "/kamailio.cfg", "-DD", "-E", "-Y", dir,
+                                                  "-m", "32", "-M", "8"]))
+        defer { TestProcesses.stop(k) }
         for _ in 0..<500 where !FileManager.default.fileExists(atPath: dir + "/kamailio_rpc.sock") { usleep(10_000) }
         usleep(300_000)
         let binrpc = try RPCBinrpcClient(address: .unixStream(path: dir + "/kamailio_ctl"))
