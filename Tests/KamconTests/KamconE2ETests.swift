@@ -145,6 +145,12 @@ struct KamconE2ETests {
         #expect(bob.contains("sip:bob@127.0.0.1:5090") && !bob.contains("5085"), "\(bob)")
         tmux.send("Escape")
         #expect(tmux.waitFor { $0.contains("sip:alice@127.0.0.1:5090") }.0)
+        // a adds a test binding (ul.add with the types both servers scan).
+        tmux.send("a")
+        tmux.send("zed sip:zed@127.0.0.1:5096 600", literal: true)
+        tmux.send("Enter")
+        let (added, afterAdd) = tmux.waitFor { $0.contains("sip:zed@127.0.0.1:5096") && $0.contains("ul.add: done") }
+        #expect(added, "\(afterAdd)")
 
         // A live transaction: carol rings forever.
         children += [k.spawn(["sipp", "127.0.0.1:5071", "-sn", "uac", "-s", "carol", "-i", "127.0.0.1", "-p", "5084", "-m", "1",
