@@ -41,6 +41,8 @@ public final class TMMessageState {
     var replyCode = 0
     /// The winning branch's reply in failure_route (nil: tm's own 408/487), for `$T_rpl`.
     var replyBytes: [UInt8]?
+    /// The received request's match key, built once (t_check_trans and t_relay both need it).
+    var matchKey: TMMatchKey??
     /// `$T_branch_idx`.
     var branchIndex = 0
     /// Branches added with `append_branch()`, served by the next `t_relay()`.

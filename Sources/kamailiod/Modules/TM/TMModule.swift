@@ -190,7 +190,7 @@ public final class TMModule: ScriptModule, TMTimerHandler {
             ScriptFunction("t_precheck_trans", arity: 0...0, routes: [.request]) { [self] ctx, _ in
                 // Kamailio tracks requests being processed by other workers; our table
                 // insert already settles that race, so this says whether one exists.
-                guard let key = TMMatchKey(ctx.message) else { return -1 }
+                guard let key = matchKey(ctx) else { return -1 }
                 let m = ctx.message.method
                 return table.find(key, method: m == .ack ? .invite : m, ack: m == .ack) != nil ? 1 : -1
             },

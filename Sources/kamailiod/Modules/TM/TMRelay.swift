@@ -5,6 +5,15 @@ import ScriptEngine
 /// The request side of tm: creating transactions, absorbing retransmissions, sending
 /// branches, local replies and CANCEL.
 extension TMModule {
+    /// The match key of the request in request_route, built on first use.
+    func matchKey(_ ctx: ScriptContext) -> TMMatchKey? {
+        let s = ctx.tm
+        if let k = s.matchKey { return k }
+        let k = TMMatchKey(ctx.message)
+        s.matchKey = .some(k)
+        return k
+    }
+
     /// Runs `body` under the cell's lock unless the caller already holds it (failure_route).
     func withCell<T>(_ cell: TMCell, locked: Bool, _ body: () -> T) -> T {
         if locked { return body() }
@@ -16,7 +25,7 @@ extension TMModule {
     /// is sent again, 0; otherwise -1.
     func checkTransaction(_ ctx: ScriptContext) -> Int32 {
         let msg = ctx.message
-        guard msg.isRequest, let key = TMMatchKey(msg) else { return -1 }
+        guard msg.isRequest, let key = matchKey(ctx) else { return -1 }
         switch msg.method {
         case .cancel:
             return table.find(key, method: .invite, ack: false) != nil ? 1 : -1
@@ -90,7 +99,7 @@ extension TMModule {
         let s = ctx.tm
         if let c = s.cell { return .existing(c) }
         let msg = ctx.message
-        guard msg.isRequest, msg.method != .ack, let key = TMMatchKey(msg) else { return .failed }
+        guard msg.isRequest, msg.method != .ack, let key = matchKey(ctx) else { return .failed }
         if let c = table.find(key, method: msg.method, ack: false) {
             retransmission(c)
             return .retransmission
@@ -206,13 +215,13 @@ extension TMModule {
         guard msg.isRequest else { return -1 }
         for hook in relayHooks.withLock({ $0 }) { hook(ctx) }
         if msg.method == .ack {
-            if let key = TMMatchKey(msg), let cell = table.find(key, method: .invite, ack: true), ackMatched(cell) {
+            if let key = matchKey(ctx), let cell = table.find(key, method: .invite, ack: true), ackMatched(cell) {
                 return 0
             }
             guard let uri = targetURI(ctx, target: target, proto: proto) else { return -1 }
             return runtime.forward(ctx, to: uri)
         }
-        if msg.method == .cancel, let key = TMMatchKey(msg), let invite = table.find(key, method: .invite, ack: false) {
+        if msg.method == .cancel, let key = matchKey(ctx), let invite = table.find(key, method: .invite, ack: false) {
             return cancel(invite, ctx)
         }
         switch lookupOrCreate(ctx) {

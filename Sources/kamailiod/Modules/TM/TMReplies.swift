@@ -11,14 +11,16 @@ extension TMModule {
     /// script's `reply_route` and returns false when it dropped the reply.
     public func handleReply(_ msg: SIPMessage, info: ReceiveInfo, context: ScriptContext,
                             replyRoute: () -> Bool) -> Bool {
-        if uac.handleReply(msg) { return true }
-        guard let via = try? msg.topVia(), let br = via.branch, let (id, index) = Self.parseBranch(br),
-              let cell = table.cell(id) else { return false }
+        guard let via = try? msg.topVia(), let br = via.branch else { return false }
+        // Our proxied branches first (the common case); local requests have their own prefix.
+        guard let (id, index) = Self.parseBranch(br) else { return uac.handleReply(msg) }
+        guard let cell = table.cell(id) else { return false }
         stats.received.wrappingAdd(1, ordering: .relaxed)
         guard let cs = try? msg.cseq() else { return true }
         let status = msg.statusCode
         let t = now()
-        if cs.methodKind == .cancel {
+        let kind = cs.methodKind
+        if kind == .cancel {
             // The reply to our CANCEL: it only stops the CANCEL's retransmissions (§9.1).
             cell.lock.withLock {
                 guard index < cell.branches.count else { return }
@@ -26,14 +28,24 @@ extension TMModule {
             }
             return true
         }
-        guard SIPMethod(bytes: cs.method) == cell.method else { return true }
+        guard kind == cell.method else { return true }
         guard replyRoute() else { return true }
         cell.lock.lock()
-        defer { cell.lock.unlock() }
-        guard index < cell.branches.count, !cell.removed else { return true }
+        let finished = replyUnderLock(cell, index, msg, via: via, info: info, context: context, status: status, now: t)
+        cell.lock.unlock()
+        // A server side that ended before this branch did (a local final reply) leaves the
+        // removal to the branch's last reply.
+        if finished { finish(cell) }
+        return true
+    }
+
+    /// The part of `handleReply` under the cell lock; true when the transaction is over.
+    private func replyUnderLock(_ cell: TMCell, _ index: Int, _ msg: SIPMessage, via: SIPVia, info: ReceiveInfo,
+                        context: ScriptContext, status: Int, now t: UInt64) -> Bool {
+        guard index < cell.branches.count, !cell.removed else { return false }
         cell.lastReceivedCode = status
         let actions = cell.branches[index].fsm.replyReceived(status, now: t)
-        guard !actions.isEmpty else { return true }
+        guard !actions.isEmpty else { return false }
         let passes = actions.contains { if case .passUp = $0 { return true } else { return false } }
         var relay = true
         if passes, let r = cell.onReply, let script = cell.script ?? script.withLock({ $0 }) {
@@ -56,7 +68,7 @@ extension TMModule {
         if status < 200 { cell.branches[index].gotProvisional = true }
         clientActions(cell, index, actions, cancel: false, reply: msg, upstream: relay ? upstream : nil, worker: context.worker)
         if status >= 100 && status < 200, cell.branches[index].cancelPending { cancelBranch(cell, index) }
-        return true
+        return !cell.removed && cell.server.state == .terminated && !cell.hasPendingBranch
     }
 
     /// Carries out a client transaction's actions (cell lock held unless `locked` is false
@@ -68,6 +80,11 @@ extension TMModule {
             case .retransmitRequest:
                 let b = cell.branches[index]
                 if let bytes = cancel ? b.cancelRequest : b.request { _ = sender(bytes, b.destination) }
+            case .schedule(.clientWait, _):
+                // Timers D/K/M only move a finished branch to Terminated; the cell's
+                // lifetime follows the server side (wait_timer, as Kamailio), so the entry
+                // would fire for nothing, most often after the cell is gone.
+                continue
             case .schedule(let kind, let at):
                 timers.schedule(TMTimerEntry(due: at, cell: cell.id, kind: kind, branch: cancel ? -2 - index : index))
             case .sendACK:

@@ -107,7 +107,11 @@ public final class TMTimerQueue: Sendable {
         for e in due { h.timerFired(e) }
     }
 
-    /// Starts the timer thread once; it wakes every 5 ms, which is well under T1.
+    /// When the earliest entry is due (nil: none).
+    public var nextDue: UInt64? { heap.withLock { $0.first?.due } }
+
+    /// Starts the timer thread once; it sleeps until the earliest entry is due, at least
+    /// 10 ms and at most 50 ms, far under T1 and cheap when idle.
     public func start() {
         guard running.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         let box = Unmanaged.passRetained(self)
@@ -132,7 +136,11 @@ public final class TMTimerQueue: Sendable {
     private func loop() {
         while running.load(ordering: .relaxed) {
             fireDue(now: tmNowMilliseconds())
-            usleep(5000)
+            // An entry added meanwhile waits at most 50 ms more: every timer of RFC 3261
+            // is 500 ms (T1) or longer, and Kamailio's own timer ticks are 62.5 ms.
+            let now = tmNowMilliseconds()
+            let wait = nextDue.map { $0 > now ? $0 - now : 0 } ?? 50
+            usleep(useconds_t(min(max(wait, 10), 50) * 1000))
         }
     }
 }
