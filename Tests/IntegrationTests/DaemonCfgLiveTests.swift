@@ -20,6 +20,7 @@ struct DaemonCfgLiveTests {
         loadmodule "tm.so"
         loadmodule "xlog.so"
         loadmodule "textops.so"
+        loadmodule "dialog.so"
         loadmodule "usrloc.so"
         loadmodule "registrar.so"
         modparam("tm", "fr_timer", 3000)
@@ -35,11 +36,17 @@ struct DaemonCfgLiveTests {
                 save("location");
                 exit;
             }
+            if (is_method("INVITE")) {
+                dlg_manage();
+            }
             t_on_failure("F");
             t_relay();
         }
         failure_route[F] {
             t_reply("480", "\(failure)");
+        }
+        event_route[dialog:start] {
+            xlog("L_NOTICE", "dialog-start \(reason)\n");
         }
         """
     }
@@ -152,11 +159,11 @@ struct DaemonCfgLiveTests {
         #expect(rig.options() == "SIP/2.0 200 second")
         #expect(rig.daemon.log.contains("routing script reloaded from"))
 
-        // line 17 of the file: `sl_send_reply(` without its closing parenthesis
+        // line 18 of the file: `sl_send_reply(` without its closing parenthesis
         try rig.rewrite(Self.config(reason: "third").replacingOccurrences(of: "\"third\");", with: "\"third\";"))
         let broken = try rig.kamcmd("cfg.reload_script")
         let file = rig.daemon.dir.appendingPathComponent("test.cfg").path
-        #expect(broken.hasPrefix("error: 500 - \(file):17:37: expected ')'"), "\(broken)")
+        #expect(broken.hasPrefix("error: 500 - \(file):18:37: expected ')'"), "\(broken)")
         #expect(rig.options() == "SIP/2.0 200 second")
         #expect(rig.daemon.log.contains("routing script reload refused"))
 
@@ -187,6 +194,24 @@ struct DaemonCfgLiveTests {
         rig.uac.send(rig.invite("after-reload"), to: "127.0.0.1", port: rig.daemon.port)
         let second = try #require(awaitMessage(rig.uac, "SIP/2.0 480", timeout: 15, callID: "after-reload"))
         #expect(firstLine(second) == "SIP/2.0 480 New Script")
+    }
+
+    @Test("after a reload, dialog event routes run the new script",
+          .enabled(if: which("kamcmd") != nil))
+    func reloadReachesDialogEvents() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let rig = try Rig()
+        defer { rig.daemon.stop() }
+        try rig.rewrite(Self.config(reason: "second"))
+        #expect(try rig.kamcmd("cfg.reload_script").contains("generation: 1"))
+        rig.uac.send(rig.invite("dialog-call"), to: "127.0.0.1", port: rig.daemon.port)
+        let inv = try #require(awaitMessage(rig.uas, "INVITE", timeout: 10, callID: "dialog-call"))
+        rig.uas.send(ringing(inv).replacingOccurrences(of: "SIP/2.0 180 Ringing", with: "SIP/2.0 200 OK")
+            .replacingOccurrences(of: "Content-Length: 0", with: "Contact: <sip:bob@127.0.0.1:\(rig.uas.port)>\r\nContent-Length: 0"),
+                     to: "127.0.0.1", port: rig.daemon.port)
+        _ = try #require(awaitMessage(rig.uac, "SIP/2.0 200", timeout: 10, callID: "dialog-call"))
+        #expect(poll(5) { rig.daemon.log.contains("dialog-start second") }, "\(rig.daemon.log)")
+        #expect(!rig.daemon.log.contains("dialog-start first"))
     }
 }
 

@@ -22,6 +22,7 @@ enum DaemonScriptReload {
                 do {
                     let new = try ScriptLoader.reload(path: path, defines: defines, replacing: old)
                     let n = handler.scripts.install(new)
+                    for m in new.modules { m.scriptReloaded(new) }
                     logger.log(.notice, "core", "routing script reloaded from \(path) (generation \(n), "
                                + "\(new.allRoutes.count) routes); running transactions keep the previous one")
                     return .reloaded(file: path, routes: new.allRoutes.count, generation: n)

@@ -18,6 +18,10 @@ public protocol ScriptModule: AnyObject, Sendable {
     func initialize(_ context: ScriptModuleInitContext) throws(ScriptError)
     /// Called once in each worker before it handles traffic (Kamailio's `child_init`).
     func workerInit(worker: Int)
+    /// Called after `cfg.reload_script` made `script` the one new messages run with: a
+    /// module that runs routes by itself (event routes, timers) switches to it here.
+    /// Modules are not initialised again.
+    func scriptReloaded(_ script: LoadedScript)
 }
 
 extension ScriptModule {
@@ -29,6 +33,8 @@ extension ScriptModule {
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {}
     /// Nothing to do by default.
     public func workerInit(worker: Int) {}
+    /// Nothing to do by default.
+    public func scriptReloaded(_ script: LoadedScript) {}
 }
 
 /// What `initialize` gets: the loaded script (routes, core params, other modules).

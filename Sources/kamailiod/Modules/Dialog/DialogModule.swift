@@ -69,6 +69,13 @@ public final class DialogModule: ScriptModule {
     public var currentDialogs: Int { table.count }
 
     /// Keeps the script for `event_route[dialog:start|end|failed]`.
+    /// After a script reload, `event_route[dialog:*]` runs the new script's routes, for
+    /// dialogs that started before the reload too (they are looked up by name).
+    public func scriptReloaded(_ new: LoadedScript) {
+        script.withLock { $0 = new }
+        eventWorker.withLock { $0 = new.makeWorkerState(worker: 10_001) }
+    }
+
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         script.withLock { $0 = context.script }
         eventWorker.withLock { $0 = context.script.makeWorkerState(worker: 10_001) }

@@ -129,6 +129,13 @@ public final class TMModule: ScriptModule, TMTimerHandler {
         ]
     }
 
+    /// After a script reload: transactions keep the script they started with (`TMCell.script`);
+    /// this one is for the timer thread's state and cells without one.
+    public func scriptReloaded(_ new: LoadedScript) {
+        script.withLock { $0 = new }
+        timerWorker.withLock { $0 = new.makeWorkerState(worker: 10_000) }
+    }
+
     /// Keeps the script for failure/onreply routes and makes the timer thread's script state.
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         script.withLock { $0 = context.script }
