@@ -45,7 +45,15 @@ final class ModelParamsWorker: ModelRunnerWorker {
     }
 
     /// Shows the command as running.
-    func begin(_ command: ParamsCommand) { snap.busy = "\(command)" }
+    func begin(_ command: ParamsCommand) {
+        switch command {
+        case .set(let g, let n, let v, let staged): snap.busy = "\(staged ? "staging" : "setting") \(g).\(n) = \(RPCTextRender.scalarText(v))"
+        case .commit: snap.busy = "committing"
+        case .rollback: snap.busy = "rolling back"
+        case .reload(let path): snap.busy = "reloading \(path ?? "the script")"
+        case .refresh: snap.busy = "reading the parameters"
+        }
+    }
 
     /// Runs a command; "working…" goes away with its result.
     func run(_ command: ParamsCommand) {

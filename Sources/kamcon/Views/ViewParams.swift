@@ -34,10 +34,13 @@ enum ViewParams {
 
     /// The tree: a heading per group, then `name  value  type  [restart]  *staged`.
     private static func tree(_ canvas: inout Canvas, rect: ViewRect, ui: ModelParamsUI, snap: ParamsSnapshot) -> Int {
-        let flavor = snap.flavor == .kamailiod ? "kamailiod" : "Kamailio"
         canvas.fill(y: rect.y, x: rect.x, count: rect.width, role: .header)
-        canvas.put(" Parameter                        Value                Type           (\(flavor), \(snap.entries.count) in \(snap.groups.count) groups)",
-                   x: rect.x, y: rect.y, role: .header, limit: rect.width)
+        canvas.put(" Parameter                        Value                Type", x: rect.x, y: rect.y, role: .header,
+                   limit: rect.width)
+        let count = "\(snap.entries.count) in \(snap.groups.count) groups "
+        if rect.width - CanvasWidth.of(count) > 62 {
+            canvas.put(count, x: rect.x + rect.width - CanvasWidth.of(count), y: rect.y, role: .header)
+        }
         let rows = ui.rows(snap)
         let page = rect.height - 1
         let staged = Set(snap.staged.map { "\($0.group).\($0.name)" })
