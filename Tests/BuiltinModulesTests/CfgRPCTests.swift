@@ -170,4 +170,28 @@ struct CfgRPCTests {
         #expect(rpc(r, "cfg.seti", "app", "limit", .int(9)) == .values([]))
         #expect(try run())
     }
+
+    @Test("cfg_select uses a group instance for the rest of the message, cfg_reset goes back; a missing instance is -1")
+    func selectInstance() throws {
+        let h = try ModuleHarness("loadmodule \"cfg_rpc.so\"\nloadmodule \"maxfwd.so\"\n"
+            + "request_route {\n    if ($rU == \"inst\") { if (!cfg_select(\"maxfwd\", 1)) { drop; } }\n"
+            + "    if ($rU == \"back\") { cfg_select(\"maxfwd\", 1); cfg_reset(\"maxfwd\"); }\n"
+            + "    mf_process_maxfwd_header(\"10\");\n}\n")
+        let r = rpcRegistry(h)
+        func forwarded(_ user: String) throws -> String {
+            let ctx = try h.run("OPTIONS sip:\(user)@b SIP/2.0\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\n"
+                + "To: <sip:a@b>\nCall-ID: 1\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n")
+            if ctx.dropped || h.lastResult?.dropped == true { return "dropped" }
+            return String(decoding: ctx.serializeMessage(), as: UTF8.self)
+        }
+        #expect(try forwarded("inst") == "dropped")  // no instance yet
+        #expect(rpc(r, "cfg.add_group_inst", "maxfwd[1]") == .values([]))
+        #expect(try forwarded("inst").contains("Max-Forwards: 69\r\n"))  // follows the group (70)
+        #expect(rpc(r, "cfg.seti", "maxfwd[1]", "max_limit", .int(33)) == .values([]))
+        #expect(try forwarded("inst").contains("Max-Forwards: 33\r\n"))
+        #expect(try forwarded("back").contains("Max-Forwards: 69\r\n"))
+        #expect(try forwarded("plain").contains("Max-Forwards: 69\r\n"))
+        #expect(rpc(r, "cfg.del_group_inst", "maxfwd[1]") == .values([]))
+        #expect(try forwarded("inst") == "dropped")
+    }
 }

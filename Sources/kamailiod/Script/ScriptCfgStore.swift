@@ -66,22 +66,56 @@ public final class CfgSnapshot: Sendable {
     /// Slots by `group.name`, for lookups by name (`$sel(cfg_get.group.var)`).
     let index: [String: Int]
 
+    /// Group instances (`cfg.add_group_inst`) by `group[id]`: the values set on them by slot
+    /// (the others follow the group).
+    let instances: [String: [Int: CfgValue]]
+    /// For a snapshot with instances selected (`cfg_select`): the one they were applied to.
+    let base: CfgSnapshot?
+    /// The selected instance per group.
+    let selected: [String: Int]
+
     init(generation: Int, values: [CfgValue], store: ObjectIdentifier, whileLoopsSlot: Int? = nil,
-         index: [String: Int] = [:]) {
+         index: [String: Int] = [:], instances: [String: [Int: CfgValue]] = [:], base: CfgSnapshot? = nil,
+         selected: [String: Int] = [:]) {
         self.generation = generation
         self.values = values
         self.store = store
         self.whileLoopsSlot = whileLoopsSlot
         self.index = index
+        self.instances = instances
+        self.base = base
+        self.selected = selected
+    }
+
+    /// The same values with instance `id` of `group` used for its variables (`cfg_select`),
+    /// or with the group's own values again when `id` is nil (`cfg_reset`); nil when there
+    /// is no such instance.
+    public func selecting(_ group: String, _ id: Int?) -> CfgSnapshot? {
+        let root = base ?? self
+        var sel = selected
+        if let id {
+            guard root.instances["\(group)[\(id)]"] != nil else { return nil }
+            sel[group] = id
+        } else {
+            sel[group] = nil
+        }
+        if sel.isEmpty { return root }
+        var values = root.values
+        for (g, i) in sel {
+            for (slot, v) in root.instances["\(g)[\(i)]"] ?? [:] where slot < values.count { values[slot] = v }
+        }
+        return CfgSnapshot(generation: root.generation, values: values, store: store, whileLoopsSlot: whileLoopsSlot,
+                           index: index, instances: root.instances, base: root, selected: sel)
     }
 
     /// The same parameters with other values (and, when declaring, one more name).
     func with(_ values: [CfgValue], generation: Int? = nil, whileLoopsSlot: Int?? = nil,
-              named: (String, Int)? = nil) -> CfgSnapshot {
+              named: (String, Int)? = nil, instances: [String: [Int: CfgValue]]? = nil) -> CfgSnapshot {
         var index = self.index
         if let (name, slot) = named { index[name] = slot }
         return CfgSnapshot(generation: generation ?? self.generation, values: values, store: store,
-                           whileLoopsSlot: whileLoopsSlot ?? self.whileLoopsSlot, index: index)
+                           whileLoopsSlot: whileLoopsSlot ?? self.whileLoopsSlot, index: index,
+                           instances: instances ?? self.instances)
     }
 
     /// The value of `group.name`, nil when no such parameter is declared.
@@ -240,6 +274,16 @@ public final class CfgStore: Sendable {
         }
         for h in hooks { h(snap, params) }
         return snap
+    }
+
+    /// Creates, changes (`values` by slot) or, with nil, deletes the instance `name`
+    /// (`group[id]`) as one new snapshot.
+    public func setInstance(_ name: String, _ values: [Int: CfgValue]?) {
+        state.withLock { s in
+            var instances = s.current.instances
+            instances[name] = values
+            s.current = s.current.with(s.current.values, generation: s.current.generation + 1, instances: instances)
+        }
     }
 
     /// Runs `hook` after every commit with the new snapshot and the parameters it changed

@@ -228,6 +228,7 @@ public final class CfgRegistry: Sendable {
             guard let v = variable(c.group, c.variable) else { continue }
             if Self.instance(c.group)?.id != nil {
                 state.withLock { $0.instances[c.group]?[c.variable] = c.value }
+                syncInstance(c.group)
             } else if let (store, p) = v.backing {
                 storeChanges.append((store, p.slot, c.value))
             } else {
@@ -285,29 +286,51 @@ public final class CfgRegistry: Sendable {
     /// group or the instance exists.
     public func addInstance(_ text: String) -> Bool {
         guard let (g, id) = Self.instance(text), id != nil, group(g) != nil else { return false }
-        return state.withLock { s in
+        let added = state.withLock { s in
             guard s.instances[text] == nil else { return false }
             s.instances[text] = [:]
             return true
         }
+        if added { syncInstance(text) }
+        return added
     }
 
     /// `cfg.del_group_inst group[id]`: false when there is no such instance.
     public func deleteInstance(_ text: String) -> Bool {
-        state.withLock { s in
+        let deleted = state.withLock { s in
             s.staged.removeAll { $0.group == text }
             return s.instances.removeValue(forKey: text) != nil
         }
+        if deleted { syncInstance(text) }
+        return deleted
     }
 
     /// `cfg.del group[id] var`: the instance follows the group's value again.
     public func deleteInstanceValue(_ text: String, _ name: String) -> Bool {
         guard variable(text, name) != nil else { return false }
-        return state.withLock { s in
+        let done = state.withLock { s in
             guard s.instances[text] != nil else { return false }
             s.instances[text]?[name] = nil
             return true
         }
+        if done { syncInstance(text) }
+        return done
+    }
+
+    /// Copies an instance's values of store parameters into the store, where the script's
+    /// `cfg_select` finds them (a deleted instance is deleted there too).
+    private func syncInstance(_ text: String) {
+        guard let g = Self.instance(text)?.group, let vars = group(g)?.variables,
+              let store = vars.lazy.compactMap({ $0.backing?.store }).first else { return }
+        guard let set = state.withLock({ $0.instances[text] }) else {
+            store.setInstance(text, nil)
+            return
+        }
+        var values: [Int: CfgValue] = [:]
+        for v in vars {
+            if let (_, p) = v.backing, let value = set[v.name] { values[p.slot] = value }
+        }
+        store.setInstance(text, values)
     }
 
     /// The instances of every group, `group[id]` names in id order.

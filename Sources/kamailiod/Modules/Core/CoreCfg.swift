@@ -40,6 +40,24 @@ struct CoreCfg: Sendable {
 }
 
 extension CoreModule {
+    /// `cfg_select("group", id)`: the rest of this message uses instance `id` of the group
+    /// (`cfg.add_group_inst`); -1 when there is none. `cfg_reset("group")`: back to the
+    /// group's own values. Both act on this message's snapshot only.
+    static func cfgFunctions(_ store: CfgStore) -> [ScriptFunction] {
+        [
+            ScriptFunction("cfg_select", arity: 2...2) { ctx, args in
+                guard let s = store.snapshot(for: ctx).selecting(ctx.string(args[0]), Int(ctx.int(args[1]))) else { return -1 }
+                ctx.cfg = s
+                return 1
+            },
+            ScriptFunction("cfg_reset", arity: 1...1) { ctx, args in
+                guard let s = store.snapshot(for: ctx).selecting(ctx.string(args[0]), nil) else { return -1 }
+                ctx.cfg = s
+                return 1
+            },
+        ]
+    }
+
     /// Takes the script's core settings as the start-up values of the `core` group.
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         cfg.load(context.script.core, into: runtime.cfg)

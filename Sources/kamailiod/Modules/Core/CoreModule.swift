@@ -20,7 +20,7 @@ public final class CoreModule: ScriptModule {
 
     public var functions: [ScriptFunction] {
         let rt = runtime
-        return [
+        return Self.cfgFunctions(rt.cfg) + [
             // forward() / forward("sip:host:port;transport=tcp") / forward("host", port)
             ScriptFunction("forward", arity: 0...2, routes: [.request, .failure, .branch]) { ctx, args in
                 let target: [UInt8]
