@@ -54,31 +54,10 @@ final class KamailioTLSPeer {
         let logPath = dir.appendingPathComponent("kamailio.log").path
         let exe = which("kamailio") ?? "/usr/sbin/kamailio"
         let argv = [exe, "-f", path, "-DD", "-E", "-w", dir.path, "-Y", dir.path]
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attr, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGTERM, SIGINT, SIGCHLD, SIGPIPE, SIGHUP] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        // Its own process group, so stop() can reach the workers it forks.
-        posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cargs = argv.map { strdup($0) } + [nil]
-        defer { for a in cargs { free(a) } }
-        let rc = posix_spawn(&pid, exe, &actions, &attr, &cargs, environ)
-        guard rc == 0 else { throw PeerError.socket("cannot start kamailio: \(rc)") }
+        pid = try spawnPeer(argv, log: logPath)
         // Ready once it answers on UDP (it relays, so any reply or the log line will do).
         let peer = try UDPPeer()
-        for _ in 0..<100 where isRunning {
+        for _ in 0..<100 where peerIsRunning(pid) {
             peer.send(sipRequest("OPTIONS", uri: "sip:127.0.0.1:\(tlsPort);transport=tls", via: "UDP 127.0.0.1:\(peer.port)"),
                       to: "127.0.0.1", port: udpPort)
             if peer.receive(timeout: 0.2) != nil || log.contains("KAM-IN") { return }
@@ -89,27 +68,10 @@ final class KamailioTLSPeer {
 
     var log: String { (try? String(contentsOf: dir.appendingPathComponent("kamailio.log"), encoding: .utf8)) ?? "" }
 
-    /// True until the main process exited (reaps it when it did).
-    var isRunning: Bool {
-        guard pid > 0 else { return false }
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { pid = -pid; return false }
-        return true
-    }
-
     /// SIGTERM, up to 5 s, then SIGKILL to its process group.
     func stop() {
-        guard pid > 0 else { return }
-        let group = pid
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while isRunning && Date() < deadline { usleep(10_000) }
-        kill(-group, SIGKILL)
-        if isRunning {
-            var status: Int32 = 0
-            _ = waitpid(group, &status, 0)
-            pid = -group
-        }
+        stopPeer(pid)
+        pid = 0
     }
 }
 

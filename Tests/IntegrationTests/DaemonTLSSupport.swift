@@ -59,6 +59,56 @@ struct TLSTestCertificates {
     func remove() { try? FileManager.default.removeItem(at: dir) }
 }
 
+/// Starts a peer program with posix_spawn, stdout and stderr to `log`. Not Foundation's
+/// Process: its children inherit the test thread's blocked signals (Kamailio then ignores
+/// SIGTERM), and its monitor blocks in waitpid on a running sibling when another exits.
+/// The peer gets its own process group so `stopPeer` reaches what it forks.
+func spawnPeer(_ argv: [String], log logPath: String) throws -> pid_t {
+    let exe = argv[0]
+    var pid: pid_t = 0
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attr, &none)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for sig in [SIGTERM, SIGINT, SIGCHLD, SIGPIPE, SIGHUP] { sigaddset(&defaults, sig) }
+    posix_spawnattr_setsigdefault(&attr, &defaults)
+    // Its own process group, so stopPeer can reach the workers it forks.
+    posix_spawnattr_setpgroup(&attr, 0)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var cargs = argv.map { strdup($0) } + [nil]
+    defer { for a in cargs { free(a) } }
+    let rc = posix_spawn(&pid, exe, &actions, &attr, &cargs, environ)
+    guard rc == 0 else { throw PeerError.socket("cannot start \(exe): \(rc)") }
+    return pid
+}
+
+/// True while the spawned peer runs (reaps it once it exited).
+func peerIsRunning(_ pid: pid_t) -> Bool {
+    guard pid > 0 else { return false }
+    var status: Int32 = 0
+    return waitpid(pid, &status, WNOHANG) == 0
+}
+
+/// SIGTERM, up to 5 s, then SIGKILL to the peer's process group, then reaps it.
+func stopPeer(_ pid: pid_t) {
+    guard pid > 0 else { return }
+    kill(pid, SIGTERM)
+    let deadline = Date().addingTimeInterval(5)
+    while peerIsRunning(pid) && Date() < deadline { usleep(10_000) }
+    kill(-pid, SIGKILL)
+    var status: Int32 = 0
+    _ = waitpid(pid, &status, WNOHANG)
+}
+
 /// Registrar + proxy over TLS (and UDP for the readiness probe): REGISTER saves, other
 /// initial requests are looked up and relayed statefully with Record-Route, in-dialog
 /// requests follow Route. `tlsParams` are extra `modparam("tls", ...)` lines.

@@ -106,6 +106,34 @@ struct DaemonTLSTests {
         #expect(!noAlias.output.contains("OK invite reached bob"))
     }
 
+    @Test("server_name: an outbound connection sends SNI; openssl s_server answers with the certificate for that name")
+    func outboundSNI() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let named = try certs.issueServer(named: "named", cn: "named.test")
+        let serverPort = freePort()
+        let log = certs.dir.appendingPathComponent("s_server.log").path
+        // -www: s_server does not read stdin; the SNI name selects the second certificate.
+        let pid = try spawnPeer([which("openssl") ?? "/usr/bin/openssl", "s_server", "-accept", String(serverPort),
+                                 "-cert", certs.serverCert, "-key", certs.serverKey, "-servername", "peer.example",
+                                 "-cert2", named.cert, "-key2", named.key, "-www"], log: log)
+        defer { stopPeer(pid) }
+        let tlsPort = freePort()
+        let d = try DaemonProcess(config: TLSDaemonConfig.text(
+            certs: certs, tlsPort: tlsPort, tlsParams: "modparam(\"tls\", \"server_name\", \"peer.example\")",
+            route: "if ($rU == \"out\") { $du = \"sip:127.0.0.1:\(serverPort);transport=tls\"; t_relay(); exit; }"))
+        defer { d.stop() }
+        let peer = try UDPPeer()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && !d.log.contains("done: TLSv1.3") {
+            peer.send(sipRequest("MESSAGE", uri: "sip:out@127.0.0.1", via: "UDP 127.0.0.1:\(peer.port)"),
+                      to: "127.0.0.1", port: d.port)
+            usleep(500_000)
+        }
+        #expect(d.log.contains("127.0.0.1:\(serverPort) done: TLSv1.3"), "\(d.log)")
+        #expect(d.log.contains("peer CN 'named.test'"), "\(d.log)")
+    }
+
     @Test("verify_certificate + require_certificate: a CA-signed client is verified with its CN, a self-signed one and one without a certificate are refused")
     func clientVerification() throws {
         let certs = try TLSTestCertificates()

@@ -88,6 +88,8 @@ public final class TLSStreamConnection: StreamConnection, @unchecked Sendable {
         if r == 1 {
             let s = describe()
             info.withLock { $0 = s }
+            log(.debug, "tls handshake with \(peerText) done: \(s.version) \(s.cipher), peer CN '\(s.peerCommonName)'"
+                + (s.peerVerified ? " (verified)" : ""))
             return .transferred(0)
         }
         return failure(r, during: "handshake")
