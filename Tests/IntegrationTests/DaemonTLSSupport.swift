@@ -45,6 +45,30 @@ struct TLSTestCertificates {
         return (path("\(name).pem"), path("\(name).key"))
     }
 
+    /// Revokes `cert` (issued by the test CA) and returns the path of the CA's fresh CRL.
+    func revoke(_ cert: String) throws -> String {
+        let ssl = which("openssl") ?? "/usr/bin/openssl"
+        let cnf = path("ca.cnf")
+        try """
+            [ ca ]
+            default_ca = test_ca
+            [ test_ca ]
+            database = \(path("index.txt"))
+            crlnumber = \(path("crlnumber"))
+            certificate = \(caCert)
+            private_key = \(path("ca.key"))
+            default_md = sha256
+            default_crl_days = 2
+            """.write(toFile: cnf, atomically: true, encoding: .utf8)
+        try "".write(toFile: path("index.txt"), atomically: true, encoding: .utf8)
+        try "1000\n".write(toFile: path("crlnumber"), atomically: true, encoding: .utf8)
+        for args in [["ca", "-config", cnf, "-revoke", cert], ["ca", "-config", cnf, "-gencrl", "-out", path("crl.pem")]] {
+            let r = try run(ssl, args)
+            guard r.status == 0 else { throw PeerError.socket("openssl \(args.joined(separator: " ")): \(r.output)") }
+        }
+        return path("crl.pem")
+    }
+
     private func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     private func issue(_ name: String, cn: String, ext: String, _ openssl: ([String]) throws -> Void) throws {

@@ -169,6 +169,31 @@ struct DaemonTLSTests {
         #expect(again.status == 0, "\(again.output)")
     }
 
+    @Test("crl: a revoked client certificate is refused, another one from the same CA is accepted")
+    func revokedClient() throws {
+        let certs = try TLSTestCertificates()
+        defer { certs.remove() }
+        let good = try certs.issueServer(named: "client2", cn: "bob.client")
+        let crl = try certs.revoke(certs.clientCert)
+        let tlsPort = freePort()
+        let params = """
+            modparam("tls", "ca_list", "\(certs.caCert)")
+            modparam("tls", "crl", "\(crl)")
+            modparam("tls", "verify_certificate", 1)
+            modparam("tls", "require_certificate", 1)
+            """
+        let d = try DaemonProcess(config: TLSDaemonConfig.text(certs: certs, tlsPort: tlsPort, tlsParams: params))
+        defer { d.stop() }
+        let ua = try TLSPythonUA.write(in: certs.dir)
+        let revoked = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort), "--cert", certs.clientCert,
+                                               "--key", certs.clientKey])
+        #expect(revoked.status != 0 && !revoked.output.contains("OK registered"), "\(revoked.output)")
+        #expect(Self.waitForLog(d, "certificate: certificate revoked"), "\(d.log)")
+        let accepted = try TLSPythonUA.run(ua, ["handshake", "--port", String(tlsPort), "--cert", good.cert, "--key", good.key])
+        #expect(accepted.status == 0, "\(accepted.output)\n\(d.log)")
+        #expect(Self.waitForLog(d, "cn=bob.client"))
+    }
+
     @Test("openssl s_client sees the configured tls_method and cipher_list")
     func sClientSeesConfiguredCipher() throws {
         let certs = try TLSTestCertificates()
