@@ -213,6 +213,7 @@ ap.add_argument("--count", type=int, default=1)
 ap.add_argument("--pid", type=int, default=0)
 ap.add_argument("--expect-cn")
 ap.add_argument("--alias-port", type=int, default=0)
+ap.add_argument("--via-alias", action="store_true")
 a = ap.parse_args()
 
 def fail(msg):
@@ -278,7 +279,8 @@ def status(msg):
     return int(first.split(" ")[1]) if first.startswith("SIP/2.0") else None
 
 def via(c):
-    return "Via: SIP/2.0/TLS 127.0.0.1:%d;rport;branch=z9hG4bK%s" % (c.adv, uuid.uuid4().hex[:12])
+    alias = ";alias" if a.via_alias else ""
+    return "Via: SIP/2.0/TLS 127.0.0.1:%d;rport%s;branch=z9hG4bK%s" % (c.adv, alias, uuid.uuid4().hex[:12])
 
 def register(c, user, cseq=1, callid=None):
     callid = callid or uuid.uuid4().hex

@@ -81,7 +81,7 @@ struct DaemonTLSTests {
         #expect(tcpInfo.contains("opened_tls_connections: 1"), "\(tcpInfo)")
     }
 
-    @Test("force_tcp_alias(): a client that registers its listening port is reached over the connection it opened")
+    @Test("force_tcp_alias() and tcp_accept_aliases with Via ;alias: a client that registers its listening port is reached over the connection it opened")
     func connectionAlias() throws {
         let certs = try TLSTestCertificates()
         defer { certs.remove() }
@@ -96,6 +96,17 @@ struct DaemonTLSTests {
         #expect(r.status == 0, "\(r.output)\n\(d.log)")
         #expect(r.output.contains("OK call complete"))
         #expect(!d.log.contains("cannot connect"), "\(d.log)")
+
+        // tcp_accept_aliases=yes: a Via with ;alias does the same without a script call.
+        let accepting = try DaemonProcess(config: TLSDaemonConfig.text(certs: certs, tlsPort: freePort(),
+                                                                       extra: "tcp_accept_aliases=yes"))
+        defer { accepting.stop() }
+        let acceptPort = accepting.log.components(separatedBy: "listening on tls:127.0.0.1:").dropFirst().first?
+            .prefix { $0.isNumber } ?? ""
+        let viaAlias = try TLSPythonUA.run(ua, ["call", "--port", String(acceptPort), "--alias-port", String(unusedPort),
+                                                "--via-alias"])
+        #expect(viaAlias.status == 0, "\(viaAlias.output)\n\(accepting.log)")
+        #expect(viaAlias.output.contains("OK call complete"))
 
         // Without the alias the INVITE goes to the claimed port, where nobody listens.
         let plain = try DaemonProcess(config: TLSDaemonConfig.text(certs: certs, tlsPort: freePort()))

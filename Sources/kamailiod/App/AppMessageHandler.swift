@@ -120,11 +120,14 @@ final class SIPMessageHandler: MessageHandler {
     private func handleRequest(_ msg: SIPMessage, info: ReceiveInfo, worker: Int,
                                _ generation: DaemonScriptSlot.Generation, _ cfg: CfgSnapshot) {
         // A reply goes where the top Via says (§18.2.2): without one we cannot answer.
-        guard (try? msg.topVia()) != nil else {
+        guard let topVia = try? msg.topVia() else {
             if runtime.logEnabled(.info) {
                 runtime.log(.info, "core", "dropping \(SIPBytes.string(msg.methodBytes)) from \(info.source): no usable Via")
             }
             return
+        }
+        if info.connectionID != 0, generation.script.core.tcpAcceptAliases, topVia.params.first(named: "alias") != nil {
+            runtime.transport?.addAlias(connectionID: info.connectionID, port: topVia.port ?? info.proto.defaultPort)
         }
         if modules.sl.absorbsACK(msg) { return }
         let ctx = ScriptContext(message: msg, receive: info, worker: generation.states[worker], services: services)

@@ -34,6 +34,9 @@ public struct ScriptCoreConfig: Sendable {
     public var disableTCP = false
     /// `enable_tls`.
     public var enableTLS = false
+    /// `tcp_accept_aliases`: a stream request whose top Via has `;alias` makes its
+    /// connection the way to the Via's sent-by port (RFC 5923).
+    public var tcpAcceptAliases = false
     /// `tcp_connection_lifetime` in seconds.
     public var tcpConnectionLifetime = 120
     /// `tcp_max_connections`.
@@ -92,7 +95,7 @@ enum ScriptCoreParams {
             "debug": .int, "log_stderror": .bool, "log_facility": .any, "log_prefix": .string,
             "log_name": .string, "children": .int, "tcp_children": .int, "listen": .listen,
             "alias": .alias, "port": .int, "fork": .bool, "mhomed": .bool, "auto_aliases": .bool,
-            "disable_tcp": .bool, "enable_tls": .bool, "tcp_connection_lifetime": .int,
+            "disable_tcp": .bool, "enable_tls": .bool, "tcp_accept_aliases": .bool, "tcp_connection_lifetime": .int,
             "tcp_max_connections": .int, "tcp_connect_timeout": .int, "tcp_send_timeout": .int,
             "tcp_accept_no_cl": .bool, "maxbuffer": .int, "server_header": .string,
             "user_agent_header": .string, "server_signature": .bool, "memdbg": .int, "memlog": .int,
@@ -124,7 +127,7 @@ enum ScriptCoreParams {
                      "tcp_buf_write", "tcp_keepalive", "tcp_delayed_ack", "tcp_defer_accept",
                      "tcp_fd_cache", "tcp_no_connect", "tcp_reuse_port", "disable_tls", "tls_disable",
                      "disable_sctp", "auto_bind_ipv6", "bind_ipv6_link_local", "use_dst_blocklist",
-                     "onsend_route_reply", "tcp_accept_haproxy", "tcp_accept_hep3", "tcp_accept_aliases",
+                     "onsend_route_reply", "tcp_accept_haproxy", "tcp_accept_hep3",
                      "tcp_force_alias", "stun_refresh_interval", "sip_parser_log", "sip_parser_mode",
                      "xavp_via_params", "xavp_via_fields", "sr_auto_aliases", "return_mode",
                      "mem_status_mode", "disable_core_dump", "log_cset", "tcp_source_ipv4",
@@ -206,6 +209,7 @@ enum ScriptCoreParams {
         case "auto_aliases": c.autoAliases = try bool(v)
         case "disable_tcp": c.disableTCP = try bool(v)
         case "enable_tls": c.enableTLS = try bool(v)
+        case "tcp_accept_aliases": c.tcpAcceptAliases = try bool(v)
         case "tcp_connection_lifetime": c.tcpConnectionLifetime = try int(v)
         case "tcp_max_connections": c.tcpMaxConnections = try int(v)
         case "tcp_connect_timeout": c.tcpConnectTimeout = try int(v)
