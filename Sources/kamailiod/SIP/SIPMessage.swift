@@ -60,6 +60,8 @@ public final class SIPMessage {
 
     // Lazily parsed values (see SIPMessageHeaders.swift).
     var viaCache: [SIPVia]?
+    /// The top Via alone: tm, forwarding and replies each ask for it on every message.
+    var topViaCache: SIPVia?
     var fromCache: SIPNameAddr?
     var toCache: SIPNameAddr?
     var contactCache: SIPContactList?

@@ -24,9 +24,12 @@ extension SIPMessage {
 
     /// The top (first) Via value, nil when there is no Via.
     public func topVia() throws(SIPParseError) -> SIPVia? {
+        if let topViaCache { return topViaCache }
         guard let f = firstHeader(.via) else { return nil }
         if let viaCache { return viaCache.first }
-        return try SIPVia.parseField(bytes[f.value], fieldIndex: f.index).first
+        let v = try SIPVia.parseField(bytes[f.value], fieldIndex: f.index).first
+        topViaCache = v
+        return v
     }
 
     /// The From value (§20.20), nil when absent. Cached.

@@ -166,7 +166,7 @@ extension TMModule {
         b.server = runtime.serverValue
         // Not sl's tag: sl absorbs ACKs that carry its tag before the script runs, and the
         // ACK of a stateful reply must reach tm to stop Timer G (§17.2.1).
-        b.toTag = SIPReplyBuilder.toTag(for: req, salt: Self.toTagSalt)
+        if code > 100 { b.toTag = SIPReplyBuilder.toTag(for: req, salt: Self.toTagSalt) }  // a 100 has none (§8.2.6.1)
         let bytes = b.build(for: req)
         stats.localReplies.wrappingAdd(1, ordering: .relaxed)
         return sendUpstream(cell, bytes: bytes, code: code, reply: nil, locked: locked)
