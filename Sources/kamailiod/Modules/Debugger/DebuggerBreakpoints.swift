@@ -63,6 +63,42 @@ final class DebuggerBreakpoints: Sendable {
         return removed
     }
 
+    /// After a script reload: each breakpoint moves to the new script's action written at the
+    /// same file:line with the same name (ids kept, hit counts restart), the new script's
+    /// `dbg_breakpoint(1)` actions become breakpoints, and the rest are dropped and returned.
+    /// Matching by place and name, not by guessing where an edited line went, keeps a
+    /// breakpoint from silently landing on another statement.
+    func remap(to actions: [ScriptActionInfo]) -> [DebuggerBreakpoint] {
+        var byPlace: [String: ScriptActionInfo] = [:]
+        for a in actions {
+            let k = Self.placeKey(a)
+            if byPlace[k] == nil { byPlace[k] = a }
+        }
+        let dropped = table.withLock { t in
+            var next: [ObjectIdentifier: DebuggerBreakpoint] = [:]
+            var dropped: [DebuggerBreakpoint] = []
+            for bp in t.byAction.values.sorted(by: { $0.id < $1.id }) {
+                if let a = byPlace[Self.placeKey(bp.action)] {
+                    next[a.key] = DebuggerBreakpoint(id: bp.id, action: a)
+                } else if bp.action.name != "dbg_breakpoint" {
+                    dropped.append(bp)  // a dbg_breakpoint(1) taken out of the script just goes
+                }
+            }
+            for a in actions where a.name == "dbg_breakpoint" && a.constantIntArgument == 1 && next[a.key] == nil {
+                next[a.key] = DebuggerBreakpoint(id: t.nextID, action: a)
+                t.nextID += 1
+            }
+            t.byAction = next
+            return dropped
+        }
+        version.wrappingAdd(1, ordering: .releasing)
+        return dropped
+    }
+
+    private static func placeKey(_ a: ScriptActionInfo) -> String {
+        "\(a.location.file)\u{0}\(a.location.line)\u{0}\(a.name)"
+    }
+
     /// How replies name a route: its name, or the block keyword for a main block.
     static func routeLabel(_ type: ScriptRouteType, _ name: String) -> String {
         guard name.isEmpty else { return name }

@@ -51,6 +51,13 @@ final class DebuggerEngine: ScriptDebugHookProvider, Sendable {
 
     var script: LoadedScript? { scriptRef.withLock { $0 } }
 
+    /// The script `cfg.reload_script` switched to: source, breakpoint resolution and `eval`
+    /// follow it; worker bits and states stay as they are.
+    func replaceScript(_ script: LoadedScript) {
+        scriptRef.withLock { $0 = script }
+        refreshArmed()
+    }
+
     func attach(_ script: LoadedScript) {
         scriptRef.withLock { $0 = script }
         othersSet.store(settings.initialSet.load(ordering: .relaxed), ordering: .relaxed)

@@ -87,6 +87,15 @@ public final class DebuggerModule: ScriptModule {
         ]
     }
 
+    /// After `cfg.reload_script` (the hook provider itself is carried over by the reload).
+    public func scriptReloaded(_ new: LoadedScript) {
+        engine.replaceScript(new)
+        for bp in engine.breakpoints.remap(to: new.actionInfos) {
+            engine.log("breakpoint \(bp.id) at \(bp.action.location.file):"
+                + "\(bp.action.location.line) (\(bp.action.name)) dropped: the reloaded script has no such action there", level: .warning)
+        }
+    }
+
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         let script = context.script
         let (levels, facilities) = pending.withLock { ($0.levels, $0.facilities) }
