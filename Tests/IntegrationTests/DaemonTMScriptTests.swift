@@ -20,6 +20,8 @@ modparam("tm", "failure_reply_mode", 0)
 request_route {
     if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
     if (is_method("ACK")) { t_relay(); exit; }
+    if (is_present_hf("X-Fr")) { t_set_fr(10000, 3000); }
+    if (is_present_hf("X-Reset")) { t_reset_fr(); }
     $du = "sip:127.0.0.1:{UAS}";
     t_on_failure("F");
     t_relay();
@@ -109,5 +111,25 @@ struct DaemonTMScriptTests {
             uas2.send(replyText(second, 503, "Unavailable", toTag: "u2"), to: "127.0.0.1", port: daemon.port)
             #expect(finalReply(callID) == want)
         }
+    }
+
+    @Test("t_set_fr(10000, 3000) holds a silent branch about 3 s instead of fr_timer's 600 ms; t_reset_fr() goes back")
+    func setAndResetFr() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        /// The re-routed INVITE of call `id` at the second UAS within `timeout` (retransmissions of
+        /// the other call skipped).
+        func rerouted(_ id: String, within timeout: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline, let m = expect(uas2, "INVITE", timeout: max(0.05, deadline.timeIntervalSinceNow)) {
+                if headerValue(m, "Call-ID") == id { return true }
+            }
+            return false
+        }
+        send(["X-Fr: 1"], callID: "fr-set")
+        #expect(!rerouted("fr-set", within: 1.5))
+        #expect(rerouted("fr-set", within: 5))
+        send(["X-Fr: 1", "X-Reset: 1"], callID: "fr-reset")
+        #expect(rerouted("fr-reset", within: 2.5))
     }
 }
