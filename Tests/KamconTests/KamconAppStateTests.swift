@@ -172,6 +172,33 @@ struct KamconAppStateTests {
         #expect(app.prompt.input == "core.")
     }
 
+    @Test("/text at the prompt filters the command output (command lines kept); / alone or Esc clears it")
+    func outputFilter() {
+        var app = AppState(interval: 1, historyFile: nil)
+        app.screen = .command
+        for c in "core.uptime" { _ = app.handle(.char(c), live: snapshot(), now: 0) }
+        guard let r = call(&app, .enter, snapshot()) else {
+            Issue.record("no call")
+            return
+        }
+        _ = app.receive(PollerReply(request: r, outcome: .success([.object(["now": "Fri", "uptime": 42, "up_since": "Thu"])])), now: 0)
+        #expect(app.shownOutput.count == 4)
+        for c in "/UPTIME" { _ = app.handle(.char(c), live: snapshot(), now: 0) }
+        #expect(call(&app, .enter, snapshot()) == nil, "a filter is not an RPC call")
+        #expect(app.outputFilter == "UPTIME")
+        #expect(app.shownOutput.map(ViewReplyText.text) == ["> core.uptime", "uptime:   42"])  // padded to up_since
+        #expect(app.output.count == 4, "the output itself is kept")
+        _ = app.handle(.escape, live: snapshot(), now: 0)
+        #expect(app.outputFilter.isEmpty)
+        #expect(app.screen == .command, "the first Esc clears the filter, it does not leave the screen")
+        for c in "/up" { _ = app.handle(.char(c), live: snapshot(), now: 0) }
+        _ = app.handle(.enter, live: snapshot(), now: 0)
+        #expect(app.shownOutput.count == 3)
+        _ = app.handle(.char("/"), live: snapshot(), now: 0)
+        _ = app.handle(.enter, live: snapshot(), now: 0)
+        #expect(app.outputFilter.isEmpty && app.shownOutput.count == 4)
+    }
+
     @Test("faults show in the output; failed actions in the status line")
     func faults() {
         var app = AppState(interval: 1, historyFile: nil)

@@ -67,6 +67,17 @@ struct AppState: Sendable {
     var prompt: ModelCommandPrompt
     /// Command output lines (newest last).
     var output: [ViewReplyText.Line] = []
+    /// `/text` at the command prompt: only output lines containing it (case-insensitive),
+    /// with the command lines kept so each match shows which reply it came from.
+    var outputFilter = ""
+
+    /// The command output as the screen shows it.
+    var shownOutput: [ViewReplyText.Line] {
+        guard !outputFilter.isEmpty else { return output }
+        return output.filter { line in
+            line.role == .prompt || ViewReplyText.text(line).lowercased().contains(outputFilter.lowercased())
+        }
+    }
     /// Lines scrolled back from the bottom of the output.
     var outputScroll = 0
     /// Rows per page of the current list (set by the drawing code).
@@ -212,6 +223,8 @@ struct AppState: Sendable {
                 details.remove(screen)
             } else if !st.filter.isEmpty {
                 st.filter = ""
+            } else if screen == .command && !outputFilter.isEmpty {
+                outputFilter = ""
             } else if screen == .command {
                 lists[screen] = st
                 screen = .overview
@@ -323,6 +336,14 @@ struct AppState: Sendable {
         case .enter:
             let line = prompt.submit()
             guard !line.isEmpty else { return [] }
+            // No RPC method starts with "/", so the prompt doubles as the output's filter.
+            if line.hasPrefix("/") {
+                outputFilter = line.dropFirst().split(separator: " ").joined(separator: " ")
+                outputScroll = 0
+                say(outputFilter.isEmpty ? "output filter cleared" : "output filtered by \"\(outputFilter)\" — / alone or Esc clears",
+                    role: outputFilter.isEmpty ? .dim : .warn, now: now)
+                return []
+            }
             output.append(ViewReplyText.Line(indent: 0, name: nil, value: "> " + line, role: .prompt))
             outputScroll = 0
             guard let (method, params) = ModelCommandPrompt.parse(line) else { return [] }

@@ -3,7 +3,7 @@ enum ViewCommand {
     /// Draws output and prompt; returns the output's page size.
     static func draw(_ canvas: inout Canvas, rect: ViewRect, state: AppState, context: ViewContext) -> Int {
         let outH = rect.height - 2
-        let lines = state.output
+        let lines = state.shownOutput
         let end = max(0, lines.count - state.outputScroll)
         let start = max(0, end - outH)
         if lines.isEmpty {
@@ -21,8 +21,12 @@ enum ViewCommand {
         }
         let py = rect.y + rect.height - 1
         canvas.fill(y: py - 1, x: rect.x, count: rect.width, role: .border, glyph: context.glyphs.hline)
+        var sx = rect.x + 2
+        if !state.outputFilter.isEmpty {
+            sx += canvas.put(" filter: \(state.outputFilter) ", x: sx, y: py - 1, role: .warn) + 1
+        }
         if state.outputScroll > 0 {
-            canvas.put(" \(state.outputScroll) lines below ", x: rect.x + 2, y: py - 1, role: .warn)
+            canvas.put(" \(state.outputScroll) lines below ", x: sx, y: py - 1, role: .warn)
         }
         let w = canvas.put("kamcon> ", x: rect.x, y: py, role: .prompt)
         let input = state.prompt.input
