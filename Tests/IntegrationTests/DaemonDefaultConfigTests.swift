@@ -21,6 +21,35 @@ struct DaemonDefaultConfigTests {
         #expect(headerValue(reply, "Content-Length") == "0")
     }
 
+    @Test("registrations on the embedded default are kept in SQLite under -w: a restart loses none")
+    func defaultKeepsRegistrations() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let state = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("kamailiod-state-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let port = freePort()
+        func register(_ d: DaemonProcess, contact: String?) throws -> String? {
+            let peer = try UDPPeer()
+            var extra = ["Expires: 600"]
+            if let contact { extra.append("Contact: <\(contact)>") }
+            peer.send(sipRequest("REGISTER", uri: "sip:127.0.0.1:\(port)", via: "UDP 127.0.0.1:\(peer.port)", extra: extra),
+                      to: "127.0.0.1", port: port)
+            return peer.receive(timeout: 5)
+        }
+        do {
+            let d = try DaemonProcess(extraArgs: ["-w", state.path], port: port)
+            defer { d.stop() }
+            let ok = try register(d, contact: "sip:bob@127.0.0.1:7777")
+            #expect(statusCode(ok) == 200, "\(ok ?? "no reply")\n\(d.log)")
+        }
+        #expect(FileManager.default.fileExists(atPath: state.appendingPathComponent("kamailiod.sqlite").path))
+        let again = try DaemonProcess(extraArgs: ["-w", state.path], port: port)
+        defer { again.stop() }
+        // A REGISTER without Contact asks for the current bindings (RFC 3261 10.2.3).
+        let fetched = try register(again, contact: nil)
+        #expect(statusCode(fetched) == 200)
+        #expect(headerValue(fetched, "Contact")?.contains("sip:bob@127.0.0.1:7777") == true, "\(fetched ?? "no reply")\n\(again.log)")
+    }
+
     @Test("the same request over TCP, IPv4 and IPv6, is answered on the same connection")
     func optionsTCPAndIPv6() throws {
         let port = freePort()

@@ -69,7 +69,7 @@ struct DaemonDetachTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let port = freePort()
         let pidFile = dir.appendingPathComponent("pid").path
-        let r = try launch(["-Y", dir.path, "-P", pidFile, "-A", "DEFAULT_PORT=\(port)"], dir: dir)
+        let r = try launch(["-w", dir.path, "-Y", dir.path, "-P", pidFile, "-A", "DEFAULT_PORT=\(port)"], dir: dir)
         #expect(r.status == 0, "launcher output:\n\(r.output)")
         let pid = try #require(readPid(pidFile), "no pid file after the launcher returned")
         defer { if kill(pid, 0) == 0 { kill(pid, SIGKILL) } }
@@ -97,7 +97,7 @@ struct DaemonDetachTests {
         let port = freePort()
         // Occupy the port so the detached child cannot bind it.
         let blocker = try UDPPeer(port: port)
-        let r = try launch(["-Y", dir.path, "-P", dir.appendingPathComponent("pid").path,
+        let r = try launch(["-w", dir.path, "-Y", dir.path, "-P", dir.appendingPathComponent("pid").path,
                             "-A", "DEFAULT_PORT=\(port)"], dir: dir)
         #expect(r.status != 0, "launcher claimed success although the port is taken:\n\(r.output)")
         #expect(r.output.contains("cannot bind"), "the reason should reach the terminal:\n\(r.output)")

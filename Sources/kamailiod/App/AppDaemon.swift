@@ -52,7 +52,8 @@ enum Daemon {
         if opts.printConfig {
             do {
                 print(try ScriptFrontEnd.preprocessedText(path: opts.configFile, text: DefaultConfig.text,
-                                                          name: DefaultConfig.fileName, defines: opts.defines),
+                                                          name: DefaultConfig.fileName,
+                                                          defines: opts.configFile == nil ? DefaultConfig.defines(opts) : opts.defines),
                       terminator: "")
                 return Status.ok
             } catch {
@@ -67,7 +68,7 @@ enum Daemon {
                 script = try ScriptLoader.load(path: file, defines: opts.defines, modules: modules.all)
             } else {
                 script = try ScriptLoader.load(text: DefaultConfig.text, name: DefaultConfig.fileName,
-                                               defines: opts.defines, modules: modules.all)
+                                               defines: DefaultConfig.defines(opts), modules: modules.all)
             }
         } catch {
             printErr("\(error)")

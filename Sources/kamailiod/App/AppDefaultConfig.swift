@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The configuration used when no `-f` is given: a loopback-only server that answers
 /// OPTIONS, enforces Max-Forwards and message sanity, and answers everything else itself
 /// (nothing is forwarded). It mirrors the probe profile of the bad-input corpus, so the
@@ -5,6 +9,46 @@
 /// `kamailiod --cfg-print` prints it; copy it as a starting point for your own.
 enum DefaultConfig {
     static let fileName = "<embedded default>"
+
+    /// The command line's defines plus DEFAULT_DB_URL (unless given with -A): the database
+    /// must outlive the process, so it goes to a state directory, never the runtime one.
+    static func defines(_ opts: DaemonOptions) -> [String] {
+        if opts.defines.contains(where: { $0 == "DEFAULT_DB_URL" || $0.hasPrefix("DEFAULT_DB_URL=") }) { return opts.defines }
+        return opts.defines + ["DEFAULT_DB_URL=\"sqlite://\(stateDirectory(opts))/kamailiod.sqlite\""]
+    }
+
+    /// -w DIR, else $XDG_STATE_HOME/kamailiod, else $HOME/.local/state/kamailiod, created
+    /// (mode 0700) when missing; /tmp/kamailiod-state-<uid> when there is no home.
+    static func stateDirectory(_ opts: DaemonOptions) -> String {
+        let env = { (name: String) -> String? in
+            guard let v = getenv(name) else { return nil }
+            let s = String(cString: v)
+            return s.isEmpty ? nil : s
+        }
+        var dir: String
+        if let w = opts.workingDirectory {
+            dir = w
+        } else if let state = env("XDG_STATE_HOME") {
+            dir = state + "/kamailiod"
+        } else if let home = env("HOME") {
+            dir = home + "/.local/state/kamailiod"
+        } else {
+            dir = "/tmp/kamailiod-state-\(getuid())"
+        }
+        if !dir.hasPrefix("/") {
+            var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            if getcwd(&buf, buf.count) != nil {
+                dir = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + dir
+            }
+        }
+        // Each missing level of the path, like mkdir -p.
+        var path = ""
+        for part in dir.split(separator: "/") {
+            path += "/" + part
+            _ = mkdir(path, 0o700)
+        }
+        return dir
+    }
 
     static let text = """
     #!KAMAILIO
@@ -14,6 +58,11 @@ enum DefaultConfig {
 
     #!ifndef DEFAULT_PORT
     #!define DEFAULT_PORT 5060
+    #!endif
+    # The daemon defines DEFAULT_DB_URL for this configuration: an SQLite file in -w DIR,
+    # else $XDG_STATE_HOME/kamailiod, else ~/.local/state/kamailiod (created as needed).
+    #!ifndef DEFAULT_DB_URL
+    #!define DEFAULT_DB_URL "sqlite:///tmp/kamailiod.sqlite"
     #!endif
 
     debug=2
@@ -43,8 +92,10 @@ enum DefaultConfig {
     modparam("jsonrpcs", "fifo_name", "kamailio_rpc.fifo")
     modparam("jsonrpcs", "dgram_socket", "kamailio_rpc.sock")
 
-    # registrations live in memory only (db_mode 0); no authentication
-    modparam("usrloc", "db_mode", 0)
+    # registrations are written through to SQLite (db_mode 1), so a restart or a crash
+    # loses none; no authentication
+    modparam("usrloc", "db_url", DEFAULT_DB_URL)
+    modparam("usrloc", "db_mode", 1)
     modparam("usrloc", "timer_interval", 60)
     modparam("registrar", "method_filtering", 0)
     modparam("registrar", "max_expires", 3600)
