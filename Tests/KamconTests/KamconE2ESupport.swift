@@ -140,6 +140,7 @@ final class ServerUnderTest {
         guard let p = pidValue else { return }
         TestProcesses.stop(p, signal: signal)
         pidValue = nil
+        TestProcesses.killAll(commandLineContaining: "\(dir)/server.cfg")
     }
 
     deinit {

@@ -102,6 +102,20 @@ public enum TestProcesses {
         }
     }
 
+    /// SIGKILLs every process whose command line contains `marker` (a test's private
+    /// directory): the children of a forking server such as Kamailio outlive its main
+    /// process when that one dies first, and they are still the test's own.
+    public static func killAll(commandLineContaining marker: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        let me = getpid()
+        for name in entries {
+            guard let pid = pid_t(name), pid != me,
+                  let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { continue }
+            let cmdline = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+            if cmdline.contains(marker) { kill(pid, SIGKILL) }
+        }
+    }
+
     /// Stops `pid` with `signal` (SIGKILL after 10 s) and reaps it.
     public static func stop(_ pid: pid_t, signal: Int32 = SIGTERM) {
         kill(pid, signal)
