@@ -60,6 +60,10 @@ public final class TransportManager: Sendable {
     /// Opens every listener and starts the threads. Throws, with every socket opened so far
     /// closed again, when a listener cannot be resolved or bound.
     public func start(handler: any MessageHandler) throws(TransportError) {
+        // A peer closing a stream must give EPIPE, never kill the process: our own sends use
+        // MSG_NOSIGNAL, but OpenSSL writes with plain write(2). Whoever embeds the transport
+        // (the daemon, the tests) gets this, not only the daemon's start-up.
+        signal(SIGPIPE, SIG_IGN)
         try lifecycle.withLock { phase throws(TransportError) in
             guard phase == .idle else { throw .alreadyStarted }
             let rt = try TransportRuntime.open(specs: specs, options: options, stats: statistics, handler: handler)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import COpenSSL
 import Synchronization
 
@@ -90,6 +93,8 @@ public final class TLSContext: @unchecked Sendable {
 
     /// Loads certificates and keys; throws with the file and OpenSSL's reason.
     public init(settings: TLSSettings, server: Bool) throws(TLSError) {
+        // OpenSSL writes with write(2): a peer gone away must be EPIPE, not a fatal SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         ERR_clear_error()
         guard let ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()) else {
             throw TLSError("SSL_CTX_new failed")
