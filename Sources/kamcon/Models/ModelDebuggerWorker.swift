@@ -13,19 +13,17 @@ final class ModelDebuggerWorker {
     private(set) var snap = DebuggerSnapshot()
     /// Watch expressions, re-evaluated at each stop.
     var watches: [String] = []
-    private let connect: ModelPoller.Connect
+    private var link: ModelRPCLink
     private let readFile: @Sendable (String) -> [String]?
     private let publish: (DebuggerSnapshot) -> Void
-    private var client: (any RPCClient)?
     private var processes: [ProcessRow] = []
     private var polls = 0
-    private var nextAttempt = 0.0
 
     /// A worker opening clients with `connect`, reading local script files with
     /// `readFile` (Kamailio has no `dbg.source`), and showing progress through `publish`.
     init(connect: @escaping ModelPoller.Connect, readFile: @escaping @Sendable (String) -> [String]?,
          publish: @escaping (DebuggerSnapshot) -> Void) {
-        self.connect = connect
+        link = ModelRPCLink(connect: connect)
         self.readFile = readFile
         self.publish = publish
     }
@@ -262,11 +260,9 @@ final class ModelDebuggerWorker {
     // MARK: - Link
 
     private func open(now: Double) -> Bool {
-        if client != nil { return true }
-        guard now >= nextAttempt else { return false }
+        if link.isOpen { return true }
         do {
-            let c = try connect()
-            client = c
+            guard let c = try link.reopen(now: now) else { return false }
             let methods = ModelRecords.strings(try c.call("system.listMethods", []))
             snap.flavor = DebuggerFlavor.detect(methods: methods)
             snap.error = nil
@@ -280,20 +276,19 @@ final class ModelDebuggerWorker {
     }
 
     private func lost(_ error: RPCClientError, now: Double) {
-        client = nil
+        link.lost(now: now)
         snap.error = error.description
-        nextAttempt = now + 2
     }
 
     private func call(_ method: String, _ params: [RPCValue], slow: Bool = false) throws(RPCClientError) -> [RPCValue] {
-        guard let c = client else { throw .connectionClosed }
+        guard link.isOpen else { throw .connectionClosed }
         if slow {
             let shown = ([method] + params.map(RPCTextRender.scalarText)).joined(separator: " ")
             snap.busy = DebuggerBusy(what: shown, since: ModelClock.now())
             publish(snap)
         }
         defer { snap.busy = nil }
-        return try c.call(method, params)
+        return try link.call(method, params)
     }
 
     /// Like `call`, but a fault (no such pid, process not stopped) gives nil.

@@ -32,9 +32,7 @@ extension ModelCommandRunner where Worker == ModelParamsWorker {
 
 /// The runner thread's private side: the client and the calls.
 final class ModelParamsWorker: ModelRunnerWorker {
-    private let connect: ModelPoller.Connect
-    private var client: (any RPCClient)?
-    private var nextAttempt = 0.0
+    private var link: ModelRPCLink
     /// What gets published.
     var snap = ParamsSnapshot()
 
@@ -61,7 +59,7 @@ final class ModelParamsWorker: ModelRunnerWorker {
         snap.busy = nil
     }
 
-    init(connect: @escaping ModelPoller.Connect) { self.connect = connect }
+    init(connect: @escaping ModelPoller.Connect) { link = ModelRPCLink(connect: connect) }
 
     /// Reads the parameter list once per link, then values and staged changes.
     func poll(now: Double) {
@@ -143,11 +141,9 @@ final class ModelParamsWorker: ModelRunnerWorker {
     }
 
     private func open(now: Double) -> Bool {
-        if client != nil { return snap.flavor == .kamailio || snap.flavor == .kamailiod }
-        guard now >= nextAttempt else { return false }
+        if link.isOpen { return snap.flavor == .kamailio || snap.flavor == .kamailiod }
         do {
-            let c = try connect()
-            client = c
+            guard let c = try link.reopen(now: now) else { return false }
             let methods = Set(ModelRecords.strings(try c.call("system.listMethods", [])))
             snap.flavor = !methods.contains("cfg.list") ? .absent
                 : methods.contains("cfg.info") && methods.contains("cfg.reload_script") ? .kamailiod : .kamailio
@@ -161,13 +157,11 @@ final class ModelParamsWorker: ModelRunnerWorker {
     }
 
     private func lost(_ error: RPCClientError, now: Double) {
-        client = nil
+        link.lost(now: now)
         snap.error = error.description
-        nextAttempt = now + 2
     }
 
     private func call(_ method: String, _ params: [RPCValue]) throws(RPCClientError) -> [RPCValue] {
-        guard let c = client else { throw .connectionClosed }
-        return try c.call(method, params)
+        try link.call(method, params)
     }
 }
