@@ -29,6 +29,15 @@ enum TestServers {
         return (dir, fd)
     }
 
+    /// Stops a datagram server started by `startDatagram` and removes its directory. Only
+    /// shuts the socket down: its thread closes it on the way out, so the descriptor number
+    /// cannot be reused by another test's socket while the old thread still reads from it
+    /// (that thread then swallowed another test's datagrams: a timed-out call in CI).
+    static func tearDownDatagram(_ dir: String?, _ fd: Int32) {
+        shutdown(fd, Int32(SHUT_RDWR))
+        if let dir { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
     /// Closes a test server's socket and removes its directory.
     static func tearDown(_ dir: String, _ fd: Int32) {
         close(fd)
@@ -138,7 +147,10 @@ enum TestServers {
                         recvfrom(fd, raw.baseAddress, raw.count, 0, UnsafeMutablePointer(mutating: p), &fromLen)
                     }
                 }
-                if n < 0 { return }
+                if n <= 0 {  // shut down by tearDownDatagram (tests send no empty datagrams)
+                    close(fd)
+                    return
+                }
                 let request = Array(buffer[..<n])
                 var reply: [UInt8]?
                 if binrpc {

@@ -109,7 +109,7 @@ struct RPCClientTests {
     @Test("the JSON-RPC datagram client round-trips over a Unix datagram socket")
     func jsonUnixDatagram() throws {
         let (dir, fd) = try TestServers.unixDatagramFixture(name: "/rpc.sock", binrpc: false)
-        defer { TestServers.tearDown(dir, fd) }
+        defer { TestServers.tearDownDatagram(dir, fd) }
         let client = try RPCJSONDatagramClient(address: .unixDatagram(path: dir + "/rpc.sock"), timeout: .seconds(5))
         #expect(try client.call("core.version") == ["kamailio 5.6.3 (x86_64/linux) "])
         #expect(try client.call("core.echo", ["a", 42]) == [["a", 42]])
@@ -123,7 +123,7 @@ struct RPCClientTests {
     @Test("the JSON-RPC datagram client round-trips over UDP on 127.0.0.1")
     func jsonUDP() throws {
         let (fd, port) = TestServers.bindLoopback(type: RPCSocketIO.datagramType)
-        defer { close(fd) }
+        defer { TestServers.tearDownDatagram(nil, fd) }
         TestServers.startDatagram(fd: fd, binrpc: false)
         let client = try RPCClients.connect(try RPCAddress(parsing: "udp:127.0.0.1:\(port)"), timeout: .seconds(5))
         #expect(try client.call("core.version", []) == ["kamailio 5.6.3 (x86_64/linux) "])
@@ -148,7 +148,7 @@ struct RPCClientTests {
     @Test("the binrpc client also speaks one packet per datagram")
     func binrpcDatagram() throws {
         let (dir, fd) = try TestServers.unixDatagramFixture(name: "/ctl.d", binrpc: true)
-        defer { TestServers.tearDown(dir, fd) }
+        defer { TestServers.tearDownDatagram(dir, fd) }
         let client = try RPCClients.connect(.unixDatagram(path: dir + "/ctl.d"), datagramProtocol: .binrpc)
         #expect(try client.call("core.uptime", []) == [.object(["now": "Fri Nov 27 13:49:49 2026", "uptime": 251])])
         #expect(throws: RPCClientError.fault(.commandNotFound("x.y"))) { try client.call("x.y", []) }
