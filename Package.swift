@@ -5,7 +5,18 @@ import PackageDescription
 // layer so each layer is unit-testable and the benchmark executable can link them:
 //   SIP/ -> SIPCore, Transport/ -> SIPTransport, Script/ -> ScriptEngine,
 //   Modules/ -> BuiltinModules, and the rest (App/, Control/, Storage/) -> kamailiod.
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+// Release builds optimise across the layer targets: without it every generic helper of
+// SIPCore (byte comparisons, scanners) runs unspecialised from the modules, through
+// witness tables, on every message. LLVM's function merging is off: it folds the
+// outlined copies of different structs into one that copies through runtime metadata,
+// which made each copy of a parsed Via several times slower. Dynamic exclusivity checks
+// are off in release only (about 60 per message, 10 % of a message's instructions);
+// debug builds, which every test runs, keep them, so a violation still traps there,
+// and the static checks apply to both.
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6),
+                              .unsafeFlags(["-cross-module-optimization", "-Xfrontend", "-disable-llvm-merge-functions-pass",
+                                            "-enforce-exclusivity=unchecked"],
+                                           .when(configuration: .release))]
 
 let package = Package(
     name: "kamailiod",

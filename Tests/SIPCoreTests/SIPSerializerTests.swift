@@ -141,3 +141,25 @@ struct SIPSerializerTests {
         #expect(str(m.serialize()) == "OPTIONS sip:a@b SIP/2.0\nCall-ID: x\nX: 1\r\n\n")
     }
 }
+
+@Suite("Serializer edit order")
+struct SIPSerializerOrderTests {
+    @Test("edits recorded in message order and out of order give the same bytes")
+    func orderIndependent() throws {
+        let text = "BYE sip:b@b.example SIP/2.0\r\nVia: SIP/2.0/UDP a.example;branch=z9hG4bK1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+        let inOrder = try SIPMessage(bytes: Array(text.utf8))
+        let reversed = try SIPMessage(bytes: Array(text.utf8))
+        let via = try #require(inOrder.firstHeader(.via))
+        let cseq = try #require(inOrder.firstHeader(.cseq))
+        inOrder.insertTopVia(Array("SIP/2.0/UDP p.example;branch=z9hG4bKx".utf8))
+        inOrder.addHeader(Array("X-A: 1".utf8), after: via)
+        inOrder.addHeader(Array("X-B: 2".utf8), after: cseq)
+        reversed.addHeader(Array("X-B: 2".utf8), after: try #require(reversed.firstHeader(.cseq)))
+        reversed.addHeader(Array("X-A: 1".utf8), after: try #require(reversed.firstHeader(.via)))
+        reversed.insertTopVia(Array("SIP/2.0/UDP p.example;branch=z9hG4bKx".utf8))
+        let expected = "BYE sip:b@b.example SIP/2.0\r\nVia: SIP/2.0/UDP p.example;branch=z9hG4bKx\r\n"
+            + "Via: SIP/2.0/UDP a.example;branch=z9hG4bK1\r\nX-A: 1\r\nCSeq: 2 BYE\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n"
+        #expect(String(decoding: inOrder.serialize(), as: UTF8.self) == expected)
+        #expect(String(decoding: reversed.serialize(), as: UTF8.self) == expected)
+    }
+}

@@ -64,6 +64,10 @@ public final class SIPMessage {
     var topViaCache: SIPVia?
     var fromCache: SIPNameAddr?
     var toCache: SIPNameAddr?
+    /// The From and To tags alone (outer nil: not parsed yet): reading a tag out of the
+    /// cached name-addr would copy the whole struct, a retain per slice in it.
+    var fromTagCache: ArraySlice<UInt8>??
+    var toTagCache: ArraySlice<UInt8>??
     var contactCache: SIPContactList?
     var uriCache: SIPURI?
 

@@ -24,7 +24,7 @@ extension SIPMessage {
 
     /// The top (first) Via value, nil when there is no Via.
     public func topVia() throws(SIPParseError) -> SIPVia? {
-        if let topViaCache { return topViaCache }
+        if topViaCache != nil { return topViaCache }  // no binding: one copy, not two
         guard let f = firstHeader(.via) else { return nil }
         if let viaCache { return viaCache.first }
         let v = try SIPVia.parseField(bytes[f.value], fieldIndex: f.index).first
@@ -34,7 +34,7 @@ extension SIPMessage {
 
     /// The From value (§20.20), nil when absent. Cached.
     public func from() throws(SIPParseError) -> SIPNameAddr? {
-        if let fromCache { return fromCache }
+        if fromCache != nil { return fromCache }
         guard let f = firstHeader(.from) else { return nil }
         let v = try SIPNameAddr(bytes: bytes[f.value])
         fromCache = v
@@ -43,11 +43,29 @@ extension SIPMessage {
 
     /// The To value (§20.39), nil when absent. Cached.
     public func to() throws(SIPParseError) -> SIPNameAddr? {
-        if let toCache { return toCache }
+        if toCache != nil { return toCache }
         guard let f = firstHeader(.to) else { return nil }
         let v = try SIPNameAddr(bytes: bytes[f.value])
         toCache = v
         return v
+    }
+
+    /// The From tag, nil when there is no parsable From or it has no tag. Read from the
+    /// cache in place: transaction and dialog matching want only the tag, and a copy
+    /// of the whole name-addr costs a retain and release per slice in it.
+    public var fromTag: ArraySlice<UInt8>? {
+        if let t = fromTagCache { return t }
+        let t = (try? from())?.tag
+        fromTagCache = .some(t)
+        return t
+    }
+
+    /// The To tag, nil when there is no parsable To or it has no tag (see `fromTag`).
+    public var toTag: ArraySlice<UInt8>? {
+        if let t = toTagCache { return t }
+        let t = (try? to())?.tag
+        toTagCache = .some(t)
+        return t
     }
 
     /// The Call-ID value (§20.8), nil when absent.

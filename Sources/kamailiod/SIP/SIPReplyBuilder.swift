@@ -40,7 +40,7 @@ public struct SIPReplyBuilder: Sendable {
         }
         mix(salt)
         mix(request.callID ?? [])
-        mix((try? request.from())?.tag ?? [])
+        mix(request.fromTag ?? [])
         mix((try? request.topVia())?.branch ?? [])
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

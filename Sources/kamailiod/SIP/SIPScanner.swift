@@ -23,11 +23,14 @@ public struct SIPParam: Sendable, Hashable {
 extension Array where Element == SIPParam {
     /// First parameter whose name equals `lowerName` (ASCII, lower-case literal).
     public func first(named lowerName: StaticString) -> SIPParam? {
-        first { SIPBytes.equalsLower($0.name, lowerName) }
+        // By index, so only the match is copied (a closure would copy every element).
+        for i in indices where SIPBytes.equalsLower(self[i].name, lowerName) { return self[i] }
+        return nil
     }
 
-    /// First parameter with this name, compared case-insensitively.
-    public func first(named name: String) -> SIPParam? {
+    /// First parameter with this name, compared case-insensitively. A separate label, so
+    /// a literal name picks the `StaticString` overload (no String per lookup).
+    public func first(nameIgnoringCase name: String) -> SIPParam? {
         first { SIPBytes.equalsIgnoringCase($0.name, name.utf8) }
     }
 

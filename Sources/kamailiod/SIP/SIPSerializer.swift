@@ -47,15 +47,36 @@ public struct SIPEditList: Sendable {
     /// Edits in application order: by offset; at one offset, insertions before a
     /// replacement starting there; otherwise recording order.
     var sorted: [Edit] {
-        items.sorted { a, b in
-            if a.range.lowerBound != b.range.lowerBound { return a.range.lowerBound < b.range.lowerBound }
-            if a.range.isEmpty != b.range.isEmpty { return a.range.isEmpty }
-            return a.seq < b.seq
+        items.sorted(by: Self.applyBefore)
+    }
+
+    /// `sorted`, without sorting (or allocating) when the edits were recorded in
+    /// application order, as a proxy's Via and Record-Route insertions usually are.
+    var inOrder: [Edit] {
+        var i = 1
+        while i < items.count {
+            if !Self.applyBefore(items[i - 1], items[i]) { return sorted }
+            i += 1
         }
+        return items
+    }
+
+    /// Bytes the edits insert (an upper bound of how much the message grows).
+    var insertedByteCount: Int {
+        var n = 0
+        for e in items { n += e.bytes.count }
+        return n
+    }
+
+    private static func applyBefore(_ a: Edit, _ b: Edit) -> Bool {
+        if a.range.lowerBound != b.range.lowerBound { return a.range.lowerBound < b.range.lowerBound }
+        if a.range.isEmpty != b.range.isEmpty { return a.range.isEmpty }
+        return a.seq < b.seq
     }
 }
 
 private let crlf: [UInt8] = [SIPASCII.cr, SIPASCII.lf]
+private let viaPrefix: [UInt8] = Array("Via: ".utf8)
 
 // High-level edit operations and serialization.
 extension SIPMessage {
@@ -124,7 +145,12 @@ extension SIPMessage {
     /// Inserts a new top Via line (`value` is `SIP/2.0/UDP host;branch=...`) before
     /// every other header (§16.6 step 8).
     public func insertTopVia(_ value: [UInt8]) {
-        edits.insert(Array("Via: ".utf8) + value + crlf, at: headersStart)
+        var line: [UInt8] = []
+        line.reserveCapacity(viaPrefix.count + value.count + 2)
+        line += viaPrefix
+        line += value
+        line += crlf
+        edits.insert(line, at: headersStart)
     }
 
     /// Replaces the body and fixes Content-Length (adds it when missing, §20.14).
@@ -159,9 +185,9 @@ extension SIPMessage {
         let end = edits.bodyReplaced ? bytes.count : messageEnd
         if edits.isEmpty { return Array(bytes[start..<end]) }
         var out: [UInt8] = []
-        out.reserveCapacity(end - start + 256)
+        out.reserveCapacity(end - start + edits.insertedByteCount)
         var cur = start
-        for e in edits.sorted {
+        for e in edits.inOrder {
             guard e.range.lowerBound >= cur else { continue }
             let lo = min(e.range.lowerBound, end)
             if lo > cur { out.append(contentsOf: bytes[cur..<lo]) }

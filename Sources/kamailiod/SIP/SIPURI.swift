@@ -287,8 +287,8 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             return false
         }
         for name in ["transport", "user", "ttl", "method", "maddr"] {
-            let a = params.first(named: name)?.value.flatMap(SIPBytes.percentDecode)
-            let b = o.params.first(named: name)?.value.flatMap(SIPBytes.percentDecode)
+            let a = params.first(nameIgnoringCase: name)?.value.flatMap(SIPBytes.percentDecode)
+            let b = o.params.first(nameIgnoringCase: name)?.value.flatMap(SIPBytes.percentDecode)
             if a != nil || b != nil {
                 guard let a, let b, SIPBytes.equalsIgnoringCase(a, b) else { return false }
             }

@@ -65,7 +65,7 @@ public final class ScriptContext {
     /// XAVPs by root name (see `ScriptXAVP`); per message, like AVPs.
     public var xavps: [String: [[(name: String, value: ScriptValue)]]] = [:]
     /// Module state attached to this message (a transaction, parsed credentials...).
-    public var userData: [ObjectIdentifier: AnyObject] = [:]
+    public var userData = ScriptStateTable()
     /// The runtime-configuration values this message is handled with: taken once when
     /// the message arrives, so a `cfg.commit` meanwhile is seen whole or not at all.
     public var cfg: CfgSnapshot?

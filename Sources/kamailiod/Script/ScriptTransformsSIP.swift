@@ -81,7 +81,7 @@ enum ScriptTransformsSIP {
             let name = p[0]
             return { v in
                 let b = v.bytes
-                guard let u = try? SIPURI(bytes: b[...]), let param = u.params.first(named: name) else { return empty }
+                guard let u = try? SIPURI(bytes: b[...]), let param = u.params.first(nameIgnoringCase: name) else { return empty }
                 return slice(param.value ?? [])
             }
         },

@@ -12,6 +12,9 @@ public final class CoreMessageState {
     public var lastError: (code: Int, reason: String)?
     /// Set once a stateless reply was sent for this request.
     public var replied = false
+    /// Module states with edits to apply before the request is built
+    /// (`applyPendingEdits`); registered when they are created, so no per-message cast.
+    public var pendingEdits: [any CorePendingEdit] = []
 
     init() {}
 }

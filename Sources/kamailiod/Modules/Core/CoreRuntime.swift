@@ -126,13 +126,26 @@ public final class CoreRuntime: @unchecked Sendable {
     /// True when `host`:`port` names this server (Kamailio's `myself`). A missing port
     /// means the transport's default (5060; 5061 for TLS).
     public func isMyself<C: Collection<UInt8>>(host: C, port: UInt16?, tls: Bool = false) -> Bool {
-        var h = ArraySlice(host)
+        isMyself(host: ArraySlice(host), port: port, tls: tls)
+    }
+
+    /// `isMyself` for a slice of a message, the per-message case: no copy of the host.
+    public func isMyself(host: ArraySlice<UInt8>, port: UInt16?, tls: Bool = false) -> Bool {
+        var h = host
         if h.first == UInt8(ascii: "["), h.last == UInt8(ascii: "]") { h = h.dropFirst().dropLast() }
         let p = port ?? (tls ? 5061 : 5060)
-        for o in ours where SIPBytes.equalsIgnoringCase(o.host, h) {
-            if o.port == nil || o.port == p { return true }
+        for o in ours where (o.port == nil || o.port == p) && o.host.count == h.count {
+            if o.host.withUnsafeBufferPointer({ a in h.withUnsafeBufferPointer { b in Self.equalFolded(a, b) } }) {
+                return true
+            }
         }
         return false
+    }
+
+    /// ASCII case-insensitive equality of two buffers of the same length.
+    private static func equalFolded(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in 0..<a.count where SIPASCII.lower(a[i]) != SIPASCII.lower(b[i]) { return false }
+        return true
     }
 
     /// True when the Via was written by this server.

@@ -131,8 +131,8 @@ extension CoreRuntime {
             mix(top.host.text)
         } else {
             mix(msg.callID ?? [])
-            mix((try? msg.from())?.tag ?? [])
-            mix((try? msg.to())?.tag ?? [])
+            mix(msg.fromTag ?? [])
+            mix(msg.toTag ?? [])
             if let cs = try? msg.cseq() {
                 var d: [UInt8] = []
                 SIPBytes.appendDecimal(Int(cs.number), to: &d)
@@ -223,10 +223,13 @@ extension SocketAddress {
         }
         var out: [UInt8] = []
         out.reserveCapacity(15)
-        for (i, octet) in [a.0, a.1, a.2, a.3].enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ".")) }
-            SIPBytes.appendDecimal(Int(octet), to: &out)
-        }
+        SIPBytes.appendDecimal(Int(a.0), to: &out)
+        out.append(UInt8(ascii: "."))
+        SIPBytes.appendDecimal(Int(a.1), to: &out)
+        out.append(UInt8(ascii: "."))
+        SIPBytes.appendDecimal(Int(a.2), to: &out)
+        out.append(UInt8(ascii: "."))
+        SIPBytes.appendDecimal(Int(a.3), to: &out)
         return out
     }
 }
@@ -242,8 +245,6 @@ public protocol CorePendingEdit: AnyObject {
 extension ScriptContext {
     /// Applies every pending module edit (forwarding and tm call this before serializing).
     public func applyPendingEdits() {
-        for v in userData.values {
-            if let p = v as? CorePendingEdit { p.apply(to: self) }
-        }
+        for p in core.pendingEdits { p.apply(to: self) }
     }
 }

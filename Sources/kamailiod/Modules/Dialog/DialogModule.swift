@@ -127,8 +127,8 @@ public final class DialogModule: ScriptModule {
         if s.dialog != nil || s.looked { return s.dialog }
         s.looked = true
         let msg = ctx.message
-        guard let cid = msg.callID, let from = (try? msg.from())?.tag else { return nil }
-        let to = (try? msg.to())?.tag
+        guard let cid = msg.callID, let from = msg.fromTag else { return nil }
+        let to = msg.toTag
         // replies: From/To are the caller's view as in the request
         s.dialog = table.find(callID: cid, fromTag: from, toTag: to)
         if let d = s.dialog, msg.isRequest, to != nil { trackCSeq(d, msg, fromCaller: d.fromTag.elementsEqual(from)) }
@@ -148,7 +148,7 @@ public final class DialogModule: ScriptModule {
     func manage(_ ctx: ScriptContext) -> Int32 {
         let msg = ctx.message
         guard msg.isRequest else { return -1 }
-        if (try? msg.to())?.tag != nil { return current(ctx) != nil ? 1 : -1 }
+        if msg.toTag != nil { return current(ctx) != nil ? 1 : -1 }
         guard msg.method == .invite, let cid = msg.callID, let from = try? msg.from(), let fromTag = from.tag else { return -1 }
         let s = ctx.dialogState
         if s.dialog != nil { return 1 }
@@ -233,7 +233,7 @@ public final class DialogModule: ScriptModule {
     /// script relays what loose_route accepted.
     func inDialogRequest(_ ctx: ScriptContext) {
         let msg = ctx.message
-        guard (try? msg.to())?.tag != nil, let d = current(ctx) else { return }
+        guard msg.toTag != nil, let d = current(ctx) else { return }
         switch msg.method {
         case .ack: table.transition(d, to: .confirmed, now: Self.now())
         case .bye:

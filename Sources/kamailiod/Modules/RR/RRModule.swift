@@ -71,6 +71,7 @@ extension ScriptContext {
         if let s = userData[key] as? RRMessageState { return s }
         let s = RRMessageState()
         userData[key] = s
+        core.pendingEdits.append(s)
         return s
     }
 }
@@ -125,7 +126,7 @@ public final class RRModule: ScriptModule {
             },
             ScriptFunction("is_direction", arity: 1...1, routes: [.request]) { ctx, args in
                 // §12.2: a request from the callee has the caller's tag in To; our ftag is the caller's.
-                guard let ftag = ctx.rr.ftag, let from = (try? ctx.message.from())?.tag else { return -1 }
+                guard let ftag = ctx.rr.ftag, let from = ctx.message.fromTag else { return -1 }
                 let downstream = from.elementsEqual(ftag)
                 switch ctx.string(args[0]) {
                 case "downstream": return downstream ? 1 : -1
@@ -162,7 +163,7 @@ public final class RRModule: ScriptModule {
 
     /// `;ftag=<From tag>` when append_fromtag is on.
     private func fromTagParam(_ msg: SIPMessage) -> [UInt8] {
-        guard appendFromTag.load(ordering: .relaxed) != 0, let tag = (try? msg.from())?.tag else { return [] }
+        guard appendFromTag.load(ordering: .relaxed) != 0, let tag = msg.fromTag else { return [] }
         return Array(";ftag=".utf8) + tag
     }
 

@@ -89,7 +89,7 @@ public final class SLModule: ScriptModule {
     /// the one `SIPReplyBuilder.toTag(for:)` gives (same Call-ID, From tag and branch as
     /// the INVITE, §17.1.1.3). Such an ACK ends there, as Kamailio's sl does.
     public func absorbsACK(_ msg: SIPMessage) -> Bool {
-        guard msg.method == .ack, let tag = (try? msg.to())?.tag else { return false }
+        guard msg.method == .ack, let tag = msg.toTag else { return false }
         guard tag.elementsEqual(SIPReplyBuilder.toTag(for: msg)) else { return false }
         stats.filteredACKs.wrappingAdd(1, ordering: .relaxed)
         return true

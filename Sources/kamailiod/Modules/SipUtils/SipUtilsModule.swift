@@ -12,8 +12,7 @@ public final class SipUtilsModule: ScriptModule {
         [
             // A To-tag marks a request inside a dialog (RFC 3261 §12.2).
             ScriptFunction("has_totag", arity: 0...0) { ctx, _ in
-                guard let to = try? ctx.message.to(), to.tag != nil else { return -1 }
-                return 1
+                ctx.message.toTag != nil ? 1 : -1
             },
         ] + Self.checkFunctions
     }

@@ -155,7 +155,7 @@ extension TMModule {
         guard let n = UInt32(cseq) else { return nil }
         let cid = Array(callID.utf8)
         return table.allCells().first { c in
-            c.isInvite && c.key.cseq == n && c.key.callID == cid && !c.lock.withLock { c.removed }
+            c.isInvite && c.key.cseq == n && c.key.callID.elementsEqual(cid) && !c.lock.withLock { c.removed }
         }
     }
 

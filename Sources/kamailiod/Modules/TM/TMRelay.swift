@@ -310,7 +310,9 @@ extension TMModule {
         }
         runtime.fillReceived(msg, info: ctx.receive, forceRport: ctx.core.forceRport)
         if !uri.elementsEqual(msg.requestURIBytes) { msg.setRequestURI(uri) }
-        var via = runtime.viaPrefixes[out.index]
+        var via: [UInt8] = []
+        via.reserveCapacity(runtime.viaPrefixes[out.index].count + 28)
+        via += runtime.viaPrefixes[out.index]
         via += Self.branchID(cell: cell.id, branch: index)
         msg.insertTopVia(via)
         let bytes = msg.serialize()
@@ -330,7 +332,8 @@ extension TMModule {
     /// Our Via branch: the magic cookie (§8.1.1.7), then `tm`, the cell id and the
     /// branch index in hex, so a reply finds its transaction without a search.
     static func branchID(cell: UInt64, branch: Int) -> [UInt8] {
-        var out = Array("tm".utf8)
+        var out: [UInt8] = [UInt8(ascii: "t"), UInt8(ascii: "m")]
+        out.reserveCapacity(24)
         appendHex(cell, to: &out)
         out.append(UInt8(ascii: "."))
         appendHex(UInt64(branch), to: &out)
@@ -339,20 +342,21 @@ extension TMModule {
 
     /// Appends `v` in lower-case hex without leading zeros.
     static func appendHex(_ v: UInt64, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         var started = false
         for shift in stride(from: 60, through: 0, by: -4) {
-            let d = Int((v >> UInt64(shift)) & 0xf)
+            let d = UInt8((v >> UInt64(shift)) & 0xf)
             if d != 0 || started || shift == 0 {
-                out.append(hex[d])
+                out.append(d < 10 ? 48 + d : 87 + d)
                 started = true
             }
         }
     }
 
+    private static let branchPrefix: [UInt8] = Array("z9hG4bKtm".utf8)
+
     /// Parses a branch we made: (cell id, branch index).
     static func parseBranch(_ b: ArraySlice<UInt8>) -> (UInt64, Int)? {
-        let prefix = Array("z9hG4bKtm".utf8)
+        let prefix = branchPrefix
         guard b.count > prefix.count, b.prefix(prefix.count).elementsEqual(prefix) else { return nil }
         var id: UInt64 = 0
         var idx: UInt64 = 0

@@ -36,35 +36,41 @@ final class TMLock: @unchecked Sendable {
 }
 
 /// What identifies a server transaction (RFC 3261 §17.2.3), and the RFC 2543 fields for
-/// requests whose branch lacks the magic cookie.
-struct TMMatchKey: Sendable {
+/// requests whose branch lacks the magic cookie. The fields are slices of the request's
+/// own bytes (which the transaction keeps anyway): building a key copies nothing. A
+/// class: the key is read several times per request, and a copy of a struct of seven
+/// slices would cost seven retains.
+final class TMMatchKey: Sendable {
     /// z9hG4bK branch of the top Via, when RFC 3261.
-    var branch: [UInt8]?
-    /// Top Via host:port text.
-    var sentBy: [UInt8]
+    let branch: ArraySlice<UInt8>?
+    /// Top Via sent-by host.
+    let sentByHost: ArraySlice<UInt8>
+    /// Top Via sent-by port (5060 when absent, as §18.2.2 reads it).
+    let sentByPort: Int
     /// Call-ID.
-    var callID: [UInt8]
+    let callID: ArraySlice<UInt8>
     /// CSeq number.
-    var cseq: UInt32
+    let cseq: UInt32
     /// From tag.
-    var fromTag: [UInt8]
+    let fromTag: ArraySlice<UInt8>
     /// To tag (empty for an initial request).
-    var toTag: [UInt8]
+    let toTag: ArraySlice<UInt8>
     /// Whole top Via value (RFC 2543 §17.2.3 fallback).
-    var topVia: [UInt8]
+    let topVia: ArraySlice<UInt8>
     /// Request-URI as received.
-    var requestURI: [UInt8]
+    let requestURI: ArraySlice<UInt8>
 
     init?(_ msg: SIPMessage) {
         guard let via = try? msg.topVia(), let cs = try? msg.cseq(), let cid = msg.callID else { return nil }
-        branch = via.hasRFC3261Branch ? via.branch.map(Array.init) : nil
-        sentBy = Array(via.host.text) + [UInt8(ascii: ":")] + ScriptValue.decimal(Int32(via.port ?? 5060))
-        callID = Array(cid)
+        branch = via.hasRFC3261Branch ? via.branch : nil
+        sentByHost = via.host.text
+        sentByPort = Int(via.port ?? 5060)
+        callID = cid
         cseq = cs.number
-        fromTag = (try? msg.from())?.tag.map(Array.init) ?? []
-        toTag = (try? msg.to())?.tag.map(Array.init) ?? []
-        topVia = Array(msg.bytes[via.range])
-        requestURI = Array(msg.requestURIBytes)
+        fromTag = msg.fromTag ?? []
+        toTag = msg.toTag ?? []
+        topVia = msg.bytes[via.range]
+        requestURI = msg.requestURIBytes
     }
 
     /// The bucket: Call-ID and CSeq number, which an INVITE, its ACK and its CANCEL share.
@@ -80,7 +86,7 @@ struct TMMatchKey: Sendable {
     /// which carries the tag of our reply (§17.2.3).
     func matches(_ other: TMMatchKey, ack: Bool) -> Bool {
         if let b = branch, let ob = other.branch {
-            return b == ob && sentBy == other.sentBy
+            return b == ob && sentByPort == other.sentByPort && sentByHost == other.sentByHost
         }
         guard branch == nil, other.branch == nil else { return false }
         return callID == other.callID && cseq == other.cseq && fromTag == other.fromTag
