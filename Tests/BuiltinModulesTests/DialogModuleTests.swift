@@ -175,4 +175,63 @@ struct DialogModuleTests {
         #expect(json.contains(#""profiles":["inbound",{"caller":"sipp"}]"#) && json.contains(#""variables":[{"src":"127.0.0.1"}]"#), "\(json)")
         #expect(json.contains(#""callee":{"tag":null,"contact":null,"cseq":null,"route_set":null,"socket":null}"#), "\(json)")
     }
+
+    @Test("dlg_manage() follows in-dialog requests once per message: ACK confirms and restarts the lifetime, BYE ends")
+    func followsInDialogRequests() throws {
+        let h = try ModuleHarness(dialogScript("dlg_manage(); dlg_manage();"))
+        let m = try dialogModule(h)
+        _ = try h.run(invite)
+        let d = try #require(m.table.all().first)
+        let ok = try SIPMessage(bytes: Array(("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKdlg1\r\n"
+            + "From: <sip:alice@a.example>;tag=ft1\r\nTo: <sip:bob@b.example>;tag=tt1\r\nCall-ID: dlg-call-1\r\n"
+            + "CSeq: 10 INVITE\r\nContact: <sip:bob@10.0.0.2>\r\nContent-Length: 0\r\n\r\n").utf8))
+        m.inviteReply(d, code: 200, reply: ok, services: h.services)
+        #expect(d.state == .confirmedNoACK && d.started != 0 && d.callee.known)
+        func inDialog(_ method: String, _ cseq: Int) -> String {
+            "\(method) sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK\(method)\r\n"
+                + "From: <sip:alice@a.example>;tag=ft1\r\nTo: <sip:bob@b.example>;tag=tt1\r\nCall-ID: dlg-call-1\r\n"
+                + "CSeq: \(cseq) \(method)\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        }
+        // (the sweeper thread runs: move the deadline back by a second only, far from due)
+        let due = m.table.update(d) { $0.timeoutDue }
+        m.table.update(d) { $0.timeoutDue = due - 1000 }
+        _ = try h.run(inDialog("ACK", 10))
+        #expect(d.state == .confirmed && m.table.update(d) { $0.timeoutDue } >= due)
+        _ = try h.run(inDialog("INFO", 11))
+        #expect(m.table.update(d) { $0.caller.cseq } == 11)
+        _ = try h.run(inDialog("BYE", 12))
+        #expect(d.state == .deleted && m.table.count == 0 && m.stats.active.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("early_timeout drops an unanswered dialog uncounted; noack_timeout leaves an unACKed one 10 s, then it expires")
+    func earlyAndNoAckTimeouts() throws {
+        let h = try ModuleHarness(dialogScript(""))
+        let m = try dialogModule(h)
+        m.earlyTimeout.store(2, ordering: .relaxed)
+        m.noackTimeout.store(3, ordering: .relaxed)
+        let early = m.table.create(callID: Array("e1".utf8), fromTag: Array("f".utf8), now: 100, clock: 1000)
+        m.table.transition(early, to: .early, now: 100)
+        let noack = try confirmed(m)
+        m.table.update(noack) { d in
+            d.state = .confirmedNoACK  // answered, ACK pending
+            d.startedClock = 1000
+            d.timeoutDue = 999_000
+        }
+        m.expireDue(now: 2900)
+        #expect(early.state == .early && m.table.update(noack) { $0.lifetime } != 10)
+        m.expireDue(now: 4000)
+        #expect(early.state == .deleted && m.stats.failed.load(ordering: .relaxed) == 0 && m.stats.early.load(ordering: .relaxed) == 0)
+        #expect(m.table.update(noack) { $0.lifetime == 10 && $0.timeoutDue == 14000 })
+        m.expireDue(now: 13_999)
+        #expect(noack.state == .confirmedNoACK)
+        m.expireDue(now: 14_000)
+        #expect(noack.state == .deleted && m.stats.expired.load(ordering: .relaxed) == 1)
+    }
+
+    @Test("the dialog id in our Route's parameters (did=<h_entry>.<h_id>, hex)")
+    func routeDialogID() {
+        let a = DialogModule.dialogID(in: Array(";lr;ftag=x;did=1a.2f".utf8)), b = DialogModule.dialogID(in: Array(";did=0.1;lr".utf8))
+        #expect(a?.0 == 26 && a?.1 == 47 && b?.0 == 0 && b?.1 == 1)
+        #expect(DialogModule.dialogID(in: Array(";lr;did=zz".utf8)) == nil && DialogModule.dialogID(in: Array(";lr".utf8)) == nil)
+    }
 }

@@ -6,8 +6,10 @@ import Glibc
 
 /// A dialog-stateful proxy: record-routes and tracks INVITEs, relays everything through
 /// tm to the sipp callee on `{UAS}`, keeps the caller's user in a profile and logs the
-/// dialog events. `{TIMEOUT}` is the dialog lifetime, `{TBYE}` 1 to BYE on timeout.
-private let dialogConfig = """
+/// dialog events and its timeout route. `{TIMEOUT}` is the dialog lifetime, `{TBYE}` 1 to
+/// BYE on timeout, `{MODPARAMS}` more dialog modparams, `{INDIALOG}` script run for
+/// in-dialog requests after loose_route().
+let dialogConfig = """
 listen=udp:127.0.0.1:{PORT}
 log_stderror=yes
 debug=2
@@ -24,10 +26,12 @@ loadmodule "kex.so"
 modparam("dialog", "default_timeout", {TIMEOUT})
 modparam("dialog", "profiles_with_value", "caller")
 modparam("dialog", "profiles_no_value", "inbound")
+{MODPARAMS}
 request_route {
     if (is_method("OPTIONS") && uri == myself) { sl_send_reply("200", "OK"); exit; }
     if (has_totag()) {
         if (loose_route()) {
+            {INDIALOG}
             if (is_method("INFO") && is_known_dlg()) { sl_send_reply("200", "Ending"); dlg_bye("all"); exit; }
             t_relay();
             exit;
@@ -40,6 +44,8 @@ request_route {
         record_route();
         $dlg_ctx(timeout_bye) = {TBYE};
         dlg_manage();
+        $dlg_ctx(timeout_route) = "DLGTIMEOUT";
+        xlog("L_INFO", "timeout route set $dlg_ctx(timeout_route) id=$dlg_ctx(timeout_route_id) toroute=$dlg(toroute)\\n");
         $dlg_var(src) = $si;
         set_dlg_profile("caller", "$fU");
         set_dlg_profile("inbound");
@@ -49,17 +55,20 @@ request_route {
     $du = "sip:127.0.0.1:{UAS}";
     if (!t_relay()) { sl_reply_error(); }
 }
+route[DLGTIMEOUT] {
+    xlog("L_INFO", "timeout route ran for $dlg(callid) state=$dlg(state) toroute=$dlg(toroute) var=$dlg_var(src) over $rm\\n");
+}
 event_route[dialog:start] {
-    xlog("L_INFO", "dialog start $dlg(callid) state=$dlg(state) h=$dlg(h_entry):$dlg(h_id)\\n");
+    xlog("L_INFO", "dialog start $dlg(callid) state=$dlg(state) h=$dlg(h_entry):$dlg(h_id) totag=$dlg(to_tag) start=$dlg(start_ts)\\n");
 }
 event_route[dialog:end] {
-    xlog("L_INFO", "dialog end $dlg(callid) var=$dlg_var(src)\\n");
+    xlog("L_INFO", "dialog end $dlg(callid) var=$dlg_var(src) over $rm\\n");
 }
 """
 
 /// A caller that answers a BYE from the network instead of sending one: INVITE, ACK,
 /// then wait for the proxy's BYE and answer 200.
-private let uacWaitsForBye = """
+let uacWaitsForBye = """
 <?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="caller that receives the BYE">
   <send retrans="500">
@@ -173,17 +182,25 @@ struct DaemonDialogTests {
     let scenarios = TestPaths.shared.appendingPathComponent("bench/scenarios")
 
     /// A proxy on a free port relaying to a sipp callee (uas_rr.xml: answers, then takes a BYE).
-    func start(timeout: Int = 43200, timeoutBye: Bool = false) throws -> (DaemonProcess, DialogSippProcess) {
+    func start(timeout: Int = 43200, timeoutBye: Bool = false, modparams: String = "", inDialog: String = "",
+               uasScenario: String? = nil) throws -> (DaemonProcess, DialogSippProcess) {
         let uasPort = freePort()
-        let cfg = dialogConfig.replacingOccurrences(of: "{UAS}", with: String(uasPort))
-            .replacingOccurrences(of: "{TIMEOUT}", with: String(timeout))
-            .replacingOccurrences(of: "{TBYE}", with: timeoutBye ? "1" : "0")
-        let proxy = try DaemonProcess(config: cfg)
-        let uas = try DialogSippProcess(sipp, ["-sf", scenarios.appendingPathComponent("uas_rr.xml").path, "-p", String(uasPort),
+        let proxy = try DaemonProcess(config: Self.config(uas: uasPort, timeout: timeout, timeoutBye: timeoutBye,
+                                                          modparams: modparams, inDialog: inDialog))
+        let uas = try DialogSippProcess(sipp, ["-sf", uasScenario ?? scenarios.appendingPathComponent("uas_rr.xml").path, "-p", String(uasPort),
                                          "-i", "127.0.0.1", "-m", "1", "-trace_msg", "-message_file",
                                          proxy.dir.appendingPathComponent("uas.msg").path], log: proxy.dir.appendingPathComponent("uas.log"))
         usleep(300_000)
         return (proxy, uas)
+    }
+
+    /// `dialogConfig` filled in.
+    static func config(uas: UInt16, timeout: Int = 43200, timeoutBye: Bool = false, modparams: String = "", inDialog: String = "") -> String {
+        dialogConfig.replacingOccurrences(of: "{UAS}", with: String(uas))
+            .replacingOccurrences(of: "{TIMEOUT}", with: String(timeout))
+            .replacingOccurrences(of: "{TBYE}", with: timeoutBye ? "1" : "0")
+            .replacingOccurrences(of: "{MODPARAMS}", with: modparams)
+            .replacingOccurrences(of: "{INDIALOG}", with: inDialog)
     }
 
     /// A caller that waits for the BYE (scenario written next to the daemon's files).
@@ -242,8 +259,10 @@ struct DaemonDialogTests {
         #expect(try kamcmd(proxy, ["dlg.profile_get_size", "inbound"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
         let log = proxy.log
         #expect(log.contains("profile inbound size 1"), "\(log.suffix(2000))")
-        // confirmed by the 2xx (3), or already by the ACK (4): tm reports the 2xx after relaying it
-        #expect(log.contains("dialog start ") && (log.contains("state=3") || log.contains("state=4")), "\(log.suffix(2000))")
+        // as Kamailio: dialog:start runs before the 2xx goes on (state 3, never 4), before
+        // the callee's tag and the start time are filled in
+        #expect(log.contains("dialog start ") && log.contains("state=3 ") && log.contains("totag=<null> start=0"), "\(log.suffix(2000))")
+        #expect(log.contains("timeout route set DLGTIMEOUT id=1 toroute=1"), "\(log.suffix(2000))")
         #expect(log.contains("dialog end ") && log.contains("var=127.0.0.1"), "\(log.suffix(2000))")
     }
 
@@ -275,8 +294,7 @@ struct DaemonDialogTests {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
         let (inner, uas) = try start()  // proxy B next to the callee
         defer { uas.stop(); inner.stop() }
-        let outer = try DaemonProcess(config: dialogConfig.replacingOccurrences(of: "{UAS}", with: String(inner.port))
-            .replacingOccurrences(of: "{TIMEOUT}", with: "43200").replacingOccurrences(of: "{TBYE}", with: "0"))
+        let outer = try DaemonProcess(config: Self.config(uas: inner.port))
         defer { outer.stop() }
         let uac = try callerWaitingForBye(outer)
         defer { uac.stop() }
@@ -321,7 +339,10 @@ struct DaemonDialogTests {
         #expect(uas.wait(25) == 0, "callee: \(uas.log.suffix(1500))")
         let stats = try kamcmd(proxy, ["stats.get_statistics", "dialog:"])
         #expect(stats.contains("dialog:expired_dialogs = 1") && stats.contains("dialog:active_dialogs = 0"), "\(stats)")
-        // as Kamailio 5.6.3: no event_route[dialog:end] for a dialog the proxy ended itself
+        // as Kamailio 5.6.3: the timeout route runs first, over a local request; no
+        // event_route[dialog:end] for a dialog the proxy ended with BYEs
+        #expect(proxy.log.contains("timeout route ran for ") && proxy.log.contains(" state=4 toroute=1 var=127.0.0.1 over OPTIONS"),
+                "\(proxy.log.suffix(2000))")
         #expect(proxy.log.contains("dialog start ") && !proxy.log.contains("dialog end "))
     }
 }

@@ -34,6 +34,7 @@ public struct BuiltinModuleSet: Sendable {
         tls = TLSModule(runtime: runtime)
         debugger = DebuggerModule(runtime: runtime, levels: logLevels)
         let auth = AuthModule(runtime: runtime, sl: sl)
+        let rr = RRModule(runtime: runtime)
         all = [
             core, sl,
             MaxFwdModule(cfg: runtime.cfg),
@@ -42,11 +43,11 @@ public struct BuiltinModuleSet: Sendable {
             TextOpsModule(),
             XLogModule(runtime: runtime),
             PVModule(),
-            RRModule(runtime: runtime),
+            rr,
             usrloc, RegistrarModule(runtime: runtime, sl: sl, usrloc: usrloc), DBSQLiteModule(),
             auth, AuthDBModule(runtime: runtime, auth: auth),
             ctl, jsonrpcs, KexModule(), CorexModule(),
-            tm, DialogModule(tm: tm), TMXModule(),
+            tm, DialogModule(tm: tm, rr: rr), TMXModule(),
             HTableModule(runtime: runtime), TextOpsXModule(),
             cfgRPC, tls, ConnectionAliasModule(runtime: runtime), debugger,
         ]

@@ -28,7 +28,7 @@ enum DialogEndReason: Sendable {
 }
 
 /// Ending dialogs from here: BYEs per RFC 3261 §12.2.1.1 through tm's local client
-/// transactions, and the lifetime timer of confirmed dialogs.
+/// transactions.
 extension DialogModule {
     /// Sends a BYE to `side` (both for `.all`) and ends the dialog. False when the
     /// dialog is not confirmed (no remote target and tags to build a BYE from) or no
@@ -84,66 +84,5 @@ extension DialogModule {
         r.listenerIndex = leg.socket
         r.headers = extraHeaders.withLock { $0 }
         return r
-    }
-
-    /// Starts the lifetime of a newly confirmed dialog.
-    func startLifetime(_ d: Dialog) {
-        table.update(d) { d in
-            d.timeoutAt = Self.now() + d.lifetime
-            d.timeoutDue = tmNowMilliseconds() + UInt64(max(d.lifetime, 0)) * 1000
-        }
-        startSweeper()
-    }
-
-    /// Sets a new lifetime; a confirmed dialog's deadline moves to now + `seconds`.
-    func setLifetime(_ d: Dialog, _ seconds: Int) {
-        let running: Bool = table.update(d) { d in
-            d.lifetime = seconds
-            return d.timeoutAt != 0
-        }
-        if running { startLifetime(d) }
-    }
-
-    /// Ends every dialog whose lifetime ran out by `now` (monotonic ms): BYEs to both
-    /// sides with `timeout_bye`, else quietly, as Kamailio; each counts as expired.
-    /// The sweeper thread calls it; tests call it with a made-up clock.
-    func expireDue(now: UInt64) {
-        var due: [Dialog] = []
-        for b in table.buckets {
-            b.dialogs.withLock { list in
-                for d in list where d.timeoutDue != 0 && d.timeoutDue <= now && d.state != .deleted { due.append(d) }
-            }
-        }
-        for d in due {
-            let bye = table.update(d) { d in d.iflags & Dialog.timeoutBye != 0 }
-            if bye, end(d, side: .all, reason: .timeout) { continue }
-            // Without timeout_bye (or when no BYE could be built) the dialog just goes.
-            guard d.state != .deleted else { continue }
-            stats.expired.wrappingAdd(1, ordering: .relaxed)
-            table.transition(d, to: .deleted, now: Self.now())
-        }
-    }
-
-    /// Starts the thread that checks lifetimes twice a second. A sweep instead of a timer
-    /// heap: a dialog ended by BYE leaves nothing behind, where a heap would hold a stale
-    /// entry per dialog for the whole lifetime (12 h by default).
-    func startSweeper() {
-        guard sweeping.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
-        let box = Unmanaged.passRetained(self)
-        var tid = pthread_t()
-        let ok = pthread_create(&tid, nil, { raw in
-            guard let raw else { return nil }
-            let module = Unmanaged<DialogModule>.fromOpaque(raw).takeRetainedValue()
-            while true {
-                module.expireDue(now: tmNowMilliseconds())
-                usleep(500_000)
-            }
-        }, box.toOpaque())
-        if ok != 0 {
-            box.release()
-            sweeping.store(false, ordering: .relaxed)
-        } else {
-            pthread_detach(tid)
-        }
     }
 }

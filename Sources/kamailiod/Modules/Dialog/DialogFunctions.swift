@@ -80,6 +80,7 @@ extension DialogModule {
                 }
                 return ScriptPVAccessor(get: { [self] ctx in
                     guard let d = current(ctx) else { return .null }
+                    if key == "toroute" { return .int(Int32(truncatingIfNeeded: table.update(d) { $0.timeoutRoute }.flatMap { routeIndex($0) } ?? 0)) }
                     return table.update(d) { d in Self.dialogValue(d, key) }
                 })
             },
@@ -98,7 +99,10 @@ extension DialogModule {
                         let on = d.map { d in table.update(d) { $0.iflags & Dialog.timeoutBye != 0 } } ?? s.timeoutBye
                         return .int(on ? 1 : 0)
                     case "timeout": return .int(Int32(truncatingIfNeeded: s.lifetime ?? 0))
-                    default: return .int(0)  // timeout_route(_id), on, dir: not kept
+                    // the message's context, not the dialog's (null in the timeout route itself)
+                    case "timeout_route": return s.timeoutRoute.map { .str(Array($0.utf8)) } ?? .null
+                    case "timeout_route_id": return .int(Int32(truncatingIfNeeded: s.timeoutRoute.flatMap { routeIndex($0) } ?? 0))
+                    default: return .int(0)  // on, dir: not kept
                     }
                 }, set: { [self] ctx, value, _ in
                     let s = ctx.dialogState
@@ -115,6 +119,17 @@ extension DialogModule {
                         guard secs > 0 else { return }
                         s.lifetime = secs
                         if let d { setLifetime(d, secs) }
+                    case "timeout_route", "timeout_route_id":
+                        // a name, or Kamailio's route number; an unknown one clears it
+                        let name: String?
+                        if key == "timeout_route" {
+                            if case .null = value { name = nil } else { name = String(decoding: value.bytes, as: UTF8.self) }
+                        } else {
+                            name = routeName(Int(value.intValue))
+                        }
+                        let known = name.flatMap { routeIndex($0) } != nil ? name : nil
+                        s.timeoutRoute = known
+                        if let d { table.update(d) { $0.timeoutRoute = known } }
                     default: break
                     }
                 })
@@ -140,7 +155,7 @@ extension DialogModule {
         case "from_uri": return str(d.fromURI)
         case "to_uri": return str(d.toURI)
         case "from_tag": return .str(d.fromTag)
-        case "to_tag": return str(d.toTag)
+        case "to_tag": return d.callee.known ? str(d.toTag) : .null  // set with the 2xx, as Kamailio
         case "from_cseq": return .str(Array(String(d.caller.cseq).utf8))
         case "to_cseq": return d.callee.known ? .str(Array(String(d.callee.cseq).utf8)) : .null
         case "from_contact": return str(d.caller.contact)
@@ -149,8 +164,26 @@ extension DialogModule {
         case "lifetime": return int(d.lifetime)
         case "dflags": return int(d.dflags)
         case "sflags": return .int(Int32(bitPattern: d.flags))
-        default: return .null  // toroute: no timeout route kept
+        default: return .null  // toroute: see the accessor (needs the script)
         }
+    }
+
+    /// Kamailio's number of `route[name]`: request_route is 0, named routes count from 1
+    /// in the order the script defines them. Nil when the script has no such route.
+    func routeIndex(_ name: String) -> Int? {
+        guard let script = script.withLock({ $0 }) else { return nil }
+        var n = 0
+        for r in script.allRoutes where r.type == .request && !r.name.isEmpty {
+            n += 1
+            if r.name == name { return n }
+        }
+        return nil
+    }
+
+    /// The name of route number `index` (see `routeIndex`).
+    func routeName(_ index: Int) -> String? {
+        guard index > 0, let script = script.withLock({ $0 }) else { return nil }
+        return script.allRoutes.filter { $0.type == .request && !$0.name.isEmpty }.dropFirst(index - 1).first?.name
     }
 
     /// A route set as `dlg.list` and `$dlg(from_rr)` show it: `<uri>,<uri>`.

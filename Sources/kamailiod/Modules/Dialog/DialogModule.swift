@@ -12,12 +12,18 @@ final class DialogMessageState {
     /// The dialog found or created for this message.
     var dialog: Dialog?
     var looked = false
+    /// True once `dlg_manage()` or loose_route's callback processed this message for its
+    /// dialog (Kamailio's dialog context): the other one then leaves it alone.
+    var routed = false
     /// `$dlg_ctx(timeout_bye)` set before the dialog exists.
     var timeoutBye = false
     /// `dlg_set_timeout()` before the dialog exists.
     var lifetime: Int?
     /// `dlg_setflag()` before the dialog exists.
     var flags: UInt32 = 0
+    /// `$dlg_ctx(timeout_route)`: the route[NAME] a dialog made from this message runs
+    /// when its lifetime runs out.
+    var timeoutRoute: String?
 }
 
 extension ScriptContext {
@@ -33,8 +39,10 @@ extension ScriptContext {
 
 /// Dialog tracking (Kamailio's `dialog`): `dlg_manage()` on an initial INVITE creates a
 /// dialog that follows the INVITE transaction's replies (unconfirmed → early →
-/// confirmed, or deleted on a failure); in-dialog requests are matched by Call-ID and
-/// tags (RFC 3261 §12.2.2) when tm relays them, so a BYE ends the dialog. The module
+/// confirmed, or deleted on a failure); in-dialog requests are followed when
+/// `loose_route()` consumes our Route (rr's callback, as in Kamailio) or `dlg_manage()`
+/// sees them, however they are then forwarded: ACK confirms, BYE ends, others refresh
+/// the lifetime. The module
 /// can end a dialog itself with a BYE to each side (dlg_bye, dlg.end_dlg, timeout),
 /// sent through tm's local client transactions (TMUAC).
 public final class DialogModule: ScriptModule {
@@ -56,13 +64,18 @@ public final class DialogModule: ScriptModule {
     let script = Mutex<LoadedScript?>(nil)
     /// Script state for `event_route[dialog:*]` run off a worker (timer, reply callback).
     let eventWorker = Mutex<ScriptWorkerState?>(nil)
+    /// `early_timeout`, `noack_timeout`, `end_timeout` in seconds (Kamailio's defaults).
+    let earlyTimeout = Atomic<Int>(300)
+    let noackTimeout = Atomic<Int>(60)
+    let endTimeout = Atomic<Int>(300)
 
-    /// A dialog module whose dialogs follow the transactions of `tm`.
-    public init(tm: TMModule) {
+    /// A dialog module whose dialogs follow the transactions of `tm` and the requests
+    /// `rr`'s `loose_route()` routes.
+    public init(tm: TMModule, rr: RRModule? = nil) {
         self.tm = tm
         defaultTimeout = tm.runtime.cfg.declareInt("dialog", "default_timeout", 43200,
                                                    "Lifetime in seconds of a dialog created from now on")
-        tm.addRelayHook { [weak self] ctx in self?.inDialogRequest(ctx) }
+        rr?.addLooseRouteHook { [weak self] ctx, params in self?.followRequest(ctx, routeParams: params) }
     }
 
     /// Dialogs in the table now.
@@ -87,8 +100,14 @@ public final class DialogModule: ScriptModule {
         let ignored: [(String, ScriptModuleParameter.Kind)] = [
             ("db_mode", .int), ("db_url", .string), ("dlg_flag", .int), ("enable_stats", .int), ("hash_size", .int),
             ("dlg_match_mode", .int), ("track_cseq_updates", .int), ("detect_spirals", .int), ("rr_param", .string),
-            ("timeout_avp", .string), ("early_timeout", .int), ("noack_timeout", .int), ("end_timeout", .int),
+            ("timeout_avp", .string),
         ]
+        func seconds(_ name: String, _ store: @escaping @Sendable (Int) -> Void) -> ScriptModuleParameter {
+            ScriptModuleParameter(name, .int) { v throws(ScriptFixupError) in
+                guard v.intValue > 0 else { throw ScriptFixupError("\(name) must be a positive number of seconds, found \(v.intValue)") }
+                store(Int(v.intValue))
+            }
+        }
         func profiles(_ name: String, values: Bool) -> ScriptModuleParameter {
             ScriptModuleParameter(name, .string) { [self] v throws(ScriptFixupError) in
                 for p in v.stringValue.split(separator: ";") {
@@ -112,6 +131,9 @@ public final class DialogModule: ScriptModule {
                     if !h.isEmpty, h.suffix(2) != [13, 10] { h += [13, 10] }
                     extraHeaders.withLock { $0 = h }
                 },
+                seconds("early_timeout") { [self] in earlyTimeout.store($0, ordering: .relaxed) },
+                seconds("noack_timeout") { [self] in noackTimeout.store($0, ordering: .relaxed) },
+                seconds("end_timeout") { [self] in endTimeout.store($0, ordering: .relaxed) },
                 profiles("profiles_with_value", values: true),
                 profiles("profiles_no_value", values: false),
             ]
@@ -131,7 +153,6 @@ public final class DialogModule: ScriptModule {
         let to = msg.toTag
         // replies: From/To are the caller's view as in the request
         s.dialog = table.find(callID: cid, fromTag: from, toTag: to)
-        if let d = s.dialog, msg.isRequest, to != nil { trackCSeq(d, msg, fromCaller: d.fromTag.elementsEqual(from)) }
         return s.dialog
     }
 
@@ -148,11 +169,15 @@ public final class DialogModule: ScriptModule {
     func manage(_ ctx: ScriptContext) -> Int32 {
         let msg = ctx.message
         guard msg.isRequest else { return -1 }
-        if msg.toTag != nil { return current(ctx) != nil ? 1 : -1 }
+        // an in-dialog request: followed as loose_route's callback would (Kamailio returns 1)
+        if msg.toTag != nil {
+            followRequest(ctx, routeParams: nil)
+            return 1
+        }
         guard msg.method == .invite, let cid = msg.callID, let from = try? msg.from(), let fromTag = from.tag else { return -1 }
         let s = ctx.dialogState
         if s.dialog != nil { return 1 }
-        let d = table.create(callID: Array(cid), fromTag: Array(fromTag), now: Self.now())
+        let d = table.create(callID: Array(cid), fromTag: Array(fromTag), now: Self.now(), clock: tmNowMilliseconds())
         table.update(d) { d in
             d.fromURI = Array(from.uri.raw)
             d.toURI = ((try? msg.to()) ?? nil).map { Array($0.uri.raw) } ?? []
@@ -167,10 +192,13 @@ public final class DialogModule: ScriptModule {
             d.lifetime = s.lifetime ?? defaultTimeout(ctx)
             d.flags = s.flags
             if s.timeoutBye { d.iflags |= Dialog.timeoutBye }
+            d.timeoutRoute = s.timeoutRoute
             d.services = ctx.services
         }
         s.dialog = d
         s.looked = true
+        s.routed = true
+        startSweeper()  // early_timeout applies from now
         // Kamailio marks its Record-Route with the dialog id (`did`), before or after
         // record_route(); the Record-Route is written when the request is sent.
         var did = Array(";did=".utf8)
@@ -200,17 +228,23 @@ public final class DialogModule: ScriptModule {
             if old != .deleted { runEvent("dialog:failed", d, message: reply, services: services) }
             return
         }
-        // tm calls back after the 2xx went upstream, so the caller's ACK may have
-        // confirmed the dialog already on another worker: the first 2xx is what counts.
+        // tm calls back before the 2xx goes upstream; only the first 2xx counts (a
+        // forked second one finds the dialog confirmed).
         let first: Bool = table.update(d) { d in
-            if let reply { learnCallee(d, from: reply) }
             defer { d.answered = true }
             return !d.answered && d.state != .deleted
         }
-        table.transition(d, to: .confirmedNoACK, now: now)
         guard first else { return }
-        startLifetime(d)
+        table.transition(d, to: .confirmedNoACK, now: now)
+        // As Kamailio: event_route[dialog:start] sees state 3 and the callee leg and
+        // start time not yet filled in ($dlg(to_tag), $dlg(start_ts) 0); they follow it.
         runEvent("dialog:start", d, message: reply, services: services)
+        table.update(d) { d in
+            if let reply { learnCallee(d, from: reply) }
+            d.started = now
+            d.startedClock = tmNowMilliseconds()
+        }
+        startLifetime(d)
     }
 
     /// The callee side from the 2xx (bucket lock held): its tag, Contact, and the route
@@ -228,33 +262,25 @@ public final class DialogModule: ScriptModule {
         d.callee.known = true
     }
 
-    /// tm relays an in-dialog request: ACK confirms, BYE ends (finding the dialog tracks
-    /// the CSeq, see `current`). Kamailio does this from rr's loose_route callback; every
-    /// script relays what loose_route accepted.
-    func inDialogRequest(_ ctx: ScriptContext) {
-        let msg = ctx.message
-        guard msg.toTag != nil, let d = current(ctx) else { return }
-        switch msg.method {
-        case .ack: table.transition(d, to: .confirmed, now: Self.now())
-        case .bye:
-            let old = d.state
-            table.transition(d, to: .deleted, now: Self.now())
-            if old != .deleted { runEvent("dialog:end", d, message: msg, services: ctx.services) }
-        default: break
-        }
-    }
-
     /// Runs `event_route[name]` for `d`, over `message` when there is one (else a local
     /// request), with `$dlg(...)` naming the dialog. Event routes run one at a time.
     func runEvent(_ name: String, _ d: Dialog, message: SIPMessage?, services: any ScriptServices) {
-        guard let script = script.withLock({ $0 }), let ref = script.route(.event, name) else { return }
+        runRoute(.event, name, d, message: message, services: services)
+    }
+
+    /// Runs route `name` of family `type` for `d` (see `runEvent`): the timeout route is a
+    /// `route[NAME]` run as request_route over a local request, as Kamailio does.
+    func runRoute(_ type: ScriptRouteType, _ name: String, _ d: Dialog, message: SIPMessage?, services: any ScriptServices) {
+        guard let script = script.withLock({ $0 }), let ref = script.route(type, name) else { return }
+        let routeType: ScriptRouteType = type == .event ? .event : .request
         eventWorker.withLock { worker in
-            guard let worker, let local = script.makeLocalContext(services: services, worker: worker) else { return }
+            guard let worker, let local = script.makeLocalContext(services: services, worker: worker, routeType: routeType) else { return }
             let ctx = message.map {
-                ScriptContext(message: $0, receive: local.receive, worker: worker, services: services, routeType: .event)
+                ScriptContext(message: $0, receive: local.receive, worker: worker, services: services, routeType: routeType)
             } ?? local
             ctx.dialogState.dialog = d
             ctx.dialogState.looked = true
+            ctx.dialogState.routed = true
             _ = script.run(ref, ctx)
         }
     }

@@ -66,6 +66,14 @@ public final class Dialog: @unchecked Sendable {
     public internal(set) var timeoutAt = 0
     /// The same deadline on the monotonic clock (milliseconds), what the timer checks.
     var timeoutDue: UInt64 = 0
+    /// Creation and confirmation (2xx) on the monotonic clock, for early_timeout and
+    /// noack_timeout.
+    var createdClock: UInt64 = 0
+    var startedClock: UInt64 = 0
+    /// True once noack_timeout cut the lifetime of a dialog whose ACK never came.
+    var noackCut = false
+    /// `$dlg_ctx(timeout_route)`: route[NAME] run when the lifetime runs out.
+    var timeoutRoute: String?
     /// `$dlg_var(name)` values, newest first (the order `dlg.list` shows).
     var vars: [(name: String, value: [UInt8])] = []
     /// Profiles the dialog is in: name and value (nil for a profile without values).
@@ -151,11 +159,13 @@ final class DialogTable: Sendable {
         return Int(h % UInt64(buckets.count))
     }
 
-    /// A new dialog for an initial INVITE.
-    func create(callID: [UInt8], fromTag: [UInt8], now: Int) -> Dialog {
+    /// A new dialog for an initial INVITE, made at `now` (epoch seconds) and `clock`
+    /// (monotonic milliseconds).
+    func create(callID: [UInt8], fromTag: [UInt8], now: Int, clock: UInt64 = 0) -> Dialog {
         let e = bucket(callID)
         let d = Dialog(entry: e, id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue, callID: callID,
                        fromTag: fromTag, created: now)
+        d.createdClock = clock
         buckets[e].dialogs.withLock { $0.append(d) }
         stats.processed.wrappingAdd(1, ordering: .relaxed)
         return d
@@ -234,8 +244,12 @@ final class DialogTable: Sendable {
         buckets[d.entry].dialogs.withLock { _ in body(d) }
     }
 
-    /// Moves a dialog to `state`, keeping the counters right; deleted dialogs leave the table.
-    func transition(_ d: Dialog, to new: DialogState, now: Int) {
+    /// Moves a dialog to `state`, keeping the counters right; deleted dialogs leave the
+    /// table. Returns the state it was in (taken under the lock: of two callers racing to
+    /// delete it, one sees it not deleted yet).
+    /// `countFailed` false: a dialog dropped unanswered is not counted failed (early_timeout).
+    @discardableResult
+    func transition(_ d: Dialog, to new: DialogState, now: Int, countFailed: Bool = true) -> DialogState {
         let old: DialogState = buckets[d.entry].dialogs.withLock { list in
             let old = d.state
             guard old != .deleted, old != new else { return old }
@@ -243,7 +257,8 @@ final class DialogTable: Sendable {
             if new == .early && old.rawValue >= DialogState.confirmedNoACK.rawValue { return old }
             if new == .confirmedNoACK && old == .confirmed { return old }
             d.state = new
-            if new == .confirmedNoACK || new == .confirmed, d.started == 0 { d.started = now }
+            // a 2xx sets the start itself, after event_route[dialog:start] (as Kamailio)
+            if new == .confirmed, d.started == 0 { d.started = now }
             if new == .deleted {
                 d.ended = now
                 list.removeAll { $0 === d }
@@ -252,14 +267,15 @@ final class DialogTable: Sendable {
             }
             return old
         }
-        guard old != d.state else { return }
+        guard old != d.state else { return old }
         if old == .early { stats.early.wrappingSubtract(1, ordering: .relaxed) }
         if d.state == .early { stats.early.wrappingAdd(1, ordering: .relaxed) }
         let wasActive = old == .confirmed || old == .confirmedNoACK
         let isActive = d.state == .confirmed || d.state == .confirmedNoACK
         if !wasActive && isActive { stats.active.wrappingAdd(1, ordering: .relaxed) }
         if wasActive && !isActive { stats.active.wrappingSubtract(1, ordering: .relaxed) }
-        if d.state == .deleted && !wasActive { stats.failed.wrappingAdd(1, ordering: .relaxed) }
+        if d.state == .deleted && !wasActive && countFailed { stats.failed.wrappingAdd(1, ordering: .relaxed) }
+        return old
     }
 
     /// Dialogs in the table now (tests, RPC).

@@ -88,8 +88,25 @@ public final class RRModule: ScriptModule {
     /// `enable_double_rr`: two Record-Routes when the request leaves on another socket
     /// (transport or address family) than it came in on (Kamailio's default is on).
     let doubleRR = Atomic<Int>(1)
+    /// Called when `loose_route()` consumed a Route naming this server, with the
+    /// parameters of that Route (Kamailio's rr callbacks: dialog follows in-dialog
+    /// requests here, however the script forwards them).
+    let looseRouteHooks = Mutex<[@Sendable (ScriptContext, [UInt8]) -> Void]>([])
 
     public init(runtime: CoreRuntime) { self.runtime = runtime }
+
+    /// Adds a hook run each time `loose_route()` consumes one of our own Routes.
+    public func addLooseRouteHook(_ hook: @escaping @Sendable (ScriptContext, [UInt8]) -> Void) {
+        looseRouteHooks.withLock { $0.append(hook) }
+    }
+
+    /// Runs the hooks for the Route parameters `keepRouteParams` kept.
+    private func runHooks(_ ctx: ScriptContext) {
+        let hooks = looseRouteHooks.withLock { $0 }
+        guard !hooks.isEmpty else { return }
+        let params = ctx.rr.routeParams ?? []
+        for hook in hooks { hook(ctx, params) }
+    }
 
     /// rr's `modparam` parameters.
     public var parameters: [ScriptModuleParameter] {
@@ -226,6 +243,7 @@ public final class RRModule: ScriptModule {
             keepRouteParams(ctx, ruri)
             ctx.setRequestURI(Array(last.uri.raw))
             try? msg.removeValue(last.range, of: field)
+            runHooks(ctx)
             return 1
         }
         guard runtime.isMyself(host: host.text, port: top.uri.port, tls: top.uri.scheme == .sips) else {
@@ -245,6 +263,7 @@ public final class RRModule: ScriptModule {
         if routes.count > next {
             ctx.destinationURI = Array(routes[next].uri.raw)
         }
+        runHooks(ctx)
         return 1
     }
 

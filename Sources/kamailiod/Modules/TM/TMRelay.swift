@@ -188,6 +188,9 @@ extension TMModule {
         }
         guard r.0 else { return false }
         stats.count(code)
+        // Callbacks see the reply before it goes (Kamailio's TMCB_RESPONSE_READY): the
+        // dialog is confirmed before the caller can ACK it.
+        for cb in r.2 { cb(code, reply) }
         let ok = sender(bytes, cell.replyDestination)
         if locked {
             // failure_route holds the lock; schedule only, termination waits for the timer.
@@ -195,7 +198,6 @@ extension TMModule {
         } else {
             serverActions(cell, r.1)
         }
-        for cb in r.2 { cb(code, reply) }
         return ok
     }
 
