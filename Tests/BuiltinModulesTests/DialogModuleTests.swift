@@ -234,4 +234,24 @@ struct DialogModuleTests {
         #expect(a?.0 == 26 && a?.1 == 47 && b?.0 == 0 && b?.1 == 1)
         #expect(DialogModule.dialogID(in: Array(";lr;did=zz".utf8)) == nil && DialogModule.dialogID(in: Array(";lr".utf8)) == nil)
     }
+
+    @Test("$dlg_ctx(timeout_route) set before dlg_manage() goes with the dialog; by number too; unknown names clear it")
+    func timeoutRouteContext() throws {
+        let script = dialogScript("""
+            $dlg_ctx(timeout_route) = "TWO";
+            dlg_manage();
+            append_hf("X-A: $dlg_ctx(timeout_route) $dlg_ctx(timeout_route_id) $dlg(toroute)\\r\\n");
+            $dlg_ctx(timeout_route_id) = 1;
+            append_hf("X-B: $dlg_ctx(timeout_route) $dlg(toroute)\\r\\n");
+            $dlg_ctx(timeout_route) = "NOSUCH";
+            append_hf("X-C: $dlg(toroute)\\r\\n");
+            $dlg_ctx(timeout_route) = "TWO";
+            """) + "\nroute[ONE] { $var(x) = 1; }\nroute[TWO] { $var(x) = 2; }\n"
+        let h = try ModuleHarness(script)
+        let ctx = try h.run(invite)
+        let w = wire(ctx)
+        #expect(w.contains("X-A: TWO 2 2\r\n") && w.contains("X-B: ONE 1\r\n") && w.contains("X-C: 0\r\n"), "\(w)")
+        let d = try #require(ctx.dialogState.dialog)
+        #expect(try dialogModule(h).table.update(d) { $0.timeoutRoute } == "TWO")
+    }
 }
