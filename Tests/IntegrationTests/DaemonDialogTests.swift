@@ -183,8 +183,7 @@ struct DaemonDialogTests {
 
     /// A proxy on a free port relaying to a sipp callee (uas_rr.xml: answers, then takes a BYE).
     func start(timeout: Int = 43200, timeoutBye: Bool = false, modparams: String = "", inDialog: String = "",
-               uasScenario: String? = nil) throws -> (DaemonProcess, DialogSippProcess) {
-        let uasPort = freePort()
+               uasScenario: String? = nil, uasPort: UInt16 = freePort()) throws -> (DaemonProcess, DialogSippProcess) {
         let proxy = try DaemonProcess(config: Self.config(uas: uasPort, timeout: timeout, timeoutBye: timeoutBye,
                                                           modparams: modparams, inDialog: inDialog))
         let uas = try DialogSippProcess(sipp, ["-sf", uasScenario ?? scenarios.appendingPathComponent("uas_rr.xml").path, "-p", String(uasPort),

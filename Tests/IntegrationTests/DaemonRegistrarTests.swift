@@ -345,7 +345,7 @@ struct DaemonRegistrarTests {
     func initDB() throws {
         let db = try initDatabase(temporaryDirectory())
         let tables = try run(which("sqlite3") ?? "/usr/bin/sqlite3", [db.path, "SELECT table_name, table_version FROM version ORDER BY id"])
-        #expect(tables.output == "version|1\nlocation|9\nlocation_attrs|1\nsubscriber|7\n")
+        #expect(tables.output == "version|1\nlocation|9\nlocation_attrs|1\nsubscriber|7\ndialog|7\ndialog_vars|1\n")
         let again = try run(TestPaths.daemon.path, ["--init-db", db.url])
         #expect(again.status == 0 && again.output.contains("already exist"))
         let bad = try run(TestPaths.daemon.path, ["--init-db", "mysql://x"])

@@ -70,6 +70,7 @@ extension DialogModule {
                     table.update(d) { d in
                         if case .null = value { d.setVariable(name, nil) } else { d.setVariable(name, value.bytes) }
                     }
+                    persist(d)
                 })
             },
             ScriptPVDefinition("dlg") { spec, f throws(ScriptError) in

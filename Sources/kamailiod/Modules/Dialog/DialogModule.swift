@@ -68,6 +68,11 @@ public final class DialogModule: ScriptModule {
     let earlyTimeout = Atomic<Int>(300)
     let noackTimeout = Atomic<Int>(60)
     let endTimeout = Atomic<Int>(300)
+    /// `db_url`, `db_mode`, `db_update_period`, and the store they open (db_mode > 0).
+    let dbSettings = Mutex(DialogDBSettings())
+    let store = Mutex<DialogStore?>(nil)
+    /// When db_mode 2 last wrote (monotonic ms).
+    let lastFlush = Atomic<UInt64>(0)
 
     /// A dialog module whose dialogs follow the transactions of `tm` and the requests
     /// `rr`'s `loose_route()` routes.
@@ -92,13 +97,15 @@ public final class DialogModule: ScriptModule {
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         script.withLock { $0 = context.script }
         eventWorker.withLock { $0 = context.script.makeWorkerState(worker: 10_001) }
+        // once: a script reload keeps the open store and the dialogs in memory
+        if store.withLock({ $0 }) == nil { try openStore(services: context.services) }
     }
 
     /// dialog's `modparam` parameters.
     public var parameters: [ScriptModuleParameter] {
         // Accepted for Kamailio scripts; what they select is what we do (memory only).
         let ignored: [(String, ScriptModuleParameter.Kind)] = [
-            ("db_mode", .int), ("db_url", .string), ("dlg_flag", .int), ("enable_stats", .int), ("hash_size", .int),
+            ("dlg_flag", .int), ("enable_stats", .int), ("hash_size", .int),
             ("dlg_match_mode", .int), ("track_cseq_updates", .int), ("detect_spirals", .int), ("rr_param", .string),
             ("timeout_avp", .string),
         ]
@@ -134,6 +141,16 @@ public final class DialogModule: ScriptModule {
                 seconds("early_timeout") { [self] in earlyTimeout.store($0, ordering: .relaxed) },
                 seconds("noack_timeout") { [self] in noackTimeout.store($0, ordering: .relaxed) },
                 seconds("end_timeout") { [self] in endTimeout.store($0, ordering: .relaxed) },
+                seconds("db_update_period") { [self] v in dbSettings.withLock { $0.updatePeriod = v } },
+                ScriptModuleParameter("db_url", .string) { [self] v throws(ScriptFixupError) in
+                    dbSettings.withLock { $0.url = v.stringValue }
+                },
+                ScriptModuleParameter("db_mode", .int) { [self] v throws(ScriptFixupError) in
+                    guard let m = DialogDBMode(rawValue: Int(v.intValue)) else {
+                        throw ScriptFixupError("db_mode must be 0, 1, 2 or 3, found \(v.intValue)")
+                    }
+                    dbSettings.withLock { $0.mode = m }
+                },
                 profiles("profiles_with_value", values: true),
                 profiles("profiles_no_value", values: false),
             ]

@@ -16,10 +16,7 @@ extension DialogModule: RPCMethodProvider {
         guard leg.known else {
             return .object(["tag": .null, "contact": .null, "cseq": .null, "route_set": .null, "socket": .null])
         }
-        var socket = RPCValue.null
-        if let l = tm.runtime.listener(leg.socket) {
-            socket = .string("\(l.proto.name):\(l.address.hostString):\(l.address.port)")
-        }
+        let socket = socketText(leg.socket).map { RPCValue.string($0) } ?? .null
         return .object([
             "tag": .string(SIPBytes.string(leg.tag[...])),
             "contact": .string(SIPBytes.string(leg.contact[...])),

@@ -74,6 +74,9 @@ public final class Dialog: @unchecked Sendable {
     var noackCut = false
     /// `$dlg_ctx(timeout_route)`: route[NAME] run when the lifetime runs out.
     var timeoutRoute: String?
+    /// db_mode: changed since the last write (2, 3); has rows in the database.
+    var dbDirty = false
+    var inDB = false
     /// `$dlg_var(name)` values, newest first (the order `dlg.list` shows).
     var vars: [(name: String, value: [UInt8])] = []
     /// Profiles the dialog is in: name and value (nil for a profile without values).
@@ -147,6 +150,8 @@ final class DialogTable: Sendable {
     let buckets: [Bucket]
     private let nextID = Atomic<UInt32>(1)
     let stats = DialogStatistics()
+    /// Called (outside the bucket lock) for each dialog that leaves the table (db_mode).
+    let onDelete = Mutex<(@Sendable (Dialog) -> Void)?>(nil)
 
     init(size: Int = 4096) {
         buckets = (0..<size).map { _ in Bucket() }
@@ -169,6 +174,19 @@ final class DialogTable: Sendable {
         buckets[e].dialogs.withLock { $0.append(d) }
         stats.processed.wrappingAdd(1, ordering: .relaxed)
         return d
+    }
+
+    /// Puts back a dialog loaded from the database (confirmed), counted active; new
+    /// dialogs get ids above its.
+    func restore(_ d: Dialog) {
+        buckets[d.entry].dialogs.withLock { $0.append(d) }
+        var cur = nextID.load(ordering: .relaxed)
+        while cur <= d.id {
+            let (done, now) = nextID.compareExchange(expected: cur, desired: d.id &+ 1, ordering: .relaxed)
+            if done { break }
+            cur = now
+        }
+        stats.active.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// The dialog of a request: same Call-ID, and the From/To tags in either direction
@@ -275,6 +293,7 @@ final class DialogTable: Sendable {
         if !wasActive && isActive { stats.active.wrappingAdd(1, ordering: .relaxed) }
         if wasActive && !isActive { stats.active.wrappingSubtract(1, ordering: .relaxed) }
         if d.state == .deleted && !wasActive && countFailed { stats.failed.wrappingAdd(1, ordering: .relaxed) }
+        if d.state == .deleted, let gone = onDelete.withLock({ $0 }) { gone(d) }
         return old
     }
 

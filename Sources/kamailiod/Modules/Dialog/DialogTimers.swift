@@ -14,6 +14,7 @@ extension DialogModule {
             d.timeoutAt = Self.now() + d.lifetime
             d.timeoutDue = tmNowMilliseconds() + UInt64(max(d.lifetime, 0)) * 1000
         }
+        persist(d)
         startSweeper()
     }
 
@@ -61,6 +62,12 @@ extension DialogModule {
             }
         }
         for d in due { timeout(d) }
+        // db_mode 2: the changed dialogs every db_update_period
+        let period = UInt64(max(dbSettings.withLock { $0.updatePeriod }, 1)) * 1000
+        if store.withLock({ $0 }) != nil, now >= lastFlush.load(ordering: .relaxed) + period {
+            lastFlush.store(now, ordering: .relaxed)
+            flushStore(all: false)
+        }
     }
 
     /// The lifetime of a confirmed dialog ran out: `route[timeout_route]` runs over a local
