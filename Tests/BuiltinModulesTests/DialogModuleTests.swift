@@ -254,4 +254,22 @@ struct DialogModuleTests {
         let d = try #require(ctx.dialogState.dialog)
         #expect(try dialogModule(h).table.update(d) { $0.timeoutRoute } == "TWO")
     }
+
+    @Test("dlg_set_timeout_by_profile sets the lifetime of the profile's dialogs (with that value) only")
+    func timeoutByProfile() throws {
+        let h = try ModuleHarness(dialogScript("""
+            dlg_manage();
+            set_dlg_profile("caller", "$fU");
+            dlg_set_timeout_by_profile("caller", "bob", "30");
+            $var(a) = $dlg(lifetime);
+            dlg_set_timeout_by_profile("caller", "alice", "20");
+            $var(b) = $dlg(lifetime);
+            dlg_set_timeout_by_profile("caller", "10");
+            append_hf("X-L: $var(a) $var(b) $dlg(lifetime)\\r\\n");
+            """))
+        let ctx = try h.run(invite)
+        #expect(wire(ctx).contains("X-L: 43200 20 10\r\n"), "\(wire(ctx))")
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_set_timeout_by_profile(\"inbound\", \"v\", \"5\");")) }
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_set_timeout_by_profile(\"nosuch\", \"5\");")) }
+    }
 }

@@ -69,6 +69,21 @@ extension DialogModule {
                     d.profiles.contains { $0.name == name && (value == nil || $0.value == value) }
                 } ? 1 : -1
             },
+            // the lifetime of every dialog in the profile (with that value): `setLifetime` each
+            ScriptFunction("dlg_set_timeout_by_profile", arity: 2...3, routes: any, fixup: { [self] f throws(ScriptError) in
+                let name = try f.fixupString(0)
+                guard let withValues = profileHasValues(name) else {
+                    throw f.error("profile \"\(name)\" is not defined (profiles_with_value / profiles_no_value)", argument: 0)
+                }
+                if f.arguments.count == 3 && !withValues { throw f.error("profile \"\(name)\" has no values", argument: 1) }
+                return try f.defaultArgs()
+            }) { [self] ctx, args in
+                let secs = Int(ctx.int(args[args.count - 1]))
+                guard secs > 0 else { return -1 }
+                let value = args.count == 3 ? ctx.bytes(args[1]) : nil
+                for d in profileMembers(ctx.string(args[0]), value: value) { setLifetime(d, secs) }
+                return 1
+            },
             ScriptFunction("get_profile_size", arity: 2...3, routes: any,
                            fixup: profileFixup(valueArgument: false, pvLast: true)) { [self] ctx, args in
                 let name = ctx.string(args[0])
