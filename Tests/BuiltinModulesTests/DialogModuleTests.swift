@@ -228,10 +228,15 @@ struct DialogModuleTests {
         #expect(noack.state == .deleted && m.stats.expired.load(ordering: .relaxed) == 1)
     }
 
-    @Test("the dialog id in our Route's parameters (did=<h_entry>.<h_id>, hex)")
+    @Test("the dialog id in our Route's parameters: did=<h_entry>.<h_id>, hex lowest digit first as Kamailio")
     func routeDialogID() {
-        let a = DialogModule.dialogID(in: Array(";lr;ftag=x;did=1a.2f".utf8)), b = DialogModule.dialogID(in: Array(";did=0.1;lr".utf8))
-        #expect(a?.0 == 26 && a?.1 == 47 && b?.0 == 0 && b?.1 == 1)
+        // [135:6448] is "78.0391" in a Kamailio 5.6.3 Route
+        let a = DialogModule.dialogID(in: Array(";lr;ftag=x;did=78.0391".utf8)), b = DialogModule.dialogID(in: Array(";did=0.1;lr".utf8))
+        #expect(a?.0 == 135 && a?.1 == 6448 && b?.0 == 0 && b?.1 == 1)
+        var out: [UInt8] = []
+        DialogModule.appendReverseHex(6448, to: &out)
+        DialogModule.appendReverseHex(0, to: &out)
+        #expect(out == Array("03910".utf8))
         #expect(DialogModule.dialogID(in: Array(";lr;did=zz".utf8)) == nil && DialogModule.dialogID(in: Array(";lr".utf8)) == nil)
     }
 

@@ -41,4 +41,11 @@ struct DialogTableTests {
         #expect(t.stats.failed.load(ordering: .relaxed) == 1)
         #expect(t.find(callID: cid, fromTag: caller[...], toTag: nil) == nil)
     }
+
+    @Test("buckets are Kamailio's core_hash of the Call-ID (h_entry values a Kamailio dialog table accepts)")
+    func kamailioHash() {
+        let t = DialogTable(size: 4096)
+        // h_entry values Kamailio 5.6.3 gave these Call-IDs
+        #expect(t.bucket(Array("1-6623@127.0.0.1".utf8)) == 3726 && t.bucket(Array("1-10852@127.0.0.1".utf8)) == 135)
+    }
 }

@@ -51,7 +51,8 @@ struct DaemonDialogDBTests {
         defer { second.stop() }
         #expect(second.log.contains("loaded 1 dialog(s)"), "\(second.log.suffix(1500))")
         let again = try base.kamcmd(second, ["dlg.list"])
-        #expect(again.contains("call-id: \(callID)") && again.contains("state: 4") && again.contains("src: 127.0.0.1"), "\(again)")
+        #expect(again.contains("call-id: \(callID)") && again.contains("state: 4") && again.contains("src: 127.0.0.1")
+                && again.contains("lifetime: 43200"), "\(again)")
         #expect(try base.kamcmd(second, ["stats.get_statistics", "dialog:"]).contains("dialog:active_dialogs = 1"))
         let entry = try #require(base.number(again, "h_entry")), id = try #require(base.number(again, "h_id"))
         _ = try base.kamcmd(second, ["dlg.end_dlg", String(entry), String(id)])

@@ -216,12 +216,13 @@ public final class DialogModule: ScriptModule {
         s.looked = true
         s.routed = true
         startSweeper()  // early_timeout applies from now
-        // Kamailio marks its Record-Route with the dialog id (`did`), before or after
+        // Kamailio marks its Record-Route with the dialog id (`did`, its hex digits lowest
+        // first, as Kamailio writes and reads them), before or after
         // record_route(); the Record-Route is written when the request is sent.
         var did = Array(";did=".utf8)
-        TMModule.appendHex(UInt64(d.entry), to: &did)
+        Self.appendReverseHex(UInt32(truncatingIfNeeded: d.entry), to: &did)
         did.append(UInt8(ascii: "."))
-        TMModule.appendHex(UInt64(d.id), to: &did)
+        Self.appendReverseHex(d.id, to: &did)
         ctx.rr.pendingParams += did
         let services = ctx.services
         ctx.tm.replyCallbacks.append { [weak self] code, reply in

@@ -47,7 +47,7 @@ extension DialogModule {
         UsrlocExitFlush.register { [weak self] in self?.flushStore(all: true) }
     }
 
-    /// A stored dialog back in the table, its lifetime running on from where it was.
+    /// A stored dialog back in the table, its lifetime running out when it would have.
     private func restore(_ r: DialogRecord, services: (any ScriptServices)?) {
         let now = Self.now()
         // our bucket of the Call-ID (a row Kamailio wrote has its own hash)
@@ -68,8 +68,9 @@ extension DialogModule {
         d.callee.routeSet = r.calleeRoutes
         d.callee.socket = listenerIndex(r.calleeSocket)
         d.callee.known = true
+        // as Kamailio shows a loaded dialog: its whole lifetime, the deadline unchanged
         let remaining = max(r.timeout - now, 0)
-        d.lifetime = remaining
+        d.lifetime = r.timeout > r.startTime ? r.timeout - r.startTime : remaining
         d.timeoutAt = now + remaining
         let clock = tmNowMilliseconds()
         d.timeoutDue = clock + UInt64(remaining) * 1000

@@ -42,28 +42,39 @@ extension DialogModule {
         }
     }
 
-    /// The dialog id in our Route's parameters: `did=<h_entry hex>.<h_id hex>`.
+    /// `v` in hex, lowest digit first (Kamailio's `did` encoding; "0" for 0).
+    static func appendReverseHex(_ v: UInt32, to out: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var v = v
+        repeat {
+            out.append(hex[Int(v & 0xf)])
+            v >>= 4
+        } while v != 0
+    }
+
+    /// The dialog id in our Route's parameters: `did=<h_entry>.<h_id>`, each in hex with
+    /// the lowest digit first (`appendReverseHex`).
     static func dialogID(in params: [UInt8]) -> (Int, UInt32)? {
         let key = Array(";did=".utf8)
         guard params.count > key.count,
               let at = (0...(params.count - key.count)).first(where: { params[$0..<$0 + key.count].elementsEqual(key) }) else { return nil }
-        var entry: UInt64 = 0, id: UInt64 = 0, seenDot = false, digits = 0
+        var parts: [UInt32] = [0, 0], digits = [0, 0], part = 0
         for b in params[(at + key.count)...] {
-            if b == UInt8(ascii: ".") && !seenDot {
-                seenDot = true
+            if b == UInt8(ascii: "."), part == 0 {
+                part = 1
                 continue
             }
-            let v: UInt64
+            let v: UInt32
             switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt64(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = UInt64(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = UInt64(b - UInt8(ascii: "A") + 10)
-            default: return seenDot && digits > 0 && id <= UInt64(UInt32.max) ? (Int(entry), UInt32(id)) : nil
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt32(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = UInt32(b - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = UInt32(b - UInt8(ascii: "A") + 10)
+            default: return part == 1 && digits[1] > 0 ? (Int(parts[0]), parts[1]) : nil
             }
-            digits += 1
-            guard digits <= 17 else { return nil }
-            if seenDot { id = id << 4 | v } else { entry = entry << 4 | v }
+            guard digits[part] < 8 else { return nil }
+            parts[part] |= v << (4 * UInt32(digits[part]))
+            digits[part] += 1
         }
-        return seenDot && id <= UInt64(UInt32.max) ? (Int(entry), UInt32(id)) : nil
+        return part == 1 && digits[1] > 0 ? (Int(parts[0]), parts[1]) : nil
     }
 }

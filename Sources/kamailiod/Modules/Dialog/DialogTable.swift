@@ -157,11 +157,26 @@ final class DialogTable: Sendable {
         buckets = (0..<size).map { _ in Bucket() }
     }
 
-    /// The bucket of a Call-ID.
+    /// The bucket of a Call-ID: Kamailio's `core_hash` (bytes as signed chars, four at a
+    /// time), so `h_entry` is what Kamailio computes and its dialog table accepts our rows
+    /// (it refuses a `hash_entry` it would not have computed).
     func bucket<C: Collection<UInt8>>(_ callID: C) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in callID { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return Int(h % UInt64(buckets.count))
+        @inline(__always) func mix(_ h: inout UInt32, _ v: UInt32) { h = h &+ (v ^ (v >> 3)) }
+        var h: UInt32 = 0
+        var word: Int32 = 0, n = 0
+        for b in callID {
+            word = (word << 8) &+ Int32(Int8(bitPattern: b))
+            n += 1
+            if n == 4 {
+                mix(&h, UInt32(bitPattern: word))
+                word = 0
+                n = 0
+            }
+        }
+        mix(&h, UInt32(bitPattern: word))  // the 0-3 bytes left (0 when none)
+        h = (h &+ (h >> 11)) &+ ((h >> 13) &+ (h >> 23))
+        let size = UInt32(buckets.count)
+        return Int(size & (size - 1) == 0 ? h & (size - 1) : h % size)
     }
 
     /// A new dialog for an initial INVITE, made at `now` (epoch seconds) and `clock`
