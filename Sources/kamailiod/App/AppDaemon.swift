@@ -82,6 +82,12 @@ enum Daemon {
             printErr("kamailiod: \(error)")
             return Status.badConfig
         }
+        do {
+            try modules.core.checkSendSockets(listens)
+        } catch {
+            printErr("\(error)")
+            return Status.badConfig
+        }
         if opts.checkOnly {
             printErr(" config file ok, exiting...")
             return Status.ok

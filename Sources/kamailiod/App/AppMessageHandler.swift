@@ -113,7 +113,7 @@ final class SIPMessageHandler: MessageHandler {
             }
             // Replies of our transactions go to tm (§17.1.3); the rest are relayed statelessly.
             if modules.tm.handleReply(msg, info: info, context: ctx, replyRoute: replyRoute) { return }
-            runtime.relayReply(msg, info: info, replyRoute: replyRoute)
+            runtime.relayReply(msg, info: info, replyRoute: replyRoute, forcedSocket: { ctx.core.forcedSocket })
         }
     }
 

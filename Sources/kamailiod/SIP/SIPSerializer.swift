@@ -38,6 +38,13 @@ public struct SIPEditList: Sendable {
         replace(range, with: [])
     }
 
+    /// Replaces the bytes of the `index`-th recorded edit (a per-branch variant of an
+    /// insertion, such as a Record-Route that depends on the outgoing socket).
+    public mutating func rewrite(_ index: Int, with bytes: [UInt8]) {
+        guard items.indices.contains(index) else { return }
+        items[index].bytes = bytes
+    }
+
     /// Discards all edits.
     public mutating func removeAll() {
         items.removeAll()

@@ -276,6 +276,9 @@ struct ScriptParser {
     /// `name(args)` or a bare `name`.
     mutating func parseCall(_ name: String, at loc: ScriptSourceLocation) throws(ScriptError) -> ScriptCallSyntax {
         var args: [ScriptExpression] = []
+        if name == "force_send_socket", peek(0).isSymbol("(") {
+            return ScriptCallSyntax(name: name, arguments: [try parseSocketArgument()], location: loc)
+        }
         if accept("(") {
             if !accept(")") {
                 repeat {
@@ -285,6 +288,33 @@ struct ScriptParser {
             }
         }
         return ScriptCallSyntax(name: name, arguments: args, location: loc)
+    }
+
+    /// `force_send_socket([proto:]host[:port])`: the socket is written bare, as in
+    /// `listen=` (Kamailio refuses a quoted string here), so its tokens are joined back
+    /// into one word: `udp:127.0.0.2:5070`, `tcp:[::1]:5060`, `10.0.0.1`.
+    mutating func parseSocketArgument() throws(ScriptError) -> ScriptExpression {
+        _ = advance()  // (
+        let first = peek
+        var text = ""
+        while !peek.isSymbol(")") {
+            let t = advance()
+            switch t.kind {
+            case .identifier(let s), .symbol(let s): text += s
+            case .integer(let v): text += String(v)
+            case .string(let s) where s.first?.isNumber == true && s.split(separator: ".").count == 4:
+                text += s  // a dotted-quad literal (the lexer makes it a string)
+            case .string:
+                throw error("force_send_socket takes a bare socket like udp:10.0.0.1:5060, not a string "
+                            + "(set_send_socket(\"...\") takes one)", at: t)
+            default:
+                throw error("expected a socket like udp:10.0.0.1:5060 in force_send_socket()", at: t)
+            }
+            if case .eof = peek.kind { break }
+        }
+        try expect(")", "to close the argument of 'force_send_socket'")
+        guard !text.isEmpty else { throw error("force_send_socket needs a socket like udp:10.0.0.1:5060", at: first) }
+        return ScriptExpression(kind: .word(text), location: first.location)
     }
 
     /// Parses a pseudo-variable token's text.

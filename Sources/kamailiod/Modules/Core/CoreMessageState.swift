@@ -15,6 +15,11 @@ public final class CoreMessageState {
     /// Module states with edits to apply before the request is built
     /// (`applyPendingEdits`); registered when they are created, so no per-message cast.
     public var pendingEdits: [any CorePendingEdit] = []
+    /// Module states whose edits depend on the socket each branch leaves on
+    /// (`adjustEditsForBranch`), registered the same way.
+    public var branchEdits: [any CoreBranchEdit] = []
+    /// Listener index chosen by `force_send_socket`/`$fs`; -1: none (the usual choice).
+    public var forcedSocket = -1
 
     init() {}
 }

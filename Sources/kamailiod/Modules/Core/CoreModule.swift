@@ -1,6 +1,7 @@
 import SIPCore
 import SIPTransport
 import ScriptEngine
+import Synchronization
 
 /// The core's own functions (no `loadmodule` needed): stateless forwarding and the
 /// Via/rport controls.
@@ -12,6 +13,11 @@ public final class CoreModule: ScriptModule {
 
     /// The `core` cfg group.
     let cfg: CoreCfg
+    /// `force_send_socket` arguments of the load, checked once the listen sockets are known.
+    let socketArguments = Mutex<[(CoreSocketSpec, ScriptSourceLocation)]>([])
+
+    /// `$fs`.
+    public var pseudoVariables: [ScriptPVDefinition] { socketPseudoVariables }
 
     public init(runtime: CoreRuntime) {
         self.runtime = runtime
@@ -20,7 +26,7 @@ public final class CoreModule: ScriptModule {
 
     public var functions: [ScriptFunction] {
         let rt = runtime
-        return Self.cfgFunctions(rt.cfg) + [
+        return Self.cfgFunctions(rt.cfg) + socketFunctions + [
             // forward() / forward("sip:host:port;transport=tcp") / forward("host", port)
             ScriptFunction("forward", arity: 0...2, routes: [.request, .failure, .branch]) { ctx, args in
                 let target: [UInt8]

@@ -95,11 +95,14 @@ public final class CoreRuntime: @unchecked Sendable {
         }
         ours = list
         listenerCache = transport.listeners
+        // Kamailio leaves out the port when it is 5060, in Via and Record-Route alike
+        // (not for TLS here, where a missing port would mean 5061 to us).
+        func port(_ l: ListenerInfo) -> String { l.advertisedPort == 5060 && l.proto != .tls ? "" : ":\(l.advertisedPort)" }
         viaPrefixes = listenerCache.map { l in
-            Array("SIP/2.0/\(l.proto.viaToken) \(Self.uriHost(l.advertisedHost)):\(l.advertisedPort);branch=z9hG4bK".utf8)
+            Array("SIP/2.0/\(l.proto.viaToken) \(Self.uriHost(l.advertisedHost))\(port(l));branch=z9hG4bK".utf8)
         }
         rrAddresses = listenerCache.map { l in
-            Array("sip:\(Self.uriHost(l.advertisedHost)):\(l.advertisedPort)\(l.proto == .udp ? "" : ";transport=" + l.proto.name)".utf8)
+            Array("sip:\(Self.uriHost(l.advertisedHost))\(port(l))\(l.proto == .udp ? "" : ";transport=" + l.proto.name)".utf8)
         }
         self.serverHeader = serverHeader.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
         self.userAgentHeader = userAgentHeader.flatMap { $0.isEmpty ? nil : Array($0.utf8) }

@@ -73,7 +73,7 @@ extension CoreRuntime {
             log(.error, "core", "forward: cannot resolve \(host)")
             return -1
         }
-        guard let out = listener(for: proto, address: addr, preferred: info.listenerIndex) else {
+        guard let out = sendListener(forced: ctx.core.forcedSocket, proto: proto, address: addr, preferred: info.listenerIndex) else {
             log(.error, "core", "forward: no \(proto.name) socket for \(addr.isIPv6 ? "IPv6" : "IPv4") to reach \(addr)")
             return -1
         }
@@ -150,8 +150,9 @@ extension CoreRuntime {
     /// Relays a reply statelessly (§18.2.2 in reverse, Kamailio's core reply forwarding):
     /// when the top Via is ours it is removed and the reply goes where the next Via says;
     /// a reply whose top Via is not ours, or that has no further Via, is dropped.
-    /// `replyRoute` runs first and may drop it (returns false).
-    public func relayReply(_ msg: SIPMessage, info: ReceiveInfo, replyRoute: () -> Bool) {
+    /// `replyRoute` runs first and may drop it (returns false); `forcedSocket` is the
+    /// listener it chose with `force_send_socket` (-1: none), read after it ran.
+    public func relayReply(_ msg: SIPMessage, info: ReceiveInfo, replyRoute: () -> Bool, forcedSocket: () -> Int = { -1 }) {
         let route: SIPResponseRoute
         do {
             route = try msg.responseRoute(isOurs: isOurVia)
@@ -172,7 +173,7 @@ extension CoreRuntime {
                 log(.error, "core", "cannot resolve \(target.hostString) to relay a reply")
                 return
             }
-            let out = listener(for: proto, address: addr, preferred: info.listenerIndex)
+            let out = sendListener(forced: forcedSocket(), proto: proto, address: addr, preferred: info.listenerIndex)
             send(msg.serialize(), to: Destination(proto: proto, address: addr, listenerIndex: out?.index ?? -1))
         }
     }
@@ -242,7 +243,20 @@ public protocol CorePendingEdit: AnyObject {
     func apply(to ctx: ScriptContext)
 }
 
+/// An edit that depends on the socket a branch leaves on (Kamailio's conditional lumps:
+/// rr's double Record-Route), adjusted for each branch tm sends.
+public protocol CoreBranchEdit: AnyObject {
+    /// Adjusts the recorded edits for a branch leaving on `listener`; tm restores the
+    /// message's edits after each branch.
+    func adjust(for ctx: ScriptContext, leavingOn listener: Int)
+}
+
 extension ScriptContext {
+    /// Lets every module edit that depends on the outgoing socket adjust to `listener`.
+    public func adjustEditsForBranch(leavingOn listener: Int) {
+        for p in core.branchEdits { p.adjust(for: self, leavingOn: listener) }
+    }
+
     /// Applies every pending module edit (forwarding and tm call this before serializing).
     public func applyPendingEdits() {
         for p in core.pendingEdits { p.apply(to: self) }

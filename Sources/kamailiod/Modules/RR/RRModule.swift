@@ -4,7 +4,7 @@ import ScriptEngine
 import Synchronization
 
 /// Per-message rr state: parameters for our Record-Route and what `loose_route()` saw.
-final class RRMessageState: CorePendingEdit {
+final class RRMessageState: CorePendingEdit, CoreBranchEdit {
     /// `add_rr_param()` text (each with its leading `;`), before or after `record_route()`.
     var pendingParams: [UInt8] = []
     /// The Record-Route waiting for the request to be sent (so parameters added later
@@ -19,9 +19,29 @@ final class RRMessageState: CorePendingEdit {
         pending = nil
         let params = pendingParams
         pendingParams = []
-        for line in p.lines(params: params, outbound: p.outbound?(ctx)) {
-            if let anchor { ctx.message.addHeader(line, before: anchor) } else { ctx.message.addHeader(line) }
+        let lines = p.lines(params: params, outbound: p.outbound?(ctx))
+        if p.outboundOn != nil {
+            // One edit for both lines, so each tm branch can rewrite it for its socket.
+            branchEdit = (ctx.message.edits.count, p, params)
+            add(Array(lines.joined(separator: [SIPASCII.cr, SIPASCII.lf])), to: ctx)
+            return
         }
+        for line in lines { add(line, to: ctx) }
+    }
+
+    private func add(_ line: [UInt8], to ctx: ScriptContext) {
+        if let anchor { ctx.message.addHeader(line, before: anchor) } else { ctx.message.addHeader(line) }
+    }
+
+    /// The double-RR-capable Record-Route edit written by `apply`: its index in the edit
+    /// list and what it was built from.
+    var branchEdit: (index: Int, pending: RRPending, params: [UInt8])?
+
+    /// One Record-Route or two, as the branch's socket needs (Kamailio decides per branch).
+    func adjust(for ctx: ScriptContext, leavingOn listener: Int) {
+        guard let (index, p, params) = branchEdit, let outboundOn = p.outboundOn else { return }
+        let lines = p.lines(params: params, outbound: outboundOn(listener))
+        ctx.message.edits.rewrite(index, with: Array(lines.joined(separator: [SIPASCII.cr, SIPASCII.lf])) + [SIPASCII.cr, SIPASCII.lf])
     }
     /// Parameters of our own Route that `loose_route()` consumed (`check_route_param`).
     var routeParams: [UInt8]?
@@ -44,6 +64,8 @@ struct RRPending {
     /// record_route(): the Record-Route address of the socket the request leaves on,
     /// when it differs from the one it came in on (double Record-Route); nil: never.
     var outbound: ((ScriptContext) -> [UInt8]?)?
+    /// The same for a branch known to leave on listener `i`.
+    var outboundOn: ((Int) -> [UInt8]?)?
 
     /// The header lines in the order they go in, top first.
     func lines(params: [UInt8], outbound out: [UInt8]?) -> [[UInt8]] {
@@ -72,6 +94,7 @@ extension ScriptContext {
         let s = RRMessageState()
         userData[key] = s
         core.pendingEdits.append(s)
+        core.branchEdits.append(s)
         return s
     }
 }
@@ -211,19 +234,24 @@ public final class RRModule: ScriptModule {
                 guard let out = Self.outboundListener(ctx, runtime), out != l.index else { return nil }
                 return runtime.rrAddresses[out]
             }
+            p.outboundOn = { [runtime] out in
+                out != l.index && out >= 0 && out < runtime.rrAddresses.count ? runtime.rrAddresses[out] : nil
+            }
         }
         return setPending(ctx, p)
     }
 
-    /// The listener a request in `ctx` will leave on: the transport of `$du` (else the
-    /// Request-URI) and the family of its address, as tm and forward choose it.
+    /// The listener a request in `ctx` will leave on: the forced one (`force_send_socket`)
+    /// when it fits, else by the transport of `$du` (else the Request-URI) and the family
+    /// of its address, as tm and forward choose it.
     static func outboundListener(_ ctx: ScriptContext, _ runtime: CoreRuntime) -> Int? {
         let bytes = ctx.destinationURI ?? ctx.requestURIBytes
         guard let dst = try? SIPURI(bytes: bytes[...]), let host = dst.host else { return nil }
         var proto: TransportProto = dst.scheme == .sips ? .tls : .udp
         if let t = dst.transport, let p = TransportProto(name: SIPBytes.string(t).lowercased()) { proto = p }
         guard let addr = runtime.resolve(host.address, port: dst.port ?? proto.defaultPort) else { return nil }
-        return runtime.listener(for: proto, address: addr, preferred: ctx.receive.listenerIndex)?.index
+        return runtime.sendListener(forced: ctx.core.forcedSocket, proto: proto, address: addr,
+                                    preferred: ctx.receive.listenerIndex)?.index
     }
 
     /// Loose routing (§16.4): a top Route naming this server is removed; the next Route,

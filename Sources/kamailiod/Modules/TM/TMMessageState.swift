@@ -10,12 +10,18 @@ public struct TMBranchTarget: Sendable, Equatable {
     public var destination: [UInt8]?
     /// q-value times 1000 (1000 when not given).
     public var q: Int
+    /// Listener the branch must leave on (`force_send_socket` when it was added); -1: any.
+    public var socket: Int
+    /// usrloc record id of the contact the branch came from (`$T(ruid)`); nil: none.
+    public var ruid: [UInt8]?
 
     /// Creates a branch target.
-    public init(uri: [UInt8], destination: [UInt8]? = nil, q: Int = 1000) {
+    public init(uri: [UInt8], destination: [UInt8]? = nil, q: Int = 1000, socket: Int = -1, ruid: [UInt8]? = nil) {
         self.uri = uri
         self.destination = destination
         self.q = q
+        self.socket = socket
+        self.ruid = ruid
     }
 }
 
@@ -45,6 +51,11 @@ public final class TMMessageState {
     var matchKey: TMMatchKey??
     /// `$T_branch_idx`.
     var branchIndex = 0
+    /// failure_route: the branch whose reply won (`$T(ruid)`); -1 elsewhere.
+    var pickedBranch = -1
+    /// usrloc record id of the contact now in the Request-URI (registrar `lookup`), which
+    /// the main branch carries for `$T(ruid)`; nil: none.
+    public var ruid: [UInt8]?
     /// Branches added with `append_branch()`, served by the next `t_relay()`.
     public var branches: [TMBranchTarget] = []
     /// Contact groups of `t_load_contacts`, highest q first, for `t_next_contacts`.

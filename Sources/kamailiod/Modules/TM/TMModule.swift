@@ -285,7 +285,8 @@ public final class TMModule: ScriptModule, TMTimerHandler {
             ScriptFunction("t_load_contacts", arity: 0...1, routes: [.request, .failure]) { ctx, _ in
                 let s = ctx.tm
                 guard !s.branches.isEmpty else { return 1 }  // one target: nothing to order
-                var all = [TMBranchTarget(uri: ctx.requestURIBytes, destination: ctx.destinationURI)] + s.branches
+                var all = [TMBranchTarget(uri: ctx.requestURIBytes, destination: ctx.destinationURI,
+                                          socket: ctx.core.forcedSocket, ruid: s.ruid)] + s.branches
                 all = all.enumerated().sorted { a, b in
                     a.element.q != b.element.q ? a.element.q > b.element.q : a.offset < b.offset
                 }.map(\.element)
@@ -304,6 +305,8 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 guard let first = group.first else { return -1 }
                 ctx.setRequestURI(first.uri)
                 ctx.destinationURI = first.destination
+                ctx.core.forcedSocket = first.socket
+                s.ruid = first.ruid
                 s.branches = Array(group.dropFirst())
                 return 1
             },
@@ -326,7 +329,8 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 guard (try? SIPURI(bytes: uri[...])) != nil else { return -1 }
                 var q = 1000
                 if args.count > 1, let v = Double(ctx.string(args[1])) { q = Int(v * 1000) }
-                ctx.tm.branches.append(TMBranchTarget(uri: uri, destination: args.count > 0 ? nil : ctx.destinationURI, q: q))
+                ctx.tm.branches.append(TMBranchTarget(uri: uri, destination: args.count > 0 ? nil : ctx.destinationURI, q: q,
+                                                      socket: ctx.core.forcedSocket))
                 return 1
             },
         ]

@@ -236,6 +236,7 @@ extension TMModule {
             s.replyCallbacks = []
             cell.avps = ctx.avps
             cell.contactGroups = s.contactGroups
+            cell.forcedSocket = ctx.core.forcedSocket
             ctx.applyPendingEdits()
             let n = cell.lock.withLock { () -> Int in
                 cell.forwardBase = ctx.serializeMessage()
@@ -263,40 +264,42 @@ extension TMModule {
     /// ones: parallel forking, §16.6); the cell lock is held. Returns how many went out.
     func startBranches(_ cell: TMCell, _ ctx: ScriptContext, target: TMTarget?, proto: TransportProto?) -> Int {
         let s = ctx.tm
-        var targets: [(uri: [UInt8], dst: SIPURI?)] = []
+        var targets: [(uri: [UInt8], dst: SIPURI?, socket: Int, ruid: [UInt8]?)] = []
         if let t = targetURI(ctx, target: target, proto: proto) {
-            targets.append((ctx.requestURIBytes, t))
+            targets.append((ctx.requestURIBytes, t, ctx.core.forcedSocket, s.ruid))
         }
         for b in s.branches {
-            targets.append((b.uri, b.destination.flatMap { try? SIPURI(bytes: $0[...]) } ?? (try? SIPURI(bytes: b.uri[...]))))
+            targets.append((b.uri, b.destination.flatMap { try? SIPURI(bytes: $0[...]) } ?? (try? SIPURI(bytes: b.uri[...])),
+                            b.socket, b.ruid))
         }
         s.branches = []
         cell.round += 1
         var sent = 0
         for t in targets {
-            guard let dst = t.dst, sendBranch(cell, ctx, uri: t.uri, to: dst) else { continue }
+            guard let dst = t.dst, sendBranch(cell, ctx, uri: t.uri, to: dst, socket: t.socket, ruid: t.ruid) else { continue }
             sent += 1
         }
         return sent
     }
 
     /// Builds one branch (§16.6: new R-URI, our Via with a branch naming cell and branch
-    /// index), runs `branch_route`, sends it and starts its client transaction.
-    func sendBranch(_ cell: TMCell, _ ctx: ScriptContext, uri: [UInt8], to dst: SIPURI) -> Bool {
+    /// index), runs `branch_route`, sends it and starts its client transaction. `socket`
+    /// is the listener forced for it (-1: none; branch_route may change it), `ruid` the
+    /// usrloc contact it came from.
+    func sendBranch(_ cell: TMCell, _ ctx: ScriptContext, uri: [UInt8], to dst: SIPURI, socket: Int = -1, ruid: [UInt8]? = nil) -> Bool {
         let msg = ctx.message
         guard let host = dst.host else { return false }
         var proto: TransportProto = dst.scheme == .sips ? .tls : .udp
         if let t = dst.transport, let p = TransportProto(name: SIPBytes.string(t).lowercased()) { proto = p }
-        guard let addr = runtime.resolve(host.address, port: dst.port ?? proto.defaultPort),
-              let out = runtime.listener(for: proto, address: addr, preferred: ctx.receive.listenerIndex),
-              out.index < runtime.viaPrefixes.count else {
-            runtime.log(.error, "tm", "t_relay: cannot send to \(dst)")
-            return false
-        }
         let index = cell.branches.count
         let saved = msg.edits
         defer { msg.edits = saved }
         var uri = uri
+        var socket = socket
+        // branch_route shares the request's state: its force_send_socket is this branch's only
+        let savedSocket = ctx.core.forcedSocket
+        defer { ctx.core.forcedSocket = savedSocket }
+        ctx.core.forcedSocket = socket
         if let br = cell.onBranch, let script = ctx.script {
             let bctx = ScriptContext(message: msg, receive: ctx.receive, worker: ctx.worker, services: ctx.services, routeType: .branch)
             bctx.flags = ctx.flags
@@ -309,9 +312,17 @@ extension TMModule {
             bctx.tm.branchIndex = 0
             if r.dropped || bctx.dropped { return false }
             uri = bctx.requestURIBytes
+            socket = ctx.core.forcedSocket
+        }
+        guard let addr = runtime.resolve(host.address, port: dst.port ?? proto.defaultPort),
+              let out = runtime.sendListener(forced: socket, proto: proto, address: addr, preferred: ctx.receive.listenerIndex),
+              out.index < runtime.viaPrefixes.count else {
+            runtime.log(.error, "tm", "t_relay: cannot send to \(dst)")
+            return false
         }
         runtime.fillReceived(msg, info: ctx.receive, forceRport: ctx.core.forceRport)
         if !uri.elementsEqual(msg.requestURIBytes) { msg.setRequestURI(uri) }
+        ctx.adjustEditsForBranch(leavingOn: out.index)
         var via: [UInt8] = []
         via.reserveCapacity(runtime.viaPrefixes[out.index].count + 28)
         via += runtime.viaPrefixes[out.index]
@@ -322,7 +333,7 @@ extension TMModule {
         var fsm = TMClientFSM(isInvite: cell.isInvite, reliable: proto.isStream, timers: cell.timers)
         fsm.lifetimeEnd = cell.lifetimeEnd
         let actions = fsm.start(now: now())
-        cell.branches.append(TMBranch(fsm: fsm, uri: uri, destination: dest, request: bytes, round: cell.round))
+        cell.branches.append(TMBranch(fsm: fsm, uri: uri, destination: dest, request: bytes, round: cell.round, ruid: ruid))
         _ = sender(bytes, dest)
         clientActions(cell, index, actions, cancel: false)
         return true

@@ -168,6 +168,8 @@ extension TMModule {
         s.replyCode = code
         s.replyBytes = cell.branches[best].reply
         s.branchIndex = max(cell.branches.count - 1, 0)
+        s.pickedBranch = best
+        ctx.core.forcedSocket = cell.forcedSocket
         s.contactGroups = cell.contactGroups
         _ = script.run(route, ctx)
         cell.contactGroups = s.contactGroups

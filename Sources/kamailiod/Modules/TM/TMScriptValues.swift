@@ -54,6 +54,22 @@ extension TMModule {
             ScriptPVDefinition("T_reply_reason") { _, _ throws(ScriptError) in
                 ScriptPVAccessor(get: { [self] ctx in currentReplyReason(ctx) })
             },
+            // The usrloc ruid of the branch a reply is about (registrar lookup and
+            // t_load_contacts give branches theirs): in onreply_route the replying
+            // branch's, in failure_route the winning one's; elsewhere an error, as in tmx.
+            ScriptPVDefinition("T_reply_ruid") { _, _ throws(ScriptError) in
+                ScriptPVAccessor(get: { [self] ctx in
+                    let s = ctx.tm
+                    guard ctx.routeType == .failure || ctx.routeType == .onreply else {
+                        runtime.log(.error, "tmx", "$T_reply_ruid: unsupported route type \(ctx.routeType.rawValue)")
+                        return .null
+                    }
+                    guard let cell = s.cell else { return .null }
+                    let i = ctx.routeType == .failure ? s.pickedBranch : s.branchIndex
+                    let ruid = withCell(cell, locked: s.cellLocked) { cell.branches.indices.contains(i) ? cell.branches[i].ruid : nil }
+                    return ruid.map { .str($0) } ?? .null
+                })
+            },
             ScriptPVDefinition("T_branch_idx") { _, _ throws(ScriptError) in
                 ScriptPVAccessor(get: { ctx in .int(Int32(ctx.tm.branchIndex)) })
             },
@@ -94,8 +110,10 @@ extension TMModule {
         let bits = UInt64(TMTable.bucketBits)
         let mask = UInt64(table.count - 1)
         switch key {
-        case "id_index", "id_label", "id_index_n", "id_label_n":
-            let label = key.hasPrefix("id_label")
+        case "id_index", "id_label", "id_index_n", "id_label_n", "ruid":
+            // Kamailio 5.6.3's tmx has no reader behind "ruid": it falls through to the
+            // label, which is what scripts see there (the branch's ruid is $T_reply_ruid).
+            let label = key.hasPrefix("id_label") || key == "ruid"
             let create = key.hasSuffix("_n")
             return { [self] ctx in
                 var cell = ctx.tm.cell
@@ -131,9 +149,6 @@ extension TMModule {
                 let canceled = withCell(cell, locked: ctx.tm.cellLocked) { cell.canceled }
                 return .int(Int32(transactionFlags(cell, canceled: canceled)))
             }
-        case "ruid":
-            // usrloc record ids do not travel with branches here
-            return { _ in .null }
         default:
             return nil
         }

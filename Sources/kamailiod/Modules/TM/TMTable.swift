@@ -122,6 +122,8 @@ struct TMBranch {
     var round = 0
     /// `t_drop_replies()` took this branch's reply out of the final choice.
     var dropped = false
+    /// usrloc record id of the contact this branch goes to (`$T(ruid)`).
+    var ruid: [UInt8]?
 }
 
 /// A transaction ("cell" in Kamailio): the server transaction of the received request
@@ -178,6 +180,8 @@ final class TMCell: @unchecked Sendable {
     var avps: [String: [ScriptValue]] = [:]
     /// Contact groups still to try (serial forking, `t_next_contacts` in failure_route).
     var contactGroups: [[TMBranchTarget]] = []
+    /// `force_send_socket` of request_route, for branches failure_route starts (-1: none).
+    var forcedSocket = -1
     var canceled = false
     /// Code of the last reply received on any branch (`$T(reply_last)`).
     var lastReceivedCode = 0

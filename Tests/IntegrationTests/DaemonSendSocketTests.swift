@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two sockets, 127.0.0.1:{PORT} and 127.0.0.2:5060 (all of 127/8 is on `lo`, also in an
+/// isolated namespace). Requests come in on the first; X-Mode says how the second is
+/// chosen for sending. The same script (with `fork=no`, `children=1` and pv/xlog loaded)
+/// was run under Kamailio 5.6.3 to capture `kamailioCapture`.
+private let socketConfig = """
+listen=udp:127.0.0.1:{PORT}
+listen=udp:127.0.0.2:5060
+log_stderror=yes
+debug=2
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "textops.so"
+request_route {
+    if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
+    if (is_method("ACK")) { t_relay(); exit; }
+    record_route();
+    if ($hdr(X-Mode) == "forward") {
+        force_send_socket(udp:127.0.0.2);
+        forward("127.0.0.1", {UAS});
+        exit;
+    }
+    if ($hdr(X-Mode) == "fs") {
+        $fs = "udp:127.0.0.2:5060";
+        append_hf("X-FS: $fs\\r\\n");
+    } else if ($hdr(X-Mode) == "branch") {
+        t_on_branch("B");
+    } else if ($hdr(X-Mode) != "none") {
+        force_send_socket(udp:127.0.0.2:5060);
+    }
+    t_on_failure("F");
+    $du = "sip:127.0.0.1:{UAS}";
+    t_relay();
+}
+branch_route[B] {
+    force_send_socket(udp:127.0.0.2:5060);
+}
+failure_route[F] {
+    if (t_is_canceled()) exit;
+    $du = "sip:127.0.0.1:{UAS2}";
+    t_relay();
+}
+"""
+
+/// What Kamailio 5.6.3 sent to the UAS for each mode with the script above (its first
+/// socket on 127.0.0.1:5080, written here as {PORT}): the source of the INVITE, its
+/// Record-Route lines and the start of its top Via. Kamailio leaves out port 5060.
+private let kamailioCapture: [String: (source: String, recordRoutes: [String], via: String)] = [
+    "tm": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>",
+                              "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK"),
+    "fs": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>",
+                              "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK"),
+    "branch": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>",
+                                  "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK"),
+    "forward": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>",
+                                   "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK"),
+    "none": ("127.0.0.1:{PORT}", ["Record-Route: <sip:127.0.0.1:{PORT};lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.1:{PORT};branch=z9hG4bK"),
+]
+
+/// The next datagram on `peer` within `timeout` seconds that starts with `prefix`, with
+/// the `ip:port` it came from.
+private func receiveFrom(_ peer: UDPPeer, _ prefix: String, timeout: Double = 5) -> (text: String, source: String)? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        var p = pollfd(fd: peer.fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 200) == 1 else { continue }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var sin = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let n = withUnsafeMutablePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(peer.fd, &buf, buf.count, 0, $0, &len) }
+        }
+        guard n > 0 else { continue }
+        let text = String(decoding: buf[0..<n], as: UTF8.self)
+        guard text.hasPrefix(prefix) else { continue }
+        var addr = sin.sin_addr
+        var ip = [CChar](repeating: 0, count: 16)
+        inet_ntop(AF_INET, &addr, &ip, 16)
+        return (text, "\(String(cString: ip)):\(UInt16(bigEndian: sin.sin_port))")
+    }
+    return nil
+}
+
+/// A final reply to `request` (its Via, From, To, Call-ID and CSeq), sent back to `to`.
+private func answer(_ request: String, code: Int, from peer: UDPPeer, to source: String) {
+    let keep = ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
+    let lines = request.components(separatedBy: "\r\n").filter { l in keep.contains { l.hasPrefix($0) } }
+    let reply = (["SIP/2.0 \(code) Nope"] + lines + ["Content-Length: 0", "", ""]).joined(separator: "\r\n")
+    let parts = source.split(separator: ":")
+    peer.send(reply, to: String(parts[0]), port: UInt16(parts[1]) ?? 0)
+}
+
+@Suite("core: force_send_socket, $fs and the double Record-Route they cause", .serialized)
+struct DaemonSendSocketTests {
+    /// An INVITE for `mode` (From tag fs1, as in the capture).
+    func invite(_ mode: String, uac: UDPPeer, port: UInt16) -> String {
+        ["INVITE sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:\(uac.port);branch=z9hG4bK\(mode)-\(port)",
+         "From: <sip:alice@example.com>;tag=fs1", "To: <sip:bob@example.com>", "Call-ID: fs-\(mode)-\(port)",
+         "CSeq: 1 INVITE", "Contact: <sip:alice@127.0.0.1:\(uac.port)>", "Max-Forwards: 70", "X-Mode: \(mode)",
+         "Content-Length: 0", "", ""].joined(separator: "\r\n")
+    }
+
+    @Test("each way of forcing the socket sends from 127.0.0.2:5060 with Kamailio's Record-Route and Via bytes; failure_route branches keep the socket",
+          arguments: ["tm", "fs", "branch", "forward", "none"])
+    func forcedSocket(mode: String) throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let uac = try UDPPeer(), uas = try UDPPeer(), uas2 = try UDPPeer()
+        let daemon = try DaemonProcess(config: socketConfig.replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
+            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        defer { daemon.stop() }
+        let p = String(daemon.port)
+        let want = try #require(kamailioCapture[mode])
+        uac.send(invite(mode, uac: uac, port: daemon.port), to: "127.0.0.1", port: daemon.port)
+        let got = try #require(receiveFrom(uas, "INVITE"), "no INVITE; log:\n\(daemon.log)")
+        #expect(got.source == want.source.replacingOccurrences(of: "{PORT}", with: p))
+        let lines = got.text.components(separatedBy: "\r\n")
+        #expect(lines.filter { $0.hasPrefix("Record-Route:") } == want.recordRoutes.map { $0.replacingOccurrences(of: "{PORT}", with: p) })
+        #expect(lines.first { $0.hasPrefix("Via:") }?.hasPrefix(want.via.replacingOccurrences(of: "{PORT}", with: p)) == true, "\(got.text)")
+        if mode == "fs" { #expect(headerValue(got.text, "X-FS") == "udp:127.0.0.2:5060") }
+        guard mode != "forward" else { return }
+        // The first branch fails; the one failure_route starts leaves on the same socket.
+        answer(got.text, code: 404, from: uas, to: got.source)
+        let second = try #require(receiveFrom(uas2, "INVITE"), "no failure_route branch; log:\n\(daemon.log)")
+        #expect(second.source == want.source.replacingOccurrences(of: "{PORT}", with: p))
+        answer(second.text, code: 404, from: uas2, to: second.source)
+        let final = try #require(receiveFrom(uac, "SIP/2.0 404"))
+        // Replies upstream go out on the socket the request came in on, whatever was forced.
+        #expect(final.source == "127.0.0.1:\(p)")
+    }
+
+    @Test("a socket the daemon does not listen on is refused at start-up with file:line")
+    func unknownSocket() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let cfg = socketConfig.replacingOccurrences(of: "force_send_socket(udp:127.0.0.2:5060);\n    }\n    t_on_failure",
+                                                    with: "force_send_socket(udp:127.0.0.3:5060);\n    }\n    t_on_failure")
+        #expect(cfg != socketConfig)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fs-bad-\(getpid())-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("bad.cfg")
+        try cfg.replacingOccurrences(of: "{PORT}", with: String(freePort())).replacingOccurrences(of: "{UAS2}", with: "6002")
+            .replacingOccurrences(of: "{UAS}", with: "6000").write(to: file, atomically: true, encoding: .utf8)
+        let r = try run(TestPaths.daemon.path, ["-c", "-f", file.path])
+        #expect(r.status != 0)
+        let line = cfg.components(separatedBy: "\n").firstIndex { $0.contains("127.0.0.3") }.map { $0 + 1 } ?? -1
+        #expect(r.output.contains("bad.cfg:\(line)"), "\(r.output)")
+        #expect(r.output.contains("bad force_send_socket argument: 127.0.0.3:5060 (kamailiod doesn't listen on it)"), "\(r.output)")
+    }
+}
