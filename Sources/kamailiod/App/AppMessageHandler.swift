@@ -133,6 +133,7 @@ final class SIPMessageHandler: MessageHandler {
         let ctx = ScriptContext(message: msg, receive: info, worker: generation.states[worker], services: services)
         ctx.cfg = cfg
         _ = generation.script.runRequestRoute(ctx)
+        modules.tm.requestRouteFinished(ctx)
     }
 
     /// CRLF keep-alives (RFC 5626 §3.5.1) are not worth a log line.

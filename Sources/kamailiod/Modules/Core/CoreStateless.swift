@@ -47,11 +47,16 @@ extension CoreRuntime {
         return Array(SIPBytes.trimLWS(line[(colon + 1)...]))
     }
 
+    /// What `sl_reply_error()` answers after a failed `forward()`/`t_relay()`: Kamailio's
+    /// generic text for an unspecified core error (E_UNSPEC, signed by sl).
+    public static let unspecifiedErrorReply = (code: 500, reason: "I'm terribly sorry, server error occurred (1/SL)")
+
     /// Stateless forwarding of a request to `uri` (core `forward()`, RFC 3261 §16.11):
     /// a new top Via with a branch derived from the request (so a retransmission, and a
     /// CANCEL of it, get the same branch), `received`/`rport` on the previous top Via
     /// (§18.2.1, RFC 3581), then the message with every recorded edit. Returns 1 on
-    /// success, -1 when the target cannot be resolved or sent to.
+    /// success; as Kamailio, -478 when the host does not resolve, -7 when no socket
+    /// serves its transport and family, -1 for other failures.
     public func forward(_ ctx: ScriptContext, to uri: SIPURI) -> Int32 {
         let msg = ctx.message
         let info = ctx.receive
@@ -69,13 +74,16 @@ extension CoreRuntime {
         }
         let port = uri.port ?? proto.defaultPort
         // Kamailio resolves with A/AAAA (and SRV/NAPTR when no port is given); we do A/AAAA only.
+        // sl_reply_error() then answers as Kamailio's does (its core error stays unspecified)
         guard let addr = resolve(host.address, port: port) else {
             log(.error, "core", "forward: cannot resolve \(host)")
-            return -1
+            ctx.core.lastError = Self.unspecifiedErrorReply
+            return -478
         }
         guard let out = sendListener(forced: ctx.core.forcedSocket, proto: proto, address: addr, preferred: info.listenerIndex) else {
             log(.error, "core", "forward: no \(proto.name) socket for \(addr.isIPv6 ? "IPv6" : "IPv4") to reach \(addr)")
-            return -1
+            ctx.core.lastError = Self.unspecifiedErrorReply
+            return -7
         }
         if listenerCache.contains(where: { $0.address == addr && $0.proto == proto }) {
             log(.error, "core", "forward: refusing to send \(msg.isRequest ? SIPBytes.string(msg.methodBytes) : "reply") to myself (\(addr)): loop")

@@ -60,6 +60,11 @@ public final class TMMessageState {
     public var branches: [TMBranchTarget] = []
     /// Contact groups of `t_load_contacts`, highest q first, for `t_next_contacts`.
     var contactGroups: [[TMBranchTarget]] = []
+    /// Why the last branch `t_relay()` tried could not be sent.
+    var relayError: TMRelayError?
+    /// `t_relay()` sent nothing: the error to answer the transaction with when
+    /// request_route ends without a stateful reply.
+    var delayedError: TMRelayError?
     /// A reply went out from failure_route (`t_reply`).
     var repliedInFailure = false
     /// Set when a new branch was started from failure_route.

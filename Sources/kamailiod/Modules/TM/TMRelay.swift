@@ -212,7 +212,7 @@ extension TMModule {
             ctx.applyPendingEdits()
             let n = withCell(cell, locked: s.cellLocked) { startBranches(cell, ctx, target: target, proto: proto) }
             if n > 0 { s.relayedInFailure = true }
-            return n > 0 ? 1 : -1
+            return n > 0 ? 1 : (s.relayError ?? .unspecified).rawValue
         }
         guard msg.isRequest else { return -1 }
         for hook in relayHooks.withLock({ $0 }) { hook(ctx) }
@@ -243,12 +243,14 @@ extension TMModule {
                 return startBranches(cell, ctx, target: target, proto: proto)
             }
             if n == 0 {
-                table.remove(cell)
-                cell.lock.withLock { cell.removed = true }
-                s.cell = nil
-                ctx.core.lastError = (500, "Server Internal Error")
-                return -1
+                // Kamailio keeps the transaction: the script may still t_reply(), else
+                // it is answered with the error when request_route ends.
+                let e = s.relayError ?? .unspecified
+                s.delayedError = e
+                ctx.core.lastError = CoreRuntime.unspecifiedErrorReply
+                return e.rawValue
             }
+            s.delayedError = nil
             return 1
         }
     }
@@ -288,7 +290,10 @@ extension TMModule {
     /// usrloc contact it came from.
     func sendBranch(_ cell: TMCell, _ ctx: ScriptContext, uri: [UInt8], to dst: SIPURI, socket: Int = -1, ruid: [UInt8]? = nil) -> Bool {
         let msg = ctx.message
-        guard let host = dst.host else { return false }
+        guard let host = dst.host else {
+            ctx.tm.relayError = .unspecified
+            return false
+        }
         var proto: TransportProto = dst.scheme == .sips ? .tls : .udp
         if let t = dst.transport, let p = TransportProto(name: SIPBytes.string(t).lowercased()) { proto = p }
         let index = cell.branches.count
@@ -314,10 +319,15 @@ extension TMModule {
             uri = bctx.requestURIBytes
             socket = ctx.core.forcedSocket
         }
-        guard let addr = runtime.resolve(host.address, port: dst.port ?? proto.defaultPort),
-              let out = runtime.sendListener(forced: socket, proto: proto, address: addr, preferred: ctx.receive.listenerIndex),
+        guard let addr = runtime.resolve(host.address, port: dst.port ?? proto.defaultPort) else {
+            runtime.log(.error, "tm", "t_relay: failed to resolve \"\(host)\"")
+            ctx.tm.relayError = .badAddress
+            return false
+        }
+        guard let out = runtime.sendListener(forced: socket, proto: proto, address: addr, preferred: ctx.receive.listenerIndex),
               out.index < runtime.viaPrefixes.count else {
-            runtime.log(.error, "tm", "t_relay: cannot send to \(dst)")
+            runtime.log(.error, "tm", "t_relay: can't forward to \(proto.name):\(addr) (no corresponding listening socket)")
+            ctx.tm.relayError = .noSocket
             return false
         }
         runtime.fillReceived(msg, info: ctx.receive, forceRport: ctx.core.forceRport)
