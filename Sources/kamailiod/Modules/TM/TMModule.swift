@@ -239,30 +239,22 @@ public final class TMModule: ScriptModule, TMTimerHandler {
                 let code = ctx.message.isRequest ? ctx.tm.replyCode : ctx.message.statusCode
                 return r.matches(ScriptValue.decimal(Int32(code))) ? 1 : -1
             },
-            ScriptFunction("t_set_fr", arity: 1...2, routes: [.request, .failure, .branch]) { [self] ctx, args in
-                let inv = Int(ctx.int(args[0]))
-                let non = args.count > 1 ? Int(ctx.int(args[1])) : 0
+            ScriptFunction("t_set_fr", arity: 1...2, routes: [.request, .failure, .branch, .onreply]) { [self] ctx, args in
+                let inv = UInt64(max(0, ctx.int(args[0])))
+                let non = args.count > 1 ? UInt64(max(0, ctx.int(args[1]))) : 0
                 let s = ctx.tm
-                if inv > 0 { s.frInv = UInt64(inv) }
-                if non > 0 { s.fr = UInt64(non) }
-                if let c = s.cell {
-                    withCell(c, locked: s.cellLocked) {
-                        if inv > 0 { c.timers.frInv = UInt64(inv) }
-                        if non > 0 { c.timers.fr = UInt64(non) }
-                    }
-                }
+                if inv > 0 { s.frInv = inv }
+                if non > 0 { s.fr = non }
+                if let c = s.cell { changeFinalTimeouts(c, fr: non, frInv: inv, locked: s.cellLocked) }
                 return 1
             },
-            ScriptFunction("t_reset_fr", arity: 0...0, routes: [.request, .failure, .branch]) { [self] ctx, _ in
+            ScriptFunction("t_reset_fr", arity: 0...0, routes: [.request, .failure, .branch, .onreply]) { [self] ctx, _ in
                 let s = ctx.tm
                 s.fr = nil
                 s.frInv = nil
                 if let c = s.cell {
                     let v = timerValues(ctx)
-                    withCell(c, locked: s.cellLocked) {
-                        c.timers.fr = v.fr
-                        c.timers.frInv = v.frInv
-                    }
+                    changeFinalTimeouts(c, fr: v.fr, frInv: v.frInv, locked: s.cellLocked)
                 }
                 return 1
             },
@@ -338,6 +330,20 @@ public final class TMModule: ScriptModule, TMTimerHandler {
 }
 
 extension TMModule {
+    /// New final-reply timeouts for a running transaction (0 keeps one): for branches
+    /// still to come, and for the pending ones from now on (Kamailio updates them on the fly).
+    func changeFinalTimeouts(_ c: TMCell, fr: UInt64, frInv: UInt64, locked: Bool) {
+        let t = now()
+        withCell(c, locked: locked) {
+            if frInv > 0 { c.timers.frInv = frInv }
+            if fr > 0 { c.timers.fr = fr }
+            for i in c.branches.indices {
+                let actions = c.branches[i].fsm.changeFinalTimeouts(fr: fr, frInv: frInv, now: t)
+                clientActions(c, i, actions, cancel: false)
+            }
+        }
+    }
+
     /// True when `test` holds for the branch failure_route is about (`$T_branch_idx`).
     static func branch(_ ctx: ScriptContext, _ test: (TMBranch) -> Bool) -> Bool {
         guard let c = ctx.tm.cell, c.branches.indices.contains(ctx.tm.branchIndex) else { return false }

@@ -312,6 +312,9 @@ extension TMModule {
             bctx.setRequestURI(uri)
             bctx.userData = ctx.userData
             bctx.tm.branchIndex = index
+            let wasLocked = bctx.tm.cellLocked
+            bctx.tm.cellLocked = true  // the caller holds the cell lock (t_set_fr, $T(flags) must not take it again)
+            defer { bctx.tm.cellLocked = wasLocked }
             bctx.heldLocks = 1  // branches start under the cell lock: the debugger must not park here
             let r = script.run(br, bctx)
             bctx.tm.branchIndex = 0

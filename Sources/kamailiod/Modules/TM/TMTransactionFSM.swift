@@ -73,7 +73,7 @@ public struct TMClientFSM: Sendable, Equatable {
     public private(set) var state: State = .calling
     /// Last status code received (0: none).
     public private(set) var code = 0
-    private let timers: TMTimerValues
+    private var timers: TMTimerValues
     private var interval: UInt64
     /// When the final-reply timer expires.
     public private(set) var finalDeadline: UInt64 = 0
@@ -98,6 +98,20 @@ public struct TMClientFSM: Sendable, Equatable {
         var out: [Action] = [.schedule(.final, at: finalDeadline)]
         if !reliable { out.append(.schedule(.retransmit, at: now + interval)) }
         return out
+    }
+
+    /// `t_set_fr`/`t_reset_fr` on a running transaction, as Kamailio changes its branches:
+    /// the new timeouts (0 keeps one) serve later provisionals, and a pending final-reply
+    /// timer restarts from now — with fr_inv once an INVITE branch had a provisional,
+    /// else with fr; unchanged when that one is 0.
+    public mutating func changeFinalTimeouts(fr: UInt64, frInv: UInt64, now: UInt64) -> [Action] {
+        if fr > 0 { timers.fr = fr }
+        if frInv > 0 { timers.frInv = frInv }
+        let v = isInvite && state == .proceeding ? frInv : fr
+        guard isPending, v > 0 else { return [] }
+        finalDeadline = min(now + v, lifetimeEnd)
+        // an earlier deadline needs its own entry; a later one is found by the pending entry
+        return [.schedule(.final, at: finalDeadline)]
     }
 
     /// A timer fired.

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// fr_timer 3 s, fr_inv_timer 6 s; X-Mode says where the script changes them. Kamailio
+/// 5.6.3 with this script (timeouts scaled) times the silent branch out after the new
+/// value counted from the change, for the branch already running.
+private let setFrConfig = """
+listen=udp:127.0.0.1:{PORT}
+log_stderror=yes
+debug=2
+loadmodule "tm.so"
+loadmodule "tmx.so"
+loadmodule "sl.so"
+loadmodule "textops.so"
+loadmodule "pv.so"
+modparam("tm", "fr_timer", 3000)
+modparam("tm", "fr_inv_timer", 6000)
+request_route {
+    if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
+    if (is_method("ACK")) { t_relay(); exit; }
+    $du = "sip:127.0.0.1:{UAS}";
+    t_on_reply("R");
+    if ($hdr(X-Mode) == "reset") { t_set_fr(0, 1000); }
+    if ($hdr(X-Mode) == "branch") { t_on_branch("B"); }
+    t_relay();
+    if ($hdr(X-Mode) == "after") { t_set_fr(0, 1000); }
+    if ($hdr(X-Mode) == "reset") { t_reset_fr(); }
+}
+branch_route[B] {
+    t_set_fr(0, 1000);
+}
+onreply_route[R] {
+    if ($rs == 180 && $T_req($hdr(X-Mode)) == "reply") { t_set_fr(1500); }
+}
+"""
+
+@Suite("tm: t_set_fr/t_reset_fr change the running branches' final-reply timer, as Kamailio", .serialized)
+struct DaemonTMSetFrTests {
+    @Test("after t_relay (1 s, not 3), t_reset_fr after t_relay (3 s, not 1), in onreply_route on a 180 (1.5 s after it, not 6), in branch_route (1 s)")
+    func runningTransaction() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let uas = try UDPPeer()
+        let daemon = try DaemonProcess(config: setFrConfig.replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        defer { daemon.stop() }
+        /// Seconds from the INVITE (or from the 180 the UAS sends, for "reply") to the 408.
+        func timeout(_ mode: String) throws -> Double? {
+            let uac = try UDPPeer()
+            let start = Date()
+            uac.send(sipRequest("INVITE", uri: "sip:bob@127.0.0.1", via: "UDP 127.0.0.1:\(uac.port)",
+                                extra: ["X-Mode: \(mode)"], callID: "setfr-\(mode)-\(daemon.port)"), to: "127.0.0.1", port: daemon.port)
+            var from = start
+            if mode == "reply" {
+                let inv = try #require(expect(uas, "INVITE", timeout: 5))
+                let keep = ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
+                let lines = inv.components(separatedBy: "\r\n").filter { l in keep.contains { l.hasPrefix($0) } }
+                uas.send((["SIP/2.0 180 Ringing"] + lines + ["Content-Length: 0", "", ""]).joined(separator: "\r\n"),
+                         to: "127.0.0.1", port: daemon.port)
+                from = Date()
+            }
+            guard expect(uac, "SIP/2.0 408", timeout: 12) != nil else { return nil }
+            return Date().timeIntervalSince(from)
+        }
+        let after = try #require(try timeout("after"))
+        #expect(after > 0.7 && after < 2.5, "\(after)")
+        let reset = try #require(try timeout("reset"))
+        #expect(reset > 2.5 && reset < 5.5, "\(reset)")
+        let reply = try #require(try timeout("reply"))
+        #expect(reply > 1.2 && reply < 4.5, "\(reply)")
+        let branch = try #require(try timeout("branch"))
+        #expect(branch > 0.7 && branch < 2.5, "\(branch)")
+    }
+}
