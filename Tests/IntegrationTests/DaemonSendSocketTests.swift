@@ -87,13 +87,10 @@ private func receiveFrom(_ peer: UDPPeer, _ prefix: String, timeout: Double = 5)
     return nil
 }
 
-/// A final reply to `request` (its Via, From, To, Call-ID and CSeq), sent back to `to`.
+/// A final reply to `request`, sent back to `to` (`ip:port`).
 private func answer(_ request: String, code: Int, from peer: UDPPeer, to source: String) {
-    let keep = ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
-    let lines = request.components(separatedBy: "\r\n").filter { l in keep.contains { l.hasPrefix($0) } }
-    let reply = (["SIP/2.0 \(code) Nope"] + lines + ["Content-Length: 0", "", ""]).joined(separator: "\r\n")
     let parts = source.split(separator: ":")
-    peer.send(reply, to: String(parts[0]), port: UInt16(parts[1]) ?? 0)
+    peer.send(replyText(request, code, "Nope"), to: String(parts[0]), port: UInt16(parts[1]) ?? 0)
 }
 
 @Suite("core: force_send_socket, $fs and the double Record-Route they cause", .serialized)

@@ -54,10 +54,7 @@ struct DaemonTMSetFrTests {
             var from = start
             if mode == "reply" {
                 let inv = try #require(expect(uas, "INVITE", timeout: 5))
-                let keep = ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
-                let lines = inv.components(separatedBy: "\r\n").filter { l in keep.contains { l.hasPrefix($0) } }
-                uas.send((["SIP/2.0 180 Ringing"] + lines + ["Content-Length: 0", "", ""]).joined(separator: "\r\n"),
-                         to: "127.0.0.1", port: daemon.port)
+                uas.send(replyText(inv, 180, "Ringing"), to: "127.0.0.1", port: daemon.port)
                 from = Date()
             }
             guard expect(uac, "SIP/2.0 408", timeout: 12) != nil else { return nil }
