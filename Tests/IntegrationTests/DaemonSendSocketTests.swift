@@ -17,10 +17,20 @@ loadmodule "tm.so"
 loadmodule "sl.so"
 loadmodule "rr.so"
 loadmodule "textops.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+modparam("usrloc", "db_mode", 0)
 request_route {
     if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
+    if (is_method("REGISTER")) { save("location"); exit; }
     if (is_method("ACK")) { t_relay(); exit; }
     record_route();
+    if ($hdr(X-Mode) == "lookup") {
+        lookup("location");
+        append_hf("X-FS: $fs\\r\\n");
+        t_relay();
+        exit;
+    }
     if ($hdr(X-Mode) == "forward") {
         force_send_socket(udp:127.0.0.2);
         forward("127.0.0.1", {UAS});
@@ -62,6 +72,14 @@ private let kamailioCapture: [String: (source: String, recordRoutes: [String], v
                                    "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK"),
     "none": ("127.0.0.1:{PORT}", ["Record-Route: <sip:127.0.0.1:{PORT};lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.1:{PORT};branch=z9hG4bK"),
 ]
+
+/// Kamailio 5.6.3 after `lookup` for an AoR with one contact registered through each
+/// socket: `$fs` is the first contact's socket, and each branch leaves on its contact's.
+private let kamailioLookupCapture = (
+    fs: "udp:127.0.0.1:{PORT}",
+    first: (source: "127.0.0.1:{PORT}", recordRoutes: ["Record-Route: <sip:127.0.0.1:{PORT};lr;ftag=fs1>"]),
+    second: (source: "127.0.0.2:5060", recordRoutes: ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>",
+                                                      "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"]))
 
 /// The next datagram on `peer` within `timeout` seconds that starts with `prefix`, with
 /// the `ip:port` it came from.
@@ -129,6 +147,32 @@ struct DaemonSendSocketTests {
         let final = try #require(receiveFrom(uac, "SIP/2.0 404"))
         // Replies upstream go out on the socket the request came in on, whatever was forced.
         #expect(final.source == "127.0.0.1:\(p)")
+    }
+
+    @Test("lookup: every branch leaves on the socket its contact registered through, with that branch's Record-Routes")
+    func lookupSockets() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let uac = try UDPPeer(), uas = try UDPPeer(), uas2 = try UDPPeer()
+        let daemon = try DaemonProcess(config: socketConfig.replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
+            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        defer { daemon.stop() }
+        let p = String(daemon.port)
+        uas.send(registerRequest("bob", peer: uas, cseq: 1, contacts: ["<sip:bob@127.0.0.1:\(uas.port)>;q=0.5"]),
+                 to: "127.0.0.1", port: daemon.port)
+        #expect(statusCode(uas.receive(timeout: 5)) == 200)
+        uas2.send(registerRequest("bob", peer: uas2, cseq: 1, contacts: ["<sip:bob@127.0.0.1:\(uas2.port)>;q=0.4"]),
+                  to: "127.0.0.2", port: 5060)
+        #expect(statusCode(uas2.receive(timeout: 5)) == 200)
+        uac.send(invite("lookup", uac: uac, port: daemon.port).replacingOccurrences(of: "sip:bob@127.0.0.1 ", with: "sip:bob@sip.test "),
+                 to: "127.0.0.1", port: daemon.port)
+        let want = kamailioLookupCapture
+        for (peer, w) in [(uas, want.first), (uas2, want.second)] {
+            let got = try #require(receiveFrom(peer, "INVITE"), "no INVITE; log:\n\(daemon.log)")
+            #expect(got.source == w.source.replacingOccurrences(of: "{PORT}", with: p))
+            #expect(got.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Record-Route:") }
+                    == w.recordRoutes.map { $0.replacingOccurrences(of: "{PORT}", with: p) })
+            #expect(headerValue(got.text, "X-FS") == want.fs.replacingOccurrences(of: "{PORT}", with: p))
+        }
     }
 
     @Test("a socket the daemon does not listen on is refused at start-up with file:line")

@@ -51,6 +51,8 @@ public final class CoreRuntime: @unchecked Sendable {
     private(set) var listenerCache: [ListenerInfo] = []
     private(set) var viaPrefixes: [[UInt8]] = []
     private(set) var rrAddresses: [[UInt8]] = []
+    /// Per listener `proto:ip:port` (`$fs`, usrloc's `socket` column).
+    private(set) var socketTexts: [[UInt8]] = []
     /// `Server: ...` header line for local replies, without CRLF; nil for none.
     public private(set) var serverHeader: [UInt8]?
     /// `User-Agent: ...` header line for local requests, without CRLF; nil for none.
@@ -104,6 +106,7 @@ public final class CoreRuntime: @unchecked Sendable {
         rrAddresses = listenerCache.map { l in
             Array("sip:\(Self.uriHost(l.advertisedHost))\(port(l))\(l.proto == .udp ? "" : ";transport=" + l.proto.name)".utf8)
         }
+        socketTexts = listenerCache.map { l in Array("\(l.proto.name):\(l.address.hostString):\(l.address.port)".utf8) }
         self.serverHeader = serverHeader.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
         self.userAgentHeader = userAgentHeader.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
         ready.store(true, ordering: .releasing)

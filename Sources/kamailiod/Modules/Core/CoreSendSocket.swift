@@ -87,8 +87,13 @@ extension CoreRuntime {
 
     /// `proto:ip:port` of a listener, as `$fs` reads (Kamailio's socket string).
     func socketText(_ index: Int) -> [UInt8]? {
-        guard let l = listener(index) else { return nil }
-        return Array("\(l.proto.name):\(l.address.hostString):\(l.address.port)".utf8)
+        index >= 0 && index < socketTexts.count ? socketTexts[index] : nil
+    }
+
+    /// The listener whose `proto:ip:port` is `text` (a usrloc contact's socket); -1: none.
+    public func listenerIndex(socketText text: String?) -> Int {
+        guard let text else { return -1 }
+        return socketTexts.firstIndex { $0.elementsEqual(text.utf8) } ?? -1
     }
 }
 

@@ -279,6 +279,9 @@ extension RegistrarModule {
         let first = list[0]
         ctx.setRequestURI(Array(first.contact.utf8))
         ctx.tm.ruid = first.ruid.isEmpty ? nil : Array(first.ruid.utf8)
+        // As Kamailio: requests to a contact leave on the socket it registered through.
+        let socket = runtime.listenerIndex(socketText: first.socket)
+        if socket >= 0 { ctx.core.forcedSocket = socket }
         if let hop = Self.firstPathHop(first.path) {
             ctx.destinationURI = Array(hop.utf8)
             if let path = first.path { ctx.message.addHeader("Route: \(path)") }
@@ -292,7 +295,8 @@ extension RegistrarModule {
             for c in list.dropFirst() {
                 ctx.tm.branches.append(TMBranchTarget(uri: Array(c.contact.utf8),
                                                       destination: (Self.firstPathHop(c.path) ?? c.received).map { Array($0.utf8) },
-                                                      q: c.q < 0 ? 1000 : c.q, ruid: c.ruid.isEmpty ? nil : Array(c.ruid.utf8)))
+                                                      q: c.q < 0 ? 1000 : c.q, socket: runtime.listenerIndex(socketText: c.socket),
+                                                      ruid: c.ruid.isEmpty ? nil : Array(c.ruid.utf8)))
             }
         }
         return 1
@@ -316,7 +320,8 @@ extension RegistrarModule {
             for c in contacts {
                 ctx.tm.branches.append(TMBranchTarget(uri: Array(c.contact.utf8),
                                                       destination: (Self.firstPathHop(c.path) ?? c.received).map { Array($0.utf8) },
-                                                      q: c.q < 0 ? 1000 : c.q, ruid: c.ruid.isEmpty ? nil : Array(c.ruid.utf8)))
+                                                      q: c.q < 0 ? 1000 : c.q, socket: runtime.listenerIndex(socketText: c.socket),
+                                                      ruid: c.ruid.isEmpty ? nil : Array(c.ruid.utf8)))
             }
         }
         return found ? 1 : -1
