@@ -113,6 +113,14 @@ private func answer(_ request: String, code: Int, from peer: UDPPeer, to source:
 
 @Suite("core: force_send_socket, $fs and the double Record-Route they cause", .serialized)
 struct DaemonSendSocketTests {
+    /// The peers (UAC, first and second UAS) and the daemon running `socketConfig`.
+    func start() throws -> (UDPPeer, UDPPeer, UDPPeer, DaemonProcess) {
+        let uac = try UDPPeer(), uas = try UDPPeer(), uas2 = try UDPPeer()
+        let daemon = try DaemonProcess(config: socketConfig.replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
+            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        return (uac, uas, uas2, daemon)
+    }
+
     /// An INVITE for `mode` (From tag fs1, as in the capture).
     func invite(_ mode: String, uac: UDPPeer, port: UInt16) -> String {
         ["INVITE sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:\(uac.port);branch=z9hG4bK\(mode)-\(port)",
@@ -125,9 +133,7 @@ struct DaemonSendSocketTests {
           arguments: ["tm", "fs", "branch", "forward", "none"])
     func forcedSocket(mode: String) throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
-        let uac = try UDPPeer(), uas = try UDPPeer(), uas2 = try UDPPeer()
-        let daemon = try DaemonProcess(config: socketConfig.replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
-            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        let (uac, uas, uas2, daemon) = try start()
         defer { daemon.stop() }
         let p = String(daemon.port)
         let want = try #require(kamailioCapture[mode])
@@ -152,9 +158,7 @@ struct DaemonSendSocketTests {
     @Test("lookup: every branch leaves on the socket its contact registered through, with that branch's Record-Routes")
     func lookupSockets() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
-        let uac = try UDPPeer(), uas = try UDPPeer(), uas2 = try UDPPeer()
-        let daemon = try DaemonProcess(config: socketConfig.replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
-            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        let (uac, uas, uas2, daemon) = try start()
         defer { daemon.stop() }
         let p = String(daemon.port)
         uas.send(registerRequest("bob", peer: uas, cseq: 1, contacts: ["<sip:bob@127.0.0.1:\(uas.port)>;q=0.5"]),
