@@ -33,6 +33,10 @@ struct DaemonDialogDBTests {
             // written as it happened: a crash loses nothing
             #expect(try sqlite(db.path, "SELECT state, callid FROM dialog") == "4|\(callID)")
             #expect(try sqlite(db.path, "SELECT dialog_key, dialog_value FROM dialog_vars") == "src|127.0.0.1")
+            // profiles in xdata as Kamailio 5.6.3 writes them, newest first
+            let xdata = try sqlite(db.path, "SELECT xdata FROM dialog")
+            #expect(xdata.hasPrefix(#"{"profiles":[{"name":"inbound","puid":"dlgp-"#) && xdata.contains(#"{"name":"caller","value":"sipp","puid":"#),
+                    "\(xdata)")
             kill(first.pid, SIGKILL)
         } else if mode == 2 {
             // written by the next flush (db_update_period 1)
@@ -53,6 +57,8 @@ struct DaemonDialogDBTests {
         let again = try base.kamcmd(second, ["dlg.list"])
         #expect(again.contains("call-id: \(callID)") && again.contains("state: 4") && again.contains("src: 127.0.0.1")
                 && again.contains("lifetime: 43200"), "\(again)")
+        #expect(again.contains("\tprofiles: {\n\t\tinbound\n\t\t{\n\t\t\tcaller: sipp\n\t\t}\n\t}"), "\(again)")
+        #expect(try base.kamcmd(second, ["dlg.profile_get_size", "inbound"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         #expect(try base.kamcmd(second, ["stats.get_statistics", "dialog:"]).contains("dialog:active_dialogs = 1"))
         let entry = try #require(base.number(again, "h_entry")), id = try #require(base.number(again, "h_id"))
         _ = try base.kamcmd(second, ["dlg.end_dlg", String(entry), String(id)])

@@ -84,6 +84,10 @@ extension DialogModule {
         d.answered = true
         d.inDB = true
         table.restore(d)
+        // the profiles this configuration still declares (oldest first: each goes on top)
+        for p in r.profiles.reversed() where profileHasValues(p.name) == (p.value != nil) {
+            table.update(d) { d in _ = table.joinProfile(d, p.name, p.value) }
+        }
     }
 
     /// A listener as `dlg.list` and the `dialog` table name it: `udp:127.0.0.1:5060`.
@@ -147,6 +151,7 @@ extension DialogModule {
                             callerContact: d.caller.contact, calleeContact: d.callee.contact,
                             callerSocket: socket(d.caller.socket), calleeSocket: socket(d.callee.socket),
                             state: d.state.rawValue, startTime: d.started, timeout: d.timeoutAt, sflags: d.flags,
-                            iflags: d.iflags, timeoutRoute: d.timeoutRoute, requestURI: d.requestURI, vars: d.vars)
+                            iflags: d.iflags, timeoutRoute: d.timeoutRoute, requestURI: d.requestURI, vars: d.vars,
+                            profiles: d.profiles)
     }
 }

@@ -50,15 +50,16 @@ extension DialogModule {
                 let name = ctx.string(args[0])
                 let value = args.count > 1 ? ctx.bytes(args[1]) : nil
                 guard let d = current(ctx) else { return -1 }
-                _ = table.update(d) { d in table.joinProfile(d, name, value) }
+                if table.update(d, { d in table.joinProfile(d, name, value) }) { persist(d) }
                 return 1
             },
             ScriptFunction("unset_dlg_profile", arity: 1...2, routes: [.request, .onreply, .branch, .failure],
                            fixup: profileFixup(valueArgument: true, pvLast: false)) { [self] ctx, args in
                 let name = ctx.string(args[0])
                 let value = args.count > 1 ? ctx.bytes(args[1]) : nil
-                guard let d = current(ctx) else { return -1 }
-                return table.update(d) { d in table.leaveProfile(d, name, value) } ? 1 : -1
+                guard let d = current(ctx), table.update(d, { d in table.leaveProfile(d, name, value) }) else { return -1 }
+                persist(d)
+                return 1
             },
             ScriptFunction("is_in_profile", arity: 1...2, routes: any,
                            fixup: profileFixup(valueArgument: false, pvLast: false)) { [self] ctx, args in

@@ -1,4 +1,5 @@
 import SIPCore
+import Shared
 import Storage
 import Synchronization
 
@@ -31,6 +32,8 @@ struct DialogRecord: Sendable {
     var timeoutRoute: String?
     var requestURI: [UInt8]
     var vars: [(name: String, value: [UInt8])]
+    /// Profiles, newest first (the `xdata` column, as Kamailio keeps them).
+    var profiles: [(name: String, value: [UInt8]?)] = []
 }
 
 /// Reads and writes confirmed dialogs in Kamailio's `dialog` / `dialog_vars` tables, so
@@ -77,8 +80,8 @@ final class DialogStore: Sendable {
                         INSERT INTO dialog (hash_entry, hash_id, callid, from_uri, from_tag, to_uri, to_tag,
                             caller_cseq, callee_cseq, caller_route_set, callee_route_set, caller_contact,
                             callee_contact, caller_sock, callee_sock, state, start_time, timeout, sflags, iflags,
-                            toroute_name, req_uri)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            toroute_name, req_uri, xdata)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, key + [
                             Self.text(r.callID), Self.text(r.fromURI), Self.text(r.fromTag), Self.text(r.toURI),
                             Self.text(r.toTag), .text(String(r.callerCSeq)), .text(String(r.calleeCSeq)),
@@ -86,7 +89,7 @@ final class DialogStore: Sendable {
                             Self.text(r.calleeContact), .text(r.callerSocket), .text(r.calleeSocket),
                             .int(Int64(r.state)), .int(Int64(r.startTime)), .int(Int64(r.timeout)),
                             .int(Int64(r.sflags)), .int(Int64(r.iflags)), r.timeoutRoute.map { .text($0) } ?? .null,
-                            Self.text(r.requestURI),
+                            Self.text(r.requestURI), Self.xdata(r),
                         ])
                     for v in r.vars {
                         try tx.query("INSERT INTO dialog_vars (hash_entry, hash_id, dialog_key, dialog_value) VALUES (?, ?, ?, ?)",
@@ -96,6 +99,29 @@ final class DialogStore: Sendable {
             }
         } catch {
             log("cannot save \(records.count) dialog(s): \(error)")
+        }
+    }
+
+    /// Kamailio's `xdata`: `{"profiles":[{"name":..,"value":..,"puid":..}]}` (NULL without
+    /// profiles); `puid` names the membership (ours: `dlgp-<h_entry>-<h_id>-<n>`).
+    static func xdata(_ r: DialogRecord) -> SQLiteValue {
+        guard !r.profiles.isEmpty else { return .null }
+        let list = r.profiles.enumerated().map { i, p -> RPCValue in
+            var m = [RPCMember("name", .string(p.name))]
+            if let v = p.value { m.append(RPCMember("value", .string(String(decoding: v, as: UTF8.self)))) }
+            m.append(RPCMember("puid", .string("dlgp-\(r.entry)-\(r.id)-\(r.profiles.count - i)")))
+            return .struct(m)
+        }
+        return .text(RPCJSONWriter.string(.object(["profiles": .array(list)]), style: .compact))
+    }
+
+    /// The profiles in an `xdata` value (none when it is not Kamailio's JSON).
+    static func profiles(_ value: SQLiteValue) -> [(name: String, value: [UInt8]?)] {
+        guard let text = value.string, let json = try? RPCJSONParser.parse(text),
+              case .array(let list)? = json["profiles"] else { return [] }
+        return list.compactMap { p in
+            guard let name = p["name"]?.stringValue else { return nil }
+            return (name, p["value"]?.stringValue.map { Array($0.utf8) })
         }
     }
 
@@ -117,7 +143,7 @@ final class DialogStore: Sendable {
         let rows = try db.query("""
             SELECT hash_entry, hash_id, callid, from_uri, from_tag, to_uri, to_tag, caller_cseq, callee_cseq,
                 caller_route_set, callee_route_set, caller_contact, callee_contact, caller_sock, callee_sock,
-                state, start_time, timeout, sflags, iflags, toroute_name, req_uri FROM dialog ORDER BY id
+                state, start_time, timeout, sflags, iflags, toroute_name, req_uri, xdata FROM dialog ORDER BY id
             """)
         var vars: [String: [(name: String, value: [UInt8])]] = [:]
         for v in try db.query("SELECT hash_entry, hash_id, dialog_key, dialog_value FROM dialog_vars ORDER BY id DESC") {
@@ -125,7 +151,7 @@ final class DialogStore: Sendable {
             vars["\(e).\(i)", default: []].append((k, Array((v[3].string ?? "").utf8)))
         }
         return rows.compactMap { r -> DialogRecord? in
-            guard r.count == 22, let e = r[0].int, let i = r[1].int, let cid = r[2].string,
+            guard r.count == 23, let e = r[0].int, let i = r[1].int, let cid = r[2].string,
                   let state = r[15].int else { return nil }
             func b(_ n: Int) -> [UInt8] { Array((r[n].string ?? "").utf8) }
             return DialogRecord(entry: Int(e), id: UInt32(truncatingIfNeeded: i), callID: Array(cid.utf8),
@@ -136,7 +162,8 @@ final class DialogStore: Sendable {
                                 callerSocket: r[13].string ?? "", calleeSocket: r[14].string ?? "",
                                 state: Int(state), startTime: Int(r[16].int ?? 0), timeout: Int(r[17].int ?? 0),
                                 sflags: UInt32(truncatingIfNeeded: r[18].int ?? 0), iflags: UInt32(truncatingIfNeeded: r[19].int ?? 0),
-                                timeoutRoute: r[20].string, requestURI: b(21), vars: vars["\(e).\(i)"] ?? [])
+                                timeoutRoute: r[20].string, requestURI: b(21), vars: vars["\(e).\(i)"] ?? [],
+                                profiles: Self.profiles(r[22]))
         }
     }
 }
