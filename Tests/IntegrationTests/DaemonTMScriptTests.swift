@@ -83,7 +83,8 @@ struct DaemonTMScriptTests {
         #expect(headerValue(rerouted, "X-Req") == "t42")
         #expect(headerValue(rerouted, "X-Rpl") == "from-uas")
         #expect(headerValue(rerouted, "X-Code") == "486 Busy Here 486")
-        #expect(headerValue(rerouted, "X-T") == "0 0 486 yes no")
+        // $T(branch_index) in failure_route: the branch count (1), as Kamailio 5.6.3 prints it
+        #expect(headerValue(rerouted, "X-T") == "0 1 486 yes no")
     }
 
     @Test("no answer: $T_reply_code 408 Request Timeout, a local reply, t_branch_timeout true")
@@ -94,7 +95,7 @@ struct DaemonTMScriptTests {
         _ = try #require(expect(uas, "INVITE"))
         let rerouted = try #require(expect(uas2, "INVITE", timeout: 5))
         #expect(headerValue(rerouted, "X-Code") == "408 Request Timeout 408")
-        #expect(headerValue(rerouted, "X-T")?.hasPrefix("1 0 ") == true)
+        #expect(headerValue(rerouted, "X-T")?.hasPrefix("1 1 ") == true)
         #expect(headerValue(rerouted, "X-T")?.hasSuffix(" no yes") == true)
     }
 

@@ -344,10 +344,10 @@ extension TMModule {
         }
     }
 
-    /// True when `test` holds for the branch failure_route is about (`$T_branch_idx`).
+    /// True when `test` holds for the branch failure_route is about (the one whose reply won).
     static func branch(_ ctx: ScriptContext, _ test: (TMBranch) -> Bool) -> Bool {
-        guard let c = ctx.tm.cell, c.branches.indices.contains(ctx.tm.branchIndex) else { return false }
-        return test(c.branches[ctx.tm.branchIndex])
+        guard let c = ctx.tm.cell, c.branches.indices.contains(ctx.tm.pickedBranch) else { return false }
+        return test(c.branches[ctx.tm.pickedBranch])
     }
 
     /// The branch ended without a final reply (tm's local 408).

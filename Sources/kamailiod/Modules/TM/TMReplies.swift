@@ -167,7 +167,7 @@ extension TMModule {
         ctx.heldLocks = 1  // the cell lock: the debugger must not park here
         s.replyCode = code
         s.replyBytes = cell.branches[best].reply
-        s.branchIndex = max(cell.branches.count - 1, 0)
+        s.branchIndex = cell.branches.count  // Kamailio: the index the next branch gets
         s.pickedBranch = best
         ctx.core.forcedSocket = cell.forcedSocket
         s.contactGroups = cell.contactGroups
