@@ -200,7 +200,13 @@ struct DialogModuleTests {
         _ = try h.run(inDialog("INFO", 11))
         #expect(m.table.update(d) { $0.caller.cseq } == 11)
         _ = try h.run(inDialog("BYE", 12))
-        #expect(d.state == .deleted && m.table.count == 0 && m.stats.active.load(ordering: .relaxed) == 0)
+        // not forwarded: listed in state 5 until end_timeout
+        #expect(d.state == .deleted && m.table.count == 1 && m.stats.active.load(ordering: .relaxed) == 0)
+        // never matched again (is_known_dlg, a second BYE)
+        #expect(m.table.find(callID: Array("dlg-call-1".utf8), fromTag: Array("ft1".utf8)[...], toTag: Array("tt1".utf8)[...]) == nil)
+        m.endTimeout.store(1, ordering: .relaxed)
+        m.expireDue(now: m.table.update(d) { $0.endedClock } + 1000)
+        #expect(m.table.count == 0)
     }
 
     @Test("early_timeout drops an unanswered dialog uncounted; noack_timeout leaves an unACKed one 10 s, then it expires")

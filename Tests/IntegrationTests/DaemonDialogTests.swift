@@ -234,7 +234,8 @@ struct DaemonDialogTests {
     @Test("a confirmed call is listed with state 4, its legs and profiles, and leaves the table after the caller's BYE")
     func listedThenGone() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
-        let (proxy, uas) = try start()
+        // a long wait_timer: the BYE's transaction, and so its dialog in state 5, stay a while
+        let (proxy, uas) = try start(modparams: "modparam(\"tm\", \"wait_timer\", 8000)")
         defer { uas.stop(); proxy.stop() }
         let uac = try DialogSippProcess(sipp, ["-sf", scenarios.appendingPathComponent("uac_rr.xml").path, "127.0.0.1:\(proxy.port)",
                                          "-s", "bob", "-i", "127.0.0.1", "-p", String(freePort()), "-m", "1", "-d", "3000",
@@ -251,6 +252,9 @@ struct DaemonDialogTests {
         #expect(try kamcmd(proxy, ["dlg.profile_get_size", "inbound"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         #expect(try kamcmd(proxy, ["dlg.stats_active"]).contains("ongoing: 1"))
         #expect(uac.wait(30) == 0, "uac: \(uac.log.suffix(1500))")
+        // as Kamailio: listed in state 5 while tm still holds the BYE's transaction
+        let ended = try kamcmd(proxy, ["dlg.list"])
+        #expect(ended.contains("state: 5") && !ended.contains("end_ts: 0"), "\(ended)")
         let after = try waitList(proxy) { !$0.contains("h_entry") }
         #expect(!after.contains("h_entry"), "\(after)")
         let stats = try kamcmd(proxy, ["stats.get_statistics", "dialog:"])

@@ -31,8 +31,19 @@ extension DialogModule {
         case .bye:
             // only an answered dialog ends by BYE (Kamailio ignores it in early states)
             guard d.state == .confirmed || d.state == .confirmedNoACK else { return }
-            let old = table.transition(d, to: .deleted, now: now)
-            if old == .confirmed || old == .confirmedNoACK { runEvent("dialog:end", d, message: msg, services: ctx.services) }
+            // As Kamailio: the ended dialog stays listed (state 5) while tm relays the BYE,
+            // until its transaction is over; forwarded statelessly it goes at once; a BYE
+            // not forwarded at all leaves it for end_timeout to remove.
+            table.update(d) { $0.endedClock = tmNowMilliseconds() }
+            let old = table.transition(d, to: .deleted, now: now, keep: true)
+            guard old == .confirmed || old == .confirmedNoACK else { return }
+            let wait = tm.timerValues(ctx).wait
+            ctx.tm.replyCallbacks.append { [weak self] code, _ in
+                guard code >= 200, let self else { return }
+                table.update(d) { $0.lingerDue = tmNowMilliseconds() + wait }
+            }
+            ctx.core.pendingEdits.append(DialogByeForwarded(module: self, dialog: d))
+            runEvent("dialog:end", d, message: msg, services: ctx.services)
         case .ack:
             table.transition(d, to: .confirmed, now: now)
             if d.state == .confirmed { startLifetime(d) }
@@ -76,5 +87,21 @@ extension DialogModule {
             digits[part] += 1
         }
         return part == 1 && digits[1] > 0 ? (Int(parts[0]), parts[1]) : nil
+    }
+}
+
+/// Told when the request that ended `dialog` is forwarded: without a transaction
+/// (`forward()`) nothing will report the BYE's end, so the dialog leaves the table now.
+final class DialogByeForwarded: CorePendingEdit {
+    weak var module: DialogModule?
+    let dialog: Dialog
+
+    init(module: DialogModule, dialog: Dialog) {
+        self.module = module
+        self.dialog = dialog
+    }
+
+    func apply(to ctx: ScriptContext) {
+        if ctx.tm.cell == nil { module?.table.remove(dialog) }
     }
 }

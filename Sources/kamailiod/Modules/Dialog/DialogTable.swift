@@ -72,6 +72,10 @@ public final class Dialog: @unchecked Sendable {
     var startedClock: UInt64 = 0
     /// True once noack_timeout cut the lifetime of a dialog whose ACK never came.
     var noackCut = false
+    /// A dialog ended by a BYE stays listed (state 5) until its BYE transaction is over:
+    /// when it ended and when to let it go (monotonic ms; 0: at end_timeout).
+    var endedClock: UInt64 = 0
+    var lingerDue: UInt64 = 0
     /// `$dlg_ctx(timeout_route)`: route[NAME] run when the lifetime runs out.
     var timeoutRoute: String?
     /// db_mode: changed since the last write (2, 3); has rows in the database.
@@ -103,6 +107,12 @@ public final class Dialog: @unchecked Sendable {
         self.created = created
         caller.tag = fromTag
         caller.known = true
+    }
+
+    /// A dialog ended by a BYE is done with by `now` (monotonic ms): its BYE transaction
+    /// is over, or `endTimeout` ms passed since the BYE (bucket lock held).
+    func ended(by now: UInt64, endTimeout: UInt64) -> Bool {
+        (lingerDue != 0 && lingerDue <= now) || endedClock + endTimeout <= now
     }
 
     /// A `$dlg_var` value.
@@ -281,8 +291,9 @@ final class DialogTable: Sendable {
     /// table. Returns the state it was in (taken under the lock: of two callers racing to
     /// delete it, one sees it not deleted yet).
     /// `countFailed` false: a dialog dropped unanswered is not counted failed (early_timeout).
+    /// `keep`: a deleted dialog stays in the table (listed, never matched) until `remove`.
     @discardableResult
-    func transition(_ d: Dialog, to new: DialogState, now: Int, countFailed: Bool = true) -> DialogState {
+    func transition(_ d: Dialog, to new: DialogState, now: Int, countFailed: Bool = true, keep: Bool = false) -> DialogState {
         let old: DialogState = buckets[d.entry].dialogs.withLock { list in
             let old = d.state
             guard old != .deleted, old != new else { return old }
@@ -294,7 +305,7 @@ final class DialogTable: Sendable {
             if new == .confirmed, d.started == 0 { d.started = now }
             if new == .deleted {
                 d.ended = now
-                list.removeAll { $0 === d }
+                if !keep { list.removeAll { $0 === d } }
                 // a dialog leaves its profiles with the table (get_profile_size counts live ones)
                 for p in d.profiles { leaveProfile(d, p.name, p.value) }
             }
@@ -310,6 +321,11 @@ final class DialogTable: Sendable {
         if d.state == .deleted && !wasActive && countFailed { stats.failed.wrappingAdd(1, ordering: .relaxed) }
         if d.state == .deleted, let gone = onDelete.withLock({ $0 }) { gone(d) }
         return old
+    }
+
+    /// Takes a deleted dialog `transition(keep:)` left in the table out of it.
+    func remove(_ d: Dialog) {
+        buckets[d.entry].dialogs.withLock { $0.removeAll { $0 === d } }
     }
 
     /// Dialogs in the table now (tests, RPC).

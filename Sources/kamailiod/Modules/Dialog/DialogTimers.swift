@@ -34,9 +34,11 @@ extension DialogModule {
     func expireDue(now: UInt64) {
         let early = UInt64(earlyTimeout.load(ordering: .relaxed)) * 1000
         let noack = UInt64(noackTimeout.load(ordering: .relaxed)) * 1000
+        let end = UInt64(endTimeout.load(ordering: .relaxed)) * 1000
         var due: [Dialog] = [], stale: [Dialog] = []
         for b in table.buckets {
             b.dialogs.withLock { list in
+                var ended = false
                 for d in list {
                     switch d.state {
                     case .unconfirmed, .early:
@@ -49,8 +51,13 @@ extension DialogModule {
                             d.timeoutDue = now + 10_000
                         }
                         if d.timeoutDue != 0 && d.timeoutDue <= now { due.append(d) }
-                    case .deleted: break
+                    case .deleted:
+                        // ended by a BYE: gone once its transaction is, or after end_timeout
+                        if d.ended(by: now, endTimeout: end) { ended = true }
                     }
+                }
+                if ended {
+                    list.removeAll { $0.state == .deleted && $0.ended(by: now, endTimeout: end) }
                 }
             }
         }
