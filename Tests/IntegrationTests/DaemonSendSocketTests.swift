@@ -53,6 +53,7 @@ branch_route[B] {
 }
 failure_route[F] {
     if (t_is_canceled()) exit;
+    if ($hdr(X-Mode) == "back") { force_send_socket(udp:127.0.0.1:{PORT}); }
     $du = "sip:127.0.0.1:{UAS2}";
     t_relay();
 }
@@ -71,6 +72,18 @@ private let kamailioCapture: [String: (source: String, recordRoutes: [String], v
     "forward": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>",
                                    "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK"),
     "none": ("127.0.0.1:{PORT}", ["Record-Route: <sip:127.0.0.1:{PORT};lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.1:{PORT};branch=z9hG4bK"),
+    "back": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>",
+                                "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"], "Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK"),
+]
+
+/// The branch failure_route started, in the same capture: Kamailio decides its
+/// Record-Routes again for the socket it leaves on ("back" forces the receiving one there).
+private let kamailioFailureBranch: [String: (source: String, recordRoutes: [String])] = [
+    "tm": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>", "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"]),
+    "fs": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>", "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"]),
+    "branch": ("127.0.0.2:5060", ["Record-Route: <sip:127.0.0.2;r2=on;lr;ftag=fs1>", "Record-Route: <sip:127.0.0.1:{PORT};r2=on;lr;ftag=fs1>"]),
+    "none": ("127.0.0.1:{PORT}", ["Record-Route: <sip:127.0.0.1:{PORT};lr;ftag=fs1>"]),
+    "back": ("127.0.0.1:{PORT}", ["Record-Route: <sip:127.0.0.1:{PORT};lr;ftag=fs1>"]),
 ]
 
 /// Kamailio 5.6.3 after `lookup` for an AoR with one contact registered through each
@@ -129,8 +142,8 @@ struct DaemonSendSocketTests {
          "Content-Length: 0", "", ""].joined(separator: "\r\n")
     }
 
-    @Test("each way of forcing the socket sends from 127.0.0.2:5060 with Kamailio's Record-Route and Via bytes; failure_route branches keep the socket",
-          arguments: ["tm", "fs", "branch", "forward", "none"])
+    @Test("each way of forcing the socket sends from 127.0.0.2:5060 with Kamailio's Record-Route and Via bytes; failure_route branches keep the socket and get their own Record-Routes",
+          arguments: ["tm", "fs", "branch", "forward", "none", "back"])
     func forcedSocket(mode: String) throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
         let (uac, uas, uas2, daemon) = try start()
@@ -148,7 +161,10 @@ struct DaemonSendSocketTests {
         // The first branch fails; the one failure_route starts leaves on the same socket.
         answer(got.text, code: 404, from: uas, to: got.source)
         let second = try #require(receiveFrom(uas2, "INVITE"), "no failure_route branch; log:\n\(daemon.log)")
-        #expect(second.source == want.source.replacingOccurrences(of: "{PORT}", with: p))
+        let again = try #require(kamailioFailureBranch[mode])
+        #expect(second.source == again.source.replacingOccurrences(of: "{PORT}", with: p))
+        #expect(second.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Record-Route:") }
+                == again.recordRoutes.map { $0.replacingOccurrences(of: "{PORT}", with: p) })
         answer(second.text, code: 404, from: uas2, to: second.source)
         let final = try #require(receiveFrom(uac, "SIP/2.0 404"))
         // Replies upstream go out on the socket the request came in on, whatever was forced.

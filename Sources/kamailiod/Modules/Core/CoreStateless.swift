@@ -257,6 +257,9 @@ public protocol CoreBranchEdit: AnyObject {
     /// Adjusts the recorded edits for a branch leaving on `listener`; tm restores the
     /// message's edits after each branch.
     func adjust(for ctx: ScriptContext, leavingOn listener: Int)
+    /// The same adjustment for the copy of the request rebuilt from `base` (tm's stored
+    /// request, which failure_route works on); nil when it does not apply there.
+    func carry(into base: [UInt8]) -> (any CoreBranchEdit)?
 }
 
 extension ScriptContext {

@@ -22,8 +22,9 @@ final class RRMessageState: CorePendingEdit, CoreBranchEdit {
         let lines = p.lines(params: params, outbound: p.outbound?(ctx))
         if p.outboundOn != nil {
             // One edit for both lines, so each tm branch can rewrite it for its socket.
-            branchEdit = (ctx.message.edits.count, p, params)
-            add(Array(lines.joined(separator: [SIPASCII.cr, SIPASCII.lf])), to: ctx)
+            let text = Array(lines.joined(separator: [SIPASCII.cr, SIPASCII.lf]))
+            branchEdit = (ctx.message.edits.count, p, params, text + [SIPASCII.cr, SIPASCII.lf])
+            add(text, to: ctx)
             return
         }
         for line in lines { add(line, to: ctx) }
@@ -34,19 +35,44 @@ final class RRMessageState: CorePendingEdit, CoreBranchEdit {
     }
 
     /// The double-RR-capable Record-Route edit written by `apply`: its index in the edit
-    /// list and what it was built from.
-    var branchEdit: (index: Int, pending: RRPending, params: [UInt8])?
+    /// list, what it was built from, and the bytes it inserted.
+    var branchEdit: (index: Int, pending: RRPending, params: [UInt8], written: [UInt8])?
 
     /// One Record-Route or two, as the branch's socket needs (Kamailio decides per branch).
     func adjust(for ctx: ScriptContext, leavingOn listener: Int) {
-        guard let (index, p, params) = branchEdit, let outboundOn = p.outboundOn else { return }
-        let lines = p.lines(params: params, outbound: outboundOn(listener))
-        ctx.message.edits.rewrite(index, with: Array(lines.joined(separator: [SIPASCII.cr, SIPASCII.lf])) + [SIPASCII.cr, SIPASCII.lf])
+        guard let (index, p, params, _) = branchEdit else { return }
+        ctx.message.edits.rewrite(index, with: p.block(params: params, leavingOn: listener))
+    }
+
+    /// The same choice for failure_route's branches, made on the request as tm stored it.
+    func carry(into base: [UInt8]) -> (any CoreBranchEdit)? {
+        guard let (_, p, params, written) = branchEdit, let r = base.firstRange(of: written) else { return nil }
+        return RRCarriedEdit(range: r, pending: p, params: params)
     }
     /// Parameters of our own Route that `loose_route()` consumed (`check_route_param`).
     var routeParams: [UInt8]?
     /// From tag in that Route (`ftag`, for `is_direction`).
     var ftag: [UInt8]?
+}
+
+/// rr's Record-Route in the copy of the request failure_route works on (its byte range
+/// there), rewritten for the socket each new branch leaves on.
+final class RRCarriedEdit: CoreBranchEdit {
+    let range: Range<Int>
+    let pending: RRPending
+    let params: [UInt8]
+
+    init(range: Range<Int>, pending: RRPending, params: [UInt8]) {
+        self.range = range
+        self.pending = pending
+        self.params = params
+    }
+
+    func adjust(for ctx: ScriptContext, leavingOn listener: Int) {
+        ctx.message.edits.replace(range, with: pending.block(params: params, leavingOn: listener))
+    }
+
+    func carry(into base: [UInt8]) -> (any CoreBranchEdit)? { self }
 }
 
 /// A Record-Route not written yet: its address, the second one of a double
@@ -66,6 +92,12 @@ struct RRPending {
     var outbound: ((ScriptContext) -> [UInt8]?)?
     /// The same for a branch known to leave on listener `i`.
     var outboundOn: ((Int) -> [UInt8]?)?
+
+    /// The header line(s), CRLF-terminated, for a branch leaving on listener `listener`.
+    func block(params: [UInt8], leavingOn listener: Int) -> [UInt8] {
+        let lines = self.lines(params: params, outbound: outboundOn?(listener))
+        return Array(lines.joined(separator: [SIPASCII.cr, SIPASCII.lf])) + [SIPASCII.cr, SIPASCII.lf]
+    }
 
     /// The header lines in the order they go in, top first.
     func lines(params: [UInt8], outbound out: [UInt8]?) -> [[UInt8]] {

@@ -240,6 +240,9 @@ extension TMModule {
             ctx.applyPendingEdits()
             let n = cell.lock.withLock { () -> Int in
                 cell.forwardBase = ctx.serializeMessage()
+                if !ctx.core.branchEdits.isEmpty {
+                    cell.branchEdits = ctx.core.branchEdits.compactMap { $0.carry(into: cell.forwardBase) }
+                }
                 return startBranches(cell, ctx, target: target, proto: proto)
             }
             if n == 0 {

@@ -170,6 +170,7 @@ extension TMModule {
         s.branchIndex = cell.branches.count  // Kamailio: the index the next branch gets
         s.pickedBranch = best
         ctx.core.forcedSocket = cell.forcedSocket
+        ctx.core.branchEdits = cell.branchEdits
         s.contactGroups = cell.contactGroups
         _ = script.run(route, ctx)
         cell.contactGroups = s.contactGroups

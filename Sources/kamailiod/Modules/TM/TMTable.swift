@@ -182,6 +182,9 @@ final class TMCell: @unchecked Sendable {
     var contactGroups: [[TMBranchTarget]] = []
     /// `force_send_socket` of request_route, for branches failure_route starts (-1: none).
     var forcedSocket = -1
+    /// Socket-dependent edits (rr's double Record-Route) found in `forwardBase`, for the
+    /// branches failure_route starts.
+    var branchEdits: [any CoreBranchEdit] = []
     var canceled = false
     /// Code of the last reply received on any branch (`$T(reply_last)`).
     var lastReceivedCode = 0
