@@ -24,6 +24,18 @@ request_route {
     if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
     if (is_method("REGISTER")) { save("location"); exit; }
     if (is_method("ACK")) { t_relay(); exit; }
+    if ($hdr(X-Mode) == "fsops") {
+        $fs = "udp:127.0.0.2:5060";
+        $var(a) = $fs;
+        $fs = "udp:127.0.0.9:5060";
+        $var(b) = $fs;
+        $var(d) = set_send_socket("udp:127.0.0.9:5060");
+        $var(e) = set_send_socket("");
+        $var(f) = $fs;
+        $fs = $null;
+        sl_send_reply("200", "a=$var(a) b=$var(b) d=$var(d) e=$var(e) f=$var(f) null=$fs");
+        exit;
+    }
     record_route();
     if ($hdr(X-Mode) == "lookup") {
         lookup("location");
@@ -193,6 +205,18 @@ struct DaemonSendSocketTests {
                     == w.recordRoutes.map { $0.replacingOccurrences(of: "{PORT}", with: p) })
             #expect(headerValue(got.text, "X-FS") == want.fs.replacingOccurrences(of: "{PORT}", with: p))
         }
+    }
+
+    @Test("$fs and set_send_socket with a socket we lack change nothing (set_send_socket is still true, as corex's); empty text is false; $null clears")
+    func fsAssignments() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let (uac, _, _, daemon) = try start()
+        defer { daemon.stop() }
+        uac.send(invite("fsops", uac: uac, port: daemon.port), to: "127.0.0.1", port: daemon.port)
+        let reply = try #require(expect(uac, "SIP/2.0 200", timeout: 5))
+        #expect(reply.hasPrefix("SIP/2.0 200 a=udp:127.0.0.2:5060 b=udp:127.0.0.2:5060 d=1 e=-1 f=udp:127.0.0.2:5060 null=<null>\r\n"),
+                "\(reply)")
+        #expect(daemon.log.contains("no socket found to match [udp:127.0.0.9:5060]"))
     }
 
     @Test("a socket the daemon does not listen on is refused at start-up with file:line")

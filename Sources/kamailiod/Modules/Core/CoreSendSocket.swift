@@ -161,15 +161,14 @@ extension CoreModule {
     }
 
     /// Sets the forced socket from `[proto:]host[:port]` text (`set_send_socket`, `$fs`);
-    /// false, with an error logged, when it names none of ours.
-    func setSendSocket(_ ctx: ScriptContext, _ text: [UInt8]) -> Bool {
+    /// text naming none of ours leaves it as it was, with a warning (Kamailio's).
+    func setSendSocket(_ ctx: ScriptContext, _ text: [UInt8]) {
         let s = String(decoding: text, as: UTF8.self)
         guard let spec = CoreSocketSpec.parse(s), let i = runtime.listenerIndex(matching: spec) else {
-            runtime.log(.error, "core", "no socket found to match [\(s)]")
-            return false
+            runtime.log(.warning, "core", "no socket found to match [\(s)]")
+            return
         }
         ctx.core.forcedSocket = i
-        return true
     }
 
     /// `force_send_socket(sock)` and `set_send_socket("sock")`.
@@ -181,13 +180,15 @@ extension CoreModule {
                 ctx.core.forcedSocket = arg.index
                 return 1
             },
+            // corex's: true even when no socket matches (then nothing changes), false for empty text
             ScriptFunction("set_send_socket", arity: 1...1, routes: [.request, .failure, .branch, .onreply]) { [self] ctx, args in
                 let text = ctx.bytes(args[0])
-                if text.isEmpty {
-                    ctx.core.forcedSocket = -1
-                    return 1
+                guard !text.isEmpty else {
+                    runtime.log(.error, "core", "set_send_socket: cannot get socket address value")
+                    return -1
                 }
-                return setSendSocket(ctx, text) ? 1 : -1
+                setSendSocket(ctx, text)
+                return 1
             },
         ]
     }
@@ -199,7 +200,7 @@ extension CoreModule {
             ScriptPVAccessor(get: { [runtime] ctx in
                 runtime.socketText(ctx.core.forcedSocket).map { .str($0) } ?? .null
             }, set: { [self] ctx, v, _ in
-                if v.isNull || v.bytes.isEmpty { ctx.core.forcedSocket = -1 } else { _ = setSendSocket(ctx, v.bytes) }
+                if v.isNull || v.bytes.isEmpty { ctx.core.forcedSocket = -1 } else { setSendSocket(ctx, v.bytes) }
             })
         }]
     }
