@@ -199,7 +199,13 @@ struct DialogModuleTests {
         #expect(d.state == .confirmed && m.table.update(d) { $0.timeoutDue } >= due)
         _ = try h.run(inDialog("INFO", 11))
         #expect(m.table.update(d) { $0.caller.cseq } == 11)
-        _ = try h.run(inDialog("BYE", 12))
+        // timeout_noreset: a request leaves the deadline alone
+        m.timeoutNoReset.store(true, ordering: .relaxed)
+        m.table.update(d) { $0.timeoutDue = due - 1000 }
+        _ = try h.run(inDialog("INFO", 12))
+        #expect(m.table.update(d) { $0.timeoutDue } == due - 1000)
+        m.timeoutNoReset.store(false, ordering: .relaxed)
+        _ = try h.run(inDialog("BYE", 13))
         // not forwarded: listed in state 5 until end_timeout
         #expect(d.state == .deleted && m.table.count == 1 && m.stats.active.load(ordering: .relaxed) == 0)
         // never matched again (is_known_dlg, a second BYE)

@@ -68,6 +68,8 @@ public final class DialogModule: ScriptModule {
     let earlyTimeout = Atomic<Int>(300)
     let noackTimeout = Atomic<Int>(60)
     let endTimeout = Atomic<Int>(300)
+    /// `timeout_noreset`: in-dialog requests do not restart a confirmed dialog's lifetime.
+    let timeoutNoReset = Atomic<Bool>(false)
     /// `db_url`, `db_mode`, `db_update_period`, and the store they open (db_mode > 0).
     let dbSettings = Mutex(DialogDBSettings())
     let store = Mutex<DialogStore?>(nil)
@@ -142,6 +144,9 @@ public final class DialogModule: ScriptModule {
                 seconds("noack_timeout") { [self] in noackTimeout.store($0, ordering: .relaxed) },
                 seconds("end_timeout") { [self] in endTimeout.store($0, ordering: .relaxed) },
                 seconds("db_update_period") { [self] v in dbSettings.withLock { $0.updatePeriod = v } },
+                ScriptModuleParameter("timeout_noreset", .int) { [self] v throws(ScriptFixupError) in
+                    timeoutNoReset.store(v.intValue != 0, ordering: .relaxed)
+                },
                 ScriptModuleParameter("db_url", .string) { [self] v throws(ScriptFixupError) in
                     dbSettings.withLock { $0.url = v.stringValue }
                 },

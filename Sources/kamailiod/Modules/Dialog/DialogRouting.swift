@@ -45,11 +45,12 @@ extension DialogModule {
             ctx.core.pendingEdits.append(DialogByeForwarded(module: self, dialog: d))
             runEvent("dialog:end", d, message: msg, services: ctx.services)
         case .ack:
-            table.transition(d, to: .confirmed, now: now)
-            if d.state == .confirmed { startLifetime(d) }
+            // the ACK that confirms restarts the lifetime even with timeout_noreset
+            let old = table.transition(d, to: .confirmed, now: now)
+            if d.state == .confirmed, old != .confirmed || !timeoutNoReset.load(ordering: .relaxed) { startLifetime(d) }
         default:
             trackCSeq(d, msg, fromCaller: d.fromTag.elementsEqual(fromTag))
-            if d.state == .confirmed { startLifetime(d) }
+            if d.state == .confirmed, !timeoutNoReset.load(ordering: .relaxed) { startLifetime(d) }
         }
     }
 
