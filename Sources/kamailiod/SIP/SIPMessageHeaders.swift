@@ -36,7 +36,7 @@ extension SIPMessage {
     public func from() throws(SIPParseError) -> SIPNameAddr? {
         if fromCache != nil { return fromCache }
         guard let f = firstHeader(.from) else { return nil }
-        let v = try SIPNameAddr(bytes: bytes[f.value])
+        let v = try SIPNameAddr.parseWhole(bytes[f.value])
         fromCache = v
         return v
     }
@@ -45,7 +45,7 @@ extension SIPMessage {
     public func to() throws(SIPParseError) -> SIPNameAddr? {
         if toCache != nil { return toCache }
         guard let f = firstHeader(.to) else { return nil }
-        let v = try SIPNameAddr(bytes: bytes[f.value])
+        let v = try SIPNameAddr.parseWhole(bytes[f.value])
         toCache = v
         return v
     }

@@ -3,17 +3,33 @@
 ///
 /// In the addr-spec form (no `<>`), parameters after the URI belong to the header,
 /// not to the URI (§20.10), so the URI ends at the first `;`.
-public struct SIPNameAddr: Sendable, Hashable {
+///
+/// An immutable class, not a struct: From, To and the route sets are read several
+/// times per message, and a struct holding a URI was copied (a retain per slice in it)
+/// on every read.
+public final class SIPNameAddr: Sendable, Hashable {
     /// Display name as written (with quotes if quoted), nil when absent.
-    public var displayNameRaw: ArraySlice<UInt8>?
+    public let displayNameRaw: ArraySlice<UInt8>?
     /// The URI.
-    public var uri: SIPURI
+    public let uri: SIPURI
     /// True when the URI was written in `<...>`.
-    public var hasAngleBrackets: Bool
+    public let hasAngleBrackets: Bool
     /// Header parameters (`tag`, `expires`, `q`, ...), in order.
-    public var params: [SIPParam]
+    public let params: [SIPParam]
     /// Byte range of the whole value in the message.
-    public var range: Range<Int>
+    public let range: Range<Int>
+
+    public static func == (a: SIPNameAddr, b: SIPNameAddr) -> Bool {
+        a.displayNameRaw == b.displayNameRaw && a.uri == b.uri && a.hasAngleBrackets == b.hasAngleBrackets
+            && a.params == b.params && a.range == b.range
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(displayNameRaw)
+        h.combine(uri)
+        h.combine(params)
+        h.combine(range.lowerBound)
+    }
 
     /// The display name unquoted, unescaped and unfolded (lossy UTF-8).
     public var displayName: String? {
@@ -22,7 +38,7 @@ public struct SIPNameAddr: Sendable, Hashable {
     }
     /// The `tag` parameter (§19.3). `;tag=` with no value never gets here: the
     /// parameter parser rejects an empty value.
-    public var tag: ArraySlice<UInt8>? { params.first(named: "tag")?.value }
+    public var tag: ArraySlice<UInt8>? { params.value(named: "tag") }
     /// The tag as a String.
     public var tagString: String? { tag.map(SIPBytes.string) }
     /// The Contact `expires` parameter, if numeric.
@@ -30,7 +46,7 @@ public struct SIPNameAddr: Sendable, Hashable {
         params.first(named: "expires")?.value.flatMap { SIPBytes.parseUInt($0, max: UInt64(UInt32.max)) }.map { Int($0) }
     }
     /// The Contact `q` parameter as written (`0.33`).
-    public var q: ArraySlice<UInt8>? { params.first(named: "q")?.value }
+    public var q: ArraySlice<UInt8>? { params.value(named: "q") }
 
     /// Creates a value from parts (for building headers).
     public init(displayNameRaw: ArraySlice<UInt8>?, uri: SIPURI, hasAngleBrackets: Bool,
@@ -43,11 +59,19 @@ public struct SIPNameAddr: Sendable, Hashable {
     }
 
     /// Parses a single name-addr / addr-spec value; anything after it is an error.
-    public init(bytes: ArraySlice<UInt8>) throws(SIPParseError) {
+    public convenience init(bytes: ArraySlice<UInt8>) throws(SIPParseError) {
+        let v = try SIPNameAddr.parseWhole(bytes)
+        self.init(displayNameRaw: v.displayNameRaw, uri: v.uri, hasAngleBrackets: v.hasAngleBrackets,
+                  params: v.params, range: v.range)
+    }
+
+    /// `init(bytes:)` without the second object a convenience initialiser makes.
+    static func parseWhole(_ bytes: ArraySlice<UInt8>) throws(SIPParseError) -> SIPNameAddr {
         var sc = SIPScanner(bytes)
-        self = try SIPNameAddr.parse(&sc)
+        let v = try SIPNameAddr.parse(&sc)
         sc.skipLWS()
         guard sc.atEnd else { throw SIPParseError("Unexpected text after address", offset: sc.pos) }
+        return v
     }
 
     /// Parses one value at the cursor; stops before a `,` or the end.

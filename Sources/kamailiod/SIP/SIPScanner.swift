@@ -28,6 +28,19 @@ extension Array where Element == SIPParam {
         return nil
     }
 
+    /// Value of the first parameter named `lowerName`; nil when absent or valueless.
+    /// Reads in place: no copy of the parameter.
+    public func value(named lowerName: StaticString) -> ArraySlice<UInt8>? {
+        for i in indices where SIPBytes.equalsLower(self[i].name, lowerName) { return self[i].value }
+        return nil
+    }
+
+    /// True when a parameter named `lowerName` is present (with or without a value).
+    public func contains(named lowerName: StaticString) -> Bool {
+        for i in indices where SIPBytes.equalsLower(self[i].name, lowerName) { return true }
+        return false
+    }
+
     /// First parameter with this name, compared case-insensitively. A separate label, so
     /// a literal name picks the `StaticString` overload (no String per lookup).
     public func first(nameIgnoringCase name: String) -> SIPParam? {

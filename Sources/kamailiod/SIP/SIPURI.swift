@@ -1,7 +1,9 @@
 /// A URI as used in SIP (RFC 3261 §19.1 SIP/SIPS, RFC 3966 tel; other schemes are
 /// kept raw). Parts are slices of the bytes it was parsed from, so positions in a
-/// message stay available; `render()` writes it back.
-public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
+/// message stay available; `render()` writes it back. An immutable class: a URI is
+/// handed around (R-URI, Route, Contact, name-addrs) far more often than parsed, and a
+/// struct of four slices and arrays cost four retains per copy.
+public final class SIPURI: Sendable, Hashable, CustomStringConvertible {
     /// URI scheme.
     public enum Scheme: Sendable, Hashable {
         /// `sip:`
@@ -137,7 +139,7 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses a URI from text.
-    public init(_ text: String) throws(SIPParseError) {
+    public convenience init(_ text: String) throws(SIPParseError) {
         try self.init(bytes: ArraySlice(Array(text.utf8)))
     }
 
@@ -217,9 +219,9 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     public func param(_ lowerName: StaticString) -> SIPParam? { params.first(named: lowerName) }
 
     /// The `transport` parameter value, if any.
-    public var transport: ArraySlice<UInt8>? { param("transport")?.value }
+    public var transport: ArraySlice<UInt8>? { params.value(named: "transport") }
     /// True when `;lr` is present (loose routing, §19.1.1).
-    public var isLooseRouter: Bool { param("lr") != nil }
+    public var isLooseRouter: Bool { params.contains(named: "lr") }
     /// True for `;user=phone` (§19.1.6).
     public var isPhoneUser: Bool { param("user")?.value.map { SIPBytes.equalsLower($0, "phone") } ?? false }
 

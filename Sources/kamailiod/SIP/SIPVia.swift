@@ -9,13 +9,16 @@ public enum SIPRport: Sendable, Hashable {
 }
 
 /// One Via value (RFC 3261 §20.42, §25.1 via-parm): `SIP/2.0/UDP host:port;params`.
-public struct SIPVia: Sendable, Hashable {
-    // The field value the Via was parsed from; the parts below are positions in it
-    // so that copying a Via retains one buffer, not one per part.
-    private var raw: ArraySlice<UInt8>
-    private var nameRange: Range<Int>
-    private var versionRange: Range<Int>
-    private var transportRange: Range<Int>
+///
+/// An immutable class, not a struct: tm, forwarding and replies each read the top Via
+/// of every message, and a struct this size was copied (a retain per slice in it) on
+/// every read.
+public final class SIPVia: Sendable, Hashable {
+    // The field value the Via was parsed from; the parts below are positions in it.
+    private let raw: ArraySlice<UInt8>
+    private let nameRange: Range<Int>
+    private let versionRange: Range<Int>
+    private let transportRange: Range<Int>
     /// Protocol name (`SIP`).
     public var protocolName: ArraySlice<UInt8> { raw[nameRange] }
     /// Protocol version (`2.0`).
@@ -23,26 +26,56 @@ public struct SIPVia: Sendable, Hashable {
     /// Transport token as written (`UDP`, `TLS`, or an unknown token).
     public var transport: ArraySlice<UInt8> { raw[transportRange] }
     /// sent-by host.
-    public var host: SIPHost
+    public let host: SIPHost
     /// sent-by port when written.
-    public var port: UInt16?
+    public let port: UInt16?
     /// All parameters in order.
-    public var params: [SIPParam]
+    public let params: [SIPParam]
     /// Index of the header field (in `SIPMessage.headers`) holding this value.
-    public var fieldIndex: Int
+    public let fieldIndex: Int
     /// Position of this value within its field's comma list (0 = first).
-    public var elementIndex: Int
+    public let elementIndex: Int
     /// Number of values in the same field.
-    public var elementsInField: Int
+    public let elementsInField: Int
     /// Byte range of this value in the message (no surrounding LWS or comma).
-    public var range: Range<Int>
+    public let range: Range<Int>
+
+    init(raw: ArraySlice<UInt8>, nameRange: Range<Int>, versionRange: Range<Int>, transportRange: Range<Int>,
+         host: SIPHost, port: UInt16?, params: [SIPParam], fieldIndex: Int, elementIndex: Int,
+         elementsInField: Int, range: Range<Int>) {
+        self.raw = raw
+        self.nameRange = nameRange
+        self.versionRange = versionRange
+        self.transportRange = transportRange
+        self.host = host
+        self.port = port
+        self.params = params
+        self.fieldIndex = fieldIndex
+        self.elementIndex = elementIndex
+        self.elementsInField = elementsInField
+        self.range = range
+    }
+
+    /// Two Vias are equal when they were parsed from equal text at the same place.
+    public static func == (a: SIPVia, b: SIPVia) -> Bool {
+        a.range == b.range && a.fieldIndex == b.fieldIndex && a.elementIndex == b.elementIndex
+            && a.elementsInField == b.elementsInField && a.raw == b.raw
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(range.lowerBound)
+        h.combine(range.upperBound)
+        h.combine(fieldIndex)
+        h.combine(elementIndex)
+        h.combine(raw)
+    }
 
     /// The `branch` parameter (§8.1.1.7).
-    public var branch: ArraySlice<UInt8>? { params.first(named: "branch")?.value }
+    public var branch: ArraySlice<UInt8>? { params.value(named: "branch") }
     /// The `received` parameter (§18.2.1).
-    public var received: ArraySlice<UInt8>? { params.first(named: "received")?.value }
+    public var received: ArraySlice<UInt8>? { params.value(named: "received") }
     /// The `maddr` parameter.
-    public var maddr: ArraySlice<UInt8>? { params.first(named: "maddr")?.value }
+    public var maddr: ArraySlice<UInt8>? { params.value(named: "maddr") }
     /// The `ttl` parameter (0...255), nil when absent or malformed.
     public var ttl: Int? {
         params.first(named: "ttl")?.value.flatMap { SIPBytes.parseUInt($0, max: 255) }.map { Int($0) }
@@ -69,7 +102,9 @@ public struct SIPVia: Sendable, Hashable {
     /// accepted (RFC 4475 transports). An empty sent-by host, an unclosed `[`, an
     /// empty parameter or an empty list element is an error.
     static func parseField(_ v: ArraySlice<UInt8>, fieldIndex: Int) throws(SIPParseError) -> [SIPVia] {
-        var out: [SIPVia] = []
+        typealias Parts = (name: Range<Int>, version: Range<Int>, transport: Range<Int>, host: SIPHost, port: UInt16?,
+                           params: [SIPParam], range: Range<Int>)
+        var out: [Parts] = []
         out.reserveCapacity(2)
         var sc = SIPScanner(v)
         while true {
@@ -105,18 +140,18 @@ public struct SIPVia: Sendable, Hashable {
             }
             let params = try sc.params(what: "Via")
             let end = params.last.map { $0.range.upperBound } ?? sc.pos
-            out.append(SIPVia(raw: v, nameRange: name.startIndex..<name.endIndex,
-                              versionRange: version.startIndex..<version.endIndex,
-                              transportRange: transport.startIndex..<transport.endIndex, host: host,
-                              port: port, params: params, fieldIndex: fieldIndex, elementIndex: out.count,
-                              elementsInField: 0, range: start..<end))
+            out.append((name.startIndex..<name.endIndex, version.startIndex..<version.endIndex,
+                        transport.startIndex..<transport.endIndex, host, port, params, start..<end))
             sc.skipLWS()
             if sc.atEnd { break }
             guard sc.consume(SIPASCII.comma) else { throw .bad("Via", offset: sc.pos) }
             sc.skipLWS()
             guard !sc.atEnd, sc.peek != SIPASCII.comma else { throw SIPParseError("Empty Via value", offset: sc.pos) }
         }
-        for i in out.indices { out[i].elementsInField = out.count }
-        return out
+        return out.enumerated().map { i, p in
+            SIPVia(raw: v, nameRange: p.name, versionRange: p.version, transportRange: p.transport, host: p.host,
+                   port: p.port, params: p.params, fieldIndex: fieldIndex, elementIndex: i,
+                   elementsInField: out.count, range: p.range)
+        }
     }
 }
