@@ -178,7 +178,7 @@ struct DialogModuleTests {
 
     @Test("dlg_manage() follows in-dialog requests once per message: ACK confirms and restarts the lifetime, BYE ends")
     func followsInDialogRequests() throws {
-        let h = try ModuleHarness(dialogScript("dlg_manage(); dlg_manage();"))
+        let h = try ModuleHarness(dialogScript("dlg_manage(); dlg_manage(); append_hf(\"X-S: $DLG_status $DLG_count\\r\\n\");"))
         let m = try dialogModule(h)
         _ = try h.run(invite)
         let d = try #require(m.table.all().first)
@@ -195,8 +195,9 @@ struct DialogModuleTests {
         // (the sweeper thread runs: move the deadline back by a second only, far from due)
         let due = m.table.update(d) { $0.timeoutDue }
         m.table.update(d) { $0.timeoutDue = due - 1000 }
-        _ = try h.run(inDialog("ACK", 10))
+        let ack = try h.run(inDialog("ACK", 10))
         #expect(d.state == .confirmed && m.table.update(d) { $0.timeoutDue } >= due)
+        #expect(wire(ack).contains("X-S: 4 1\r\n"), "\(wire(ack))")
         _ = try h.run(inDialog("INFO", 11))
         #expect(m.table.update(d) { $0.caller.cseq } == 11)
         // timeout_noreset: a request leaves the deadline alone
@@ -288,5 +289,18 @@ struct DialogModuleTests {
         #expect(wire(ctx).contains("X-L: 43200 20 10\r\n"), "\(wire(ctx))")
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_set_timeout_by_profile(\"inbound\", \"v\", \"5\");")) }
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_set_timeout_by_profile(\"nosuch\", \"5\");")) }
+    }
+
+    @Test("dlg_get(callid, ftag, ttag) makes the named dialog the message's; an empty To tag finds one being set up")
+    func dialogGet() throws {
+        let h = try ModuleHarness(dialogScript("""
+            if (is_method("INVITE")) { dlg_manage(); exit; }
+            if (dlg_get("dlg-call-1", "ft1", "")) { append_hf("X-G: $dlg(callid) $dlg(state)\\r\\n"); }
+            if (!dlg_get("other", "ft1", "")) { append_hf("X-N: none\\r\\n"); }
+            """))
+        _ = try h.run(invite)
+        let ctx = try h.run("OPTIONS sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKo1\r\n"
+            + "From: <sip:x@x>;tag=o1\r\nTo: <sip:y@y>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+        #expect(wire(ctx).contains("X-G: dlg-call-1 1\r\n") && wire(ctx).contains("X-N: none\r\n"), "\(wire(ctx))")
     }
 }

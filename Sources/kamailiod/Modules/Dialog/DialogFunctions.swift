@@ -41,6 +41,16 @@ extension DialogModule {
                 guard let d = current(ctx), let side = args.custom(0, as: DialogSide.self) else { return -1 }
                 return end(d, side: side, reason: .local) ? 1 : -1
             },
+            // the dialog these Call-ID and tags name (an empty To tag: one still being set
+            // up) becomes the message's, for $dlg, dlg_bye and the rest
+            ScriptFunction("dlg_get", arity: 3...3, routes: any) { [self] ctx, args in
+                let to = ctx.bytes(args[2])
+                guard let d = table.find(callID: ctx.bytes(args[0]), fromTag: ctx.bytes(args[1])[...],
+                                         toTag: to.isEmpty ? nil : to[...]) else { return -1 }
+                ctx.dialogState.dialog = d
+                ctx.dialogState.looked = true
+                return 1
+            },
             ScriptFunction("dlg_set_timeout", arity: 1...3, routes: any) { [self] ctx, args in
                 let secs = Int(ctx.int(args[0]))
                 guard secs > 0 else { return -1 }
@@ -57,9 +67,24 @@ extension DialogModule {
         ] + profileFunctions
     }
 
-    /// `$dlg_var(name)`, `$dlg(key)` and `$dlg_ctx(key)`.
+    /// `$dlg_var(name)`, `$dlg(key)`, `$dlg_ctx(key)`, `$DLG_count`, `$DLG_status`, `$DLG_lifetime`.
     public var pseudoVariables: [ScriptPVDefinition] {
         [
+            // dialogs confirmed or early now (Kamailio adds its two gauges)
+            ScriptPVDefinition("DLG_count") { _, _ throws(ScriptError) in
+                ScriptPVAccessor(get: { [self] _ in
+                    .int(Int32(truncatingIfNeeded: stats.active.load(ordering: .relaxed) + stats.early.load(ordering: .relaxed)))
+                })
+            },
+            ScriptPVDefinition("DLG_status") { _, _ throws(ScriptError) in
+                ScriptPVAccessor(get: { ctx in ctx.dialogState.followedStatus.map { .int(Int32($0)) } ?? .null })
+            },
+            ScriptPVDefinition("DLG_lifetime") { _, _ throws(ScriptError) in
+                ScriptPVAccessor(get: { ctx in
+                    let s = ctx.dialogState
+                    return s.followedStatus == nil ? .null : .int(Int32(truncatingIfNeeded: s.followedAge))
+                })
+            },
             ScriptPVDefinition("dlg_var") { spec, _ throws(ScriptError) in
                 let name = spec.argument ?? ""
                 return ScriptPVAccessor(get: { [self] ctx in

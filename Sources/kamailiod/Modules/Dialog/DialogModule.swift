@@ -24,6 +24,10 @@ final class DialogMessageState {
     /// `$dlg_ctx(timeout_route)`: the route[NAME] a dialog made from this message runs
     /// when its lifetime runs out.
     var timeoutRoute: String?
+    /// `$DLG_status`, `$DLG_lifetime`: the state the followed request left its dialog in,
+    /// and the seconds since the dialog started (nil: the message was not followed).
+    var followedStatus: Int?
+    var followedAge = 0
 }
 
 extension ScriptContext {

@@ -27,6 +27,10 @@ extension DialogModule {
         s.looked = true
         s.routed = true
         let now = Self.now()
+        defer {
+            s.followedStatus = d.state.rawValue
+            s.followedAge = now - table.update(d) { $0.started }
+        }
         switch msg.method {
         case .bye:
             // only an answered dialog ends by BYE (Kamailio ignores it in early states)
