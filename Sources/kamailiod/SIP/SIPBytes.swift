@@ -233,6 +233,10 @@ public enum SIPBytes {
         return out
     }
 
+    /// Lower-case hex digit of `v` (0...15).
+    @inline(__always)
+    public static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
+
     /// Appends the decimal digits of `v` without going through String.
     public static func appendDecimal(_ v: Int, to out: inout [UInt8]) {
         if v < 0 { out.append(45) }

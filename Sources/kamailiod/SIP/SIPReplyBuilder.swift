@@ -42,11 +42,10 @@ public struct SIPReplyBuilder: Sendable {
         mix(request.callID ?? [])
         mix(request.fromTag ?? [])
         mix((try? request.topVia())?.branch ?? [])
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(16)
         for shift in stride(from: 60, through: 0, by: -4) {
-            out.append(hex[Int((h >> UInt64(shift)) & 0xf)])
+            out.append(SIPBytes.hexDigit(UInt8((h >> UInt64(shift)) & 0xf)))
         }
         return out
     }
@@ -56,7 +55,7 @@ public struct SIPReplyBuilder: Sendable {
     public func build(for request: SIPMessage) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512 + body.count)
-        out += Array("SIP/2.0 ".utf8)
+        out.append(contentsOf: "SIP/2.0 ".utf8)
         SIPBytes.appendDecimal(statusCode, to: &out)
         out.append(SIPASCII.sp)
         out += Array(reason.utf8)
@@ -76,7 +75,7 @@ public struct SIPReplyBuilder: Sendable {
             out += b[f.name.lowerBound..<f.value.upperBound]
             // §8.2.6.2: add a tag unless the request had one; not on 100 (§8.2.6.1).
             if statusCode > 100, let to = try? request.to(), to.params.first(named: "tag") == nil {
-                out += Array(";tag=".utf8)
+                out.append(contentsOf: ";tag=".utf8)
                 out += toTag ?? SIPReplyBuilder.toTag(for: request)
             }
             out += crlfBytes
@@ -87,11 +86,11 @@ public struct SIPReplyBuilder: Sendable {
         // Headers the script queued (append_to_reply, challenges, Contact lists) come
         // before Server, where Kamailio puts them, so transcripts compare line for line.
         for line in extraHeaders { out += line; out += crlfBytes }
-        if let server { out += Array("Server: ".utf8); out += server; out += crlfBytes }
+        if let server { out.append(contentsOf: "Server: ".utf8); out += server; out += crlfBytes }
         if !body.isEmpty, let contentType {
-            out += Array("Content-Type: ".utf8); out += contentType; out += crlfBytes
+            out.append(contentsOf: "Content-Type: ".utf8); out += contentType; out += crlfBytes
         }
-        out += Array("Content-Length: ".utf8)
+        out.append(contentsOf: "Content-Length: ".utf8)
         SIPBytes.appendDecimal(body.count, to: &out)
         out += crlfBytes
         out += crlfBytes

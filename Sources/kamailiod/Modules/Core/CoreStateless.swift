@@ -149,9 +149,10 @@ extension CoreRuntime {
             if let top { mix(msg.bytes[top.range]) }
         }
         mix(msg.requestURIBytes)
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = Array("sl".utf8)
-        for shift in stride(from: 60, through: 0, by: -4) { out.append(hex[Int((h >> UInt64(shift)) & 0xf)]) }
+        var out: [UInt8] = []
+        out.reserveCapacity(18)
+        out.append(contentsOf: "sl".utf8)
+        for shift in stride(from: 60, through: 0, by: -4) { out.append(SIPBytes.hexDigit(UInt8((h >> UInt64(shift)) & 0xf))) }
         return out
     }
 

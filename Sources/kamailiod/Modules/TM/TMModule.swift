@@ -59,9 +59,6 @@ public final class TMModule: ScriptModule, TMTimerHandler {
     let script = Mutex<LoadedScript?>(nil)
     /// Script state of the timer thread (failure_route after a timeout runs there).
     let timerWorker = Mutex<ScriptWorkerState?>(nil)
-    /// Called for every request `t_relay()` is about to send from request_route
-    /// (dialog follows in-dialog requests here).
-    let relayHooks = Mutex<[@Sendable (ScriptContext) -> Void]>([])
     /// The clock (tests replace it).
     let now: @Sendable () -> UInt64
     /// Where bytes go (tests replace it).
@@ -82,11 +79,6 @@ public final class TMModule: ScriptModule, TMTimerHandler {
         uac = TMUAC(runtime: runtime, now: clock, send: sender)
         timers.setHandler(self)
         uac.setOwner(self)
-    }
-
-    /// Adds a hook run by `t_relay()` for each request before it is sent.
-    public func addRelayHook(_ hook: @escaping @Sendable (ScriptContext) -> Void) {
-        relayHooks.withLock { $0.append(hook) }
     }
 
     /// Transactions in the table now.

@@ -215,7 +215,6 @@ extension TMModule {
             return n > 0 ? 1 : (s.relayError ?? .unspecified).rawValue
         }
         guard msg.isRequest else { return -1 }
-        for hook in relayHooks.withLock({ $0 }) { hook(ctx) }
         if msg.method == .ack {
             if let key = matchKey(ctx), let cell = table.find(key, method: .invite, ack: true), ackMatched(cell) {
                 return 0
