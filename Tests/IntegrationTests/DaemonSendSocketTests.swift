@@ -146,12 +146,17 @@ struct DaemonSendSocketTests {
         return (uac, uas, uas2, daemon)
     }
 
-    /// An INVITE for `mode` (From tag fs1, as in the capture).
+    /// An INVITE for `mode` (From tag fs1, as in the capture), with two headers above its Via.
     func invite(_ mode: String, uac: UDPPeer, port: UInt16) -> String {
-        ["INVITE sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:\(uac.port);branch=z9hG4bK\(mode)-\(port)",
+        ["INVITE sip:bob@127.0.0.1 SIP/2.0", "Max-Forwards: 70", "X-Mode: \(mode)",
+         "Via: SIP/2.0/UDP 127.0.0.1:\(uac.port);branch=z9hG4bK\(mode)-\(port)",
          "From: <sip:alice@example.com>;tag=fs1", "To: <sip:bob@example.com>", "Call-ID: fs-\(mode)-\(port)",
-         "CSeq: 1 INVITE", "Contact: <sip:alice@127.0.0.1:\(uac.port)>", "Max-Forwards: 70", "X-Mode: \(mode)",
-         "Content-Length: 0", "", ""].joined(separator: "\r\n")
+         "CSeq: 1 INVITE", "Contact: <sip:alice@127.0.0.1:\(uac.port)>", "Content-Length: 0", "", ""].joined(separator: "\r\n")
+    }
+
+    /// The names of the first `n` header lines.
+    func headerNames(_ text: String, _ n: Int) -> [String] {
+        text.components(separatedBy: "\r\n").dropFirst().prefix(n).map { String($0.prefix { $0 != ":" }) }
     }
 
     @Test("each way of forcing the socket sends from 127.0.0.2:5060 with Kamailio's Record-Route and Via bytes; failure_route branches keep the socket and get their own Record-Routes",
@@ -169,6 +174,9 @@ struct DaemonSendSocketTests {
         #expect(lines.filter { $0.hasPrefix("Record-Route:") } == want.recordRoutes.map { $0.replacingOccurrences(of: "{PORT}", with: p) })
         #expect(lines.first { $0.hasPrefix("Via:") }?.hasPrefix(want.via.replacingOccurrences(of: "{PORT}", with: p)) == true, "\(got.text)")
         if mode == "fs" { #expect(headerValue(got.text, "X-FS") == "udp:127.0.0.2:5060") }
+        // Kamailio: our Record-Routes on top, our Via right above the received one
+        let rr = Array(repeating: "Record-Route", count: want.recordRoutes.count)
+        #expect(headerNames(got.text, rr.count + 4) == rr + ["Max-Forwards", "X-Mode", "Via", "Via"])
         guard mode != "forward" else { return }
         // The first branch fails; the one failure_route starts leaves on the same socket.
         answer(got.text, code: 404, from: uas, to: got.source)
@@ -177,6 +185,8 @@ struct DaemonSendSocketTests {
         #expect(second.source == again.source.replacingOccurrences(of: "{PORT}", with: p))
         #expect(second.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Record-Route:") }
                 == again.recordRoutes.map { $0.replacingOccurrences(of: "{PORT}", with: p) })
+        let rr2 = Array(repeating: "Record-Route", count: again.recordRoutes.count)
+        #expect(headerNames(second.text, rr2.count + 4) == rr2 + ["Max-Forwards", "X-Mode", "Via", "Via"])
         answer(second.text, code: 404, from: uas2, to: second.source)
         let final = try #require(receiveFrom(uac, "SIP/2.0 404"))
         // Replies upstream go out on the socket the request came in on, whatever was forced.

@@ -149,15 +149,16 @@ extension SIPMessage {
         edits.replace(requestURIRange, with: uri)
     }
 
-    /// Inserts a new top Via line (`value` is `SIP/2.0/UDP host;branch=...`) before
-    /// every other header (§16.6 step 8).
+    /// Inserts a new top Via line (`value` is `SIP/2.0/UDP host;branch=...`) right
+    /// before the first Via (§16.6 step 8), where Kamailio puts it: headers above that Via
+    /// (and Record-Routes added at the top) stay above ours.
     public func insertTopVia(_ value: [UInt8]) {
         var line: [UInt8] = []
         line.reserveCapacity(viaPrefix.count + value.count + 2)
         line += viaPrefix
         line += value
         line += crlf
-        edits.insert(line, at: headersStart)
+        edits.insert(line, at: firstHeader(.via)?.line.lowerBound ?? headersStart)
     }
 
     /// Replaces the body and fixes Content-Length (adds it when missing, §20.14).
