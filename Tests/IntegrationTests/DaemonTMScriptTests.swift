@@ -87,6 +87,17 @@ struct DaemonTMScriptTests {
         #expect(headerValue(rerouted, "X-T") == "0 1 486 yes no")
     }
 
+    @Test("a 486 without a provisional before it: t_branch_replied false, as Kamailio 5.6.3")
+    func finalOnlyNotReplied() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        defer { daemon.stop() }
+        send([])
+        let inv = try #require(expect(uas, "INVITE"))
+        uas.send(replyText(inv, 486, "Busy Here"), to: "127.0.0.1", port: daemon.port)
+        let rerouted = try #require(expect(uas2, "INVITE"))
+        #expect(headerValue(rerouted, "X-T") == "0 1 486 no no")
+    }
+
     @Test("no answer: $T_reply_code 408 Request Timeout, a local reply, t_branch_timeout true")
     func timeoutValues() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")

@@ -345,8 +345,9 @@ extension TMModule {
     /// The branch ended without a final reply (tm's local 408).
     static func timedOut(_ b: TMBranch) -> Bool { b.fsm.code == 408 && b.reply == nil }
 
-    /// Something came back on the branch: a provisional or a final reply.
-    static func replied(_ b: TMBranch) -> Bool { b.reply != nil || b.gotProvisional }
+    /// The branch had a provisional reply: Kamailio 5.6.3 counts only those (a final
+    /// reply alone leaves t_branch_replied/t_any_replied false; checked against it).
+    static func replied(_ b: TMBranch) -> Bool { b.gotProvisional }
 }
 
 /// A fixed next hop from `t_relay("udp:host:port")`.
