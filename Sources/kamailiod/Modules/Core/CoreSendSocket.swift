@@ -72,7 +72,7 @@ extension CoreRuntime {
     /// The listener a message to `address` over `proto` leaves on, as Kamailio chooses it:
     /// the forced socket (`force_send_socket`, `$fs`; `forced` < 0: none) when it fits —
     /// for another transport the socket of that transport on the same address and port,
-    /// else (and for another address family) the forced one is ignored with a warning —
+    /// else it is ignored with a warning; for another address family it is ignored —
     /// otherwise a socket of the transport and family, preferring `preferred`.
     public func sendListener(forced: Int, proto: TransportProto, address: SocketAddress, preferred: Int) -> ListenerInfo? {
         if let f = listener(forced) {
