@@ -32,6 +32,7 @@ enum Daemon {
         // thread inherits the mask and only `waitForStopSignal` takes SIGTERM: a signal that
         // reached a module thread would kill the process without the shutdown flushes.
         DaemonProcess.blockStopSignals()
+        DaemonProcess.tuneMalloc()
         var detachFD: Int32 = -1
         if opts.foregroundLevel == 0 && !opts.checkOnly && !opts.printConfig {
             do { detachFD = try DaemonProcess.beginDetach() } catch {

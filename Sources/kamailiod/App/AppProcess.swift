@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMalloc
 
 /// Process-level chores of a Unix daemon: directories, pid file, detaching, signals.
 enum DaemonProcess {
@@ -80,6 +81,15 @@ enum DaemonProcess {
     /// Blocks the stop signals in the calling thread (and so in every thread it starts later),
     /// so that only `waitForStopSignal` sees them, and ignores SIGPIPE (a peer closing a TCP
     /// connection must not kill the daemon).
+    /// Keeps glibc from shrinking and regrowing the heap at every burst: with its
+    /// default (adaptive) thresholds the workers' arenas were trimmed and grown again
+    /// about once per call, each an mprotect(2) and fresh page faults. Memory above the
+    /// threshold is still given back.
+    static func tuneMalloc() {
+        _ = mallopt(M_TOP_PAD, 4 << 20)
+        _ = mallopt(M_TRIM_THRESHOLD, 32 << 20)
+    }
+
     static func blockStopSignals() {
         signal(SIGPIPE, SIG_IGN)
         var set = stopSignals()
