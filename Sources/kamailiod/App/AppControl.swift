@@ -4,6 +4,7 @@ import Glibc
 import BuiltinModules
 import Control
 import Foundation
+import SIPCore
 import SIPTransport
 import ScriptEngine
 import Shared
@@ -190,6 +191,8 @@ final class DaemonCoreStatistics: MessageHandler {
     /// Counters: all requests, per method, all replies, per class, 18x, per code.
     let requests = Counter()
     let byMethod: [String: Counter]
+    /// The same counters by method bytes, scanned per request: no String per message.
+    let methodCounters: [(name: [UInt8], counter: Counter)]
     let replies = Counter()
     let byClass = (0...6).map { _ in Counter() }
     let replies18x = Counter()
@@ -197,7 +200,9 @@ final class DaemonCoreStatistics: MessageHandler {
 
     init(wrapping inner: any MessageHandler) {
         self.inner = inner
-        byMethod = Dictionary(uniqueKeysWithValues: Self.methods.map { ($0, Counter()) })
+        let byMethod = Dictionary(uniqueKeysWithValues: Self.methods.map { ($0, Counter()) })
+        self.byMethod = byMethod
+        methodCounters = byMethod.map { (Array($0.key.utf8), $0.value) }
         byCode = Dictionary(uniqueKeysWithValues: Self.replyCodes.map { ($0, Counter()) })
     }
 
@@ -221,8 +226,11 @@ final class DaemonCoreStatistics: MessageHandler {
         }
         guard let space = b.prefix(16).firstIndex(of: 0x20), space > 0 else { return }
         requests.bump()
-        let method = String(decoding: b[..<space], as: UTF8.self).lowercased()
-        byMethod[method]?.bump()
+        let method = b[..<space]
+        for e in methodCounters where e.name.count == method.count && SIPBytes.equalsIgnoringCase(e.name, method) {
+            e.counter.bump()
+            return
+        }
     }
 
     private static let replyPrefix = Array("SIP/2.0 ".utf8)

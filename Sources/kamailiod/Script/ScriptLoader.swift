@@ -30,7 +30,11 @@ public final class LoadedScript: Sendable {
     /// Whether a hook provider is installed: one relaxed load per message when not.
     private let hookEnabled = Atomic<Bool>(false)
     private let hookProvider = Mutex<(any ScriptDebugHookProvider)?>(nil)
-    private let lookup: [String: Int]
+    private let lookup: [ScriptRouteType: [String: Int]]
+    /// The main `request_route` and `reply_route`, looked up once: every message needs
+    /// one of them, and a lookup by name builds and hashes a String.
+    private let mainRequest: ScriptRouteRef?
+    private let mainReply: ScriptRouteRef?
     /// Core settings, modules and modparams as loaded: what a reload may not change.
     let restartSignature: ScriptRestartSignature
 
@@ -50,14 +54,16 @@ public final class LoadedScript: Sendable {
         self.functionTable = functionTable
         self.sourceFiles = sourceFiles
         maxWhileLoops = core.maxWhileLoops
-        var lookup: [String: Int] = [:]
-        for r in refs { lookup[r.type.rawValue + ":" + r.name] = r.index }
+        var lookup: [ScriptRouteType: [String: Int]] = [:]
+        for r in refs { lookup[r.type, default: [:]][r.name] = r.index }
         self.lookup = lookup
+        mainRequest = lookup[.request]?[""].map { refs[$0] }
+        mainReply = lookup[.onreply]?[""].map { refs[$0] }
     }
 
     /// The route of a family and name (`""` for the main block), if the script has it.
     public func route(_ type: ScriptRouteType, _ name: String = "") -> ScriptRouteRef? {
-        lookup[type.rawValue + ":" + name].map { routeRefs[$0] }
+        lookup[type]?[name].map { routeRefs[$0] }
     }
 
     /// True when the script defines that route.
@@ -95,14 +101,14 @@ public final class LoadedScript: Sendable {
 
     /// Runs `request_route` for a request.
     public func runRequestRoute(_ ctx: ScriptContext) -> ScriptRunResult {
-        guard let r = route(.request) else { return ScriptRunResult(code: 1, exited: false, dropped: false) }
+        guard let r = mainRequest else { return ScriptRunResult(code: 1, exited: false, dropped: false) }
         return run(r, ctx)
     }
 
     /// Runs the top-level `reply_route {}` / `onreply_route {}` for a reply that is being
     /// relayed statelessly; a script without one lets every reply through.
     public func runReplyRoute(_ ctx: ScriptContext) -> ScriptRunResult {
-        guard let r = route(.onreply) else { return ScriptRunResult(code: 1, exited: false, dropped: false) }
+        guard let r = mainReply else { return ScriptRunResult(code: 1, exited: false, dropped: false) }
         return run(r, ctx)
     }
 
