@@ -159,7 +159,7 @@ public final class SIPMessage {
     /// starting with SP/HTAB) extend the previous field; values are trimmed at the end.
     static func indexHeaders(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) throws(SIPParseError) -> HeaderIndex {
         var ix = HeaderIndex()
-        ix.fields.reserveCapacity(16)
+        ix.fields.reserveCapacity(24)  // one allocation for nearly every message
         let n = bytes.count
         var p = from
         ix.end = n

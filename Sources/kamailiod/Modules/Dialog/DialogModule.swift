@@ -244,7 +244,7 @@ public final class DialogModule: ScriptModule {
     func inviteReply(_ d: Dialog, code: Int, reply: SIPMessage?, services: any ScriptServices) {
         let now = Self.now()
         if code < 200 {
-            guard let tag = (try? reply?.to())??.tag else { return }
+            guard let tag = reply?.toTag else { return }
             table.update(d) { $0.toTag = Array(tag) }
             table.transition(d, to: .early, now: now)
             return
@@ -278,7 +278,7 @@ public final class DialogModule: ScriptModule {
     /// set towards it — the 2xx's Record-Routes above those the INVITE brought and above
     /// our own, nearest first (§12.1.2 turned around).
     func learnCallee(_ d: Dialog, from reply: SIPMessage) {
-        if let tag = (try? reply.to())??.tag { d.toTag = Array(tag) }
+        if let tag = reply.toTag { d.toTag = Array(tag) }
         d.callee.tag = d.toTag
         if case .list(let l)? = try? reply.contacts(), let c = l.first { d.callee.contact = Array(c.uri.raw) }
         var rr = (try? reply.recordRoutes()) ?? []
