@@ -90,7 +90,9 @@ public final class SLModule: ScriptModule {
     /// the INVITE, §17.1.1.3). Such an ACK ends there, as Kamailio's sl does.
     public func absorbsACK(_ msg: SIPMessage) -> Bool {
         guard msg.method == .ack, let tag = msg.toTag else { return false }
-        guard tag.elementsEqual(SIPReplyBuilder.toTag(for: msg)) else { return false }
+        // Our tags are 16 hex digits: any other length is not ours, and most ACKs (those
+        // for a relayed 2xx) carry the callee's tag, so skip hashing the request for them.
+        guard tag.count == 16, tag.elementsEqual(SIPReplyBuilder.toTag(for: msg)) else { return false }
         stats.filteredACKs.wrappingAdd(1, ordering: .relaxed)
         return true
     }
