@@ -55,7 +55,7 @@ extension SIPMessage {
     /// of the whole name-addr costs a retain and release per slice in it.
     public var fromTag: ArraySlice<UInt8>? {
         if let t = fromTagCache { return t }
-        let t = (try? from())?.tag
+        let t = fromCache == nil ? scannedTag(.from) ?? (try? from())?.tag : fromCache?.tag
         fromTagCache = .some(t)
         return t
     }
@@ -63,9 +63,16 @@ extension SIPMessage {
     /// The To tag, nil when there is no parsable To or it has no tag (see `fromTag`).
     public var toTag: ArraySlice<UInt8>? {
         if let t = toTagCache { return t }
-        let t = (try? to())?.tag
+        let t = toCache == nil ? scannedTag(.to) ?? (try? to())?.tag : toCache?.tag
         toTagCache = .some(t)
         return t
+    }
+
+    /// The tag of the first `kind` header read by `SIPTagScanner`; nil when the header
+    /// is missing (then there is no tag either: `.some(nil)`) or needs the full parser.
+    private func scannedTag(_ kind: SIPHeaderKind) -> ArraySlice<UInt8>?? {
+        guard let f = firstHeader(kind) else { return .some(nil) }
+        return SIPTagScanner.tag(in: bytes[f.value])
     }
 
     /// The Call-ID value (§20.8), nil when absent.
