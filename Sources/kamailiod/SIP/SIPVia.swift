@@ -13,7 +13,10 @@ public enum SIPRport: Sendable, Hashable {
 /// An immutable class, not a struct: tm, forwarding and replies each read the top Via
 /// of every message, and a struct this size was copied (a retain per slice in it) on
 /// every read.
-public final class SIPVia: Sendable, Hashable {
+///
+/// `@unchecked Sendable`: every stored property is a `let` except `elementsInField`,
+/// which `parseField` sets before the objects leave it and nothing writes after.
+public final class SIPVia: @unchecked Sendable, Hashable {
     // The field value the Via was parsed from; the parts below are positions in it.
     private let raw: ArraySlice<UInt8>
     private let nameRange: Range<Int>
@@ -36,7 +39,7 @@ public final class SIPVia: Sendable, Hashable {
     /// Position of this value within its field's comma list (0 = first).
     public let elementIndex: Int
     /// Number of values in the same field.
-    public let elementsInField: Int
+    public private(set) var elementsInField: Int
     /// Byte range of this value in the message (no surrounding LWS or comma).
     public let range: Range<Int>
 
@@ -102,9 +105,7 @@ public final class SIPVia: Sendable, Hashable {
     /// accepted (RFC 4475 transports). An empty sent-by host, an unclosed `[`, an
     /// empty parameter or an empty list element is an error.
     static func parseField(_ v: ArraySlice<UInt8>, fieldIndex: Int) throws(SIPParseError) -> [SIPVia] {
-        typealias Parts = (name: Range<Int>, version: Range<Int>, transport: Range<Int>, host: SIPHost, port: UInt16?,
-                           params: [SIPParam], range: Range<Int>)
-        var out: [Parts] = []
+        var out: [SIPVia] = []
         out.reserveCapacity(2)
         var sc = SIPScanner(v)
         while true {
@@ -140,18 +141,18 @@ public final class SIPVia: Sendable, Hashable {
             }
             let params = try sc.params(what: "Via")
             let end = params.last.map { $0.range.upperBound } ?? sc.pos
-            out.append((name.startIndex..<name.endIndex, version.startIndex..<version.endIndex,
-                        transport.startIndex..<transport.endIndex, host, port, params, start..<end))
+            out.append(SIPVia(raw: v, nameRange: name.startIndex..<name.endIndex,
+                              versionRange: version.startIndex..<version.endIndex,
+                              transportRange: transport.startIndex..<transport.endIndex, host: host, port: port,
+                              params: params, fieldIndex: fieldIndex, elementIndex: out.count,
+                              elementsInField: 1, range: start..<end))
             sc.skipLWS()
             if sc.atEnd { break }
             guard sc.consume(SIPASCII.comma) else { throw .bad("Via", offset: sc.pos) }
             sc.skipLWS()
             guard !sc.atEnd, sc.peek != SIPASCII.comma else { throw SIPParseError("Empty Via value", offset: sc.pos) }
         }
-        return out.enumerated().map { i, p in
-            SIPVia(raw: v, nameRange: p.name, versionRange: p.version, transportRange: p.transport, host: p.host,
-                   port: p.port, params: p.params, fieldIndex: fieldIndex, elementIndex: i,
-                   elementsInField: out.count, range: p.range)
-        }
+        if out.count > 1 { for via in out { via.elementsInField = out.count } }
+        return out
     }
 }
