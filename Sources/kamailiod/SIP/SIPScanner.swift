@@ -21,25 +21,23 @@ public struct SIPParam: Sendable, Hashable {
 }
 
 extension Array where Element == SIPParam {
-    /// First parameter whose name equals `lowerName` (ASCII, lower-case literal).
-    public func first(named lowerName: StaticString) -> SIPParam? {
-        // By index, so only the match is copied (a closure would copy every element).
-        for i in indices where SIPBytes.equalsLower(self[i].name, lowerName) { return self[i] }
+    /// Index of the first parameter named `lowerName` (ASCII, lower-case literal). By
+    /// index, so a lookup copies no parameter (a closure would copy every element).
+    public func index(named lowerName: StaticString) -> Int? {
+        for i in indices where SIPBytes.equalsLower(self[i].name, lowerName) { return i }
         return nil
     }
 
+    /// First parameter whose name equals `lowerName` (ASCII, lower-case literal).
+    public func first(named lowerName: StaticString) -> SIPParam? { index(named: lowerName).map { self[$0] } }
+
     /// Value of the first parameter named `lowerName`; nil when absent or valueless.
-    /// Reads in place: no copy of the parameter.
     public func value(named lowerName: StaticString) -> ArraySlice<UInt8>? {
-        for i in indices where SIPBytes.equalsLower(self[i].name, lowerName) { return self[i].value }
-        return nil
+        index(named: lowerName).flatMap { self[$0].value }
     }
 
     /// True when a parameter named `lowerName` is present (with or without a value).
-    public func contains(named lowerName: StaticString) -> Bool {
-        for i in indices where SIPBytes.equalsLower(self[i].name, lowerName) { return true }
-        return false
-    }
+    public func contains(named lowerName: StaticString) -> Bool { index(named: lowerName) != nil }
 
     /// First parameter with this name, compared case-insensitively. A separate label, so
     /// a literal name picks the `StaticString` overload (no String per lookup).

@@ -140,18 +140,8 @@ public final class CoreRuntime: @unchecked Sendable {
         var h = host
         if h.first == UInt8(ascii: "["), h.last == UInt8(ascii: "]") { h = h.dropFirst().dropLast() }
         let p = port ?? (tls ? 5061 : 5060)
-        for o in ours where (o.port == nil || o.port == p) && o.host.count == h.count {
-            if o.host.withUnsafeBufferPointer({ a in h.withUnsafeBufferPointer { b in Self.equalFolded(a, b) } }) {
-                return true
-            }
-        }
+        for o in ours where (o.port == nil || o.port == p) && SIPBytes.equalsIgnoringCase(o.host, h) { return true }
         return false
-    }
-
-    /// ASCII case-insensitive equality of two buffers of the same length.
-    private static func equalFolded(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        for i in 0..<a.count where SIPASCII.lower(a[i]) != SIPASCII.lower(b[i]) { return false }
-        return true
     }
 
     /// True when the Via was written by this server.

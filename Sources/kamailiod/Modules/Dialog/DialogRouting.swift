@@ -60,10 +60,9 @@ extension DialogModule {
 
     /// `v` in hex, lowest digit first (Kamailio's `did` encoding; "0" for 0).
     static func appendReverseHex(_ v: UInt32, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         var v = v
         repeat {
-            out.append(hex[Int(v & 0xf)])
+            out.append(SIPBytes.hexDigit(UInt8(v & 0xf)))
             v >>= 4
         } while v != 0
     }

@@ -374,7 +374,7 @@ extension TMModule {
         for shift in stride(from: 60, through: 0, by: -4) {
             let d = UInt8((v >> UInt64(shift)) & 0xf)
             if d != 0 || started || shift == 0 {
-                out.append(d < 10 ? 48 + d : 87 + d)
+                out.append(SIPBytes.hexDigit(d))
                 started = true
             }
         }
