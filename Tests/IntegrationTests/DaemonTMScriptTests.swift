@@ -78,6 +78,9 @@ struct DaemonTMScriptTests {
         send([])
         let inv = try #require(expect(uas, "INVITE"))
         uas.send(replyText(inv, 180, "Ringing"), to: "127.0.0.1", port: daemon.port)
+        // Two workers read the socket: without waiting for the relayed 180 the 486 can be
+        // handled first, and the branch then was not replied when failure_route ran.
+        _ = try #require(expect(uac, "SIP/2.0 180"))
         uas.send(replyText(inv, 486, "Busy Here", extra: ["X-UAS: from-uas"]), to: "127.0.0.1", port: daemon.port)
         let rerouted = try #require(expect(uas2, "INVITE"))
         #expect(headerValue(rerouted, "X-Req") == "t42")
