@@ -78,9 +78,6 @@ enum DaemonProcess {
         close(fd)
     }
 
-    /// Blocks the stop signals in the calling thread (and so in every thread it starts later),
-    /// so that only `waitForStopSignal` sees them, and ignores SIGPIPE (a peer closing a TCP
-    /// connection must not kill the daemon).
     /// Keeps glibc from shrinking and regrowing the heap at every burst: with its
     /// default (adaptive) thresholds the workers' arenas were trimmed and grown again
     /// about once per call, each an mprotect(2) and fresh page faults. Memory above the
@@ -90,6 +87,9 @@ enum DaemonProcess {
         _ = mallopt(M_TRIM_THRESHOLD, 32 << 20)
     }
 
+    /// Blocks the stop signals in the calling thread (and so in every thread it starts later),
+    /// so that only `waitForStopSignal` sees them, and ignores SIGPIPE (a peer closing a TCP
+    /// connection must not kill the daemon).
     static func blockStopSignals() {
         signal(SIGPIPE, SIG_IGN)
         var set = stopSignals()
