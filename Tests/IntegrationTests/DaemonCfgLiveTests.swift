@@ -78,7 +78,7 @@ struct DaemonCfgLiveTests {
         func options() -> String? {
             uac.send(sipRequest("OPTIONS", uri: "sip:127.0.0.1:\(daemon.port)", via: "UDP 127.0.0.1:\(uac.port)"),
                      to: "127.0.0.1", port: daemon.port)
-            return firstLine(awaitMessage(uac, "SIP/2.0", timeout: 10))
+            return firstLine(expect(uac, "SIP/2.0", timeout: 10))
         }
 
         func invite(_ callID: String) -> String {
@@ -95,7 +95,7 @@ struct DaemonCfgLiveTests {
         defer { rig.daemon.stop() }
         func register() -> String? {
             rig.uac.send(registerRequest(peer: rig.uac, expires: 3600), to: "127.0.0.1", port: rig.daemon.port)
-            return awaitMessage(rig.uac, "SIP/2.0 200", timeout: 10)
+            return expect(rig.uac, "SIP/2.0 200", timeout: 10)
         }
         #expect(headerValue(register(), "Contact")?.contains("expires=3600") == true)
         #expect(try rig.kamcmd("cfg.seti", "registrar", "max_expires", "120") == "")
@@ -117,11 +117,11 @@ struct DaemonCfgLiveTests {
         func ringThenWait() throws -> Double {
             let id = UUID().uuidString
             rig.uac.send(rig.invite(id), to: "127.0.0.1", port: rig.daemon.port)
-            let inv = try #require(awaitMessage(rig.uas, "INVITE", timeout: 10, callID: id))
+            let inv = try #require(expect(rig.uas, "INVITE", timeout: 10, callID: id))
             rig.uas.send(ringing(inv), to: "127.0.0.1", port: rig.daemon.port)
-            _ = try #require(awaitMessage(rig.uac, "SIP/2.0 180", timeout: 10, callID: id))
+            _ = try #require(expect(rig.uac, "SIP/2.0 180", timeout: 10, callID: id))
             let start = Date()
-            _ = try #require(awaitMessage(rig.uac, "SIP/2.0 480", timeout: 25, callID: id))
+            _ = try #require(expect(rig.uac, "SIP/2.0 480", timeout: 25, callID: id))
             return Date().timeIntervalSince(start)
         }
         #expect(try rig.kamcmd("cfg.seti", "tm", "fr_inv_timer", "1500") == "")
@@ -185,14 +185,14 @@ struct DaemonCfgLiveTests {
         let rig = try Rig()
         defer { rig.daemon.stop() }
         rig.uac.send(rig.invite("before-reload"), to: "127.0.0.1", port: rig.daemon.port)
-        _ = try #require(awaitMessage(rig.uas, "INVITE", timeout: 10))
+        _ = try #require(expect(rig.uas, "INVITE", timeout: 10))
         // fr_timer is 3 s: reload while the first INVITE waits
         try rig.rewrite(Self.config(failure: "New Script"))
         #expect(try rig.kamcmd("cfg.reload_script").contains("generation: 1"))
-        let first = try #require(awaitMessage(rig.uac, "SIP/2.0 480", timeout: 15, callID: "before-reload"))
+        let first = try #require(expect(rig.uac, "SIP/2.0 480", timeout: 15, callID: "before-reload"))
         #expect(firstLine(first) == "SIP/2.0 480 Old Script")
         rig.uac.send(rig.invite("after-reload"), to: "127.0.0.1", port: rig.daemon.port)
-        let second = try #require(awaitMessage(rig.uac, "SIP/2.0 480", timeout: 15, callID: "after-reload"))
+        let second = try #require(expect(rig.uac, "SIP/2.0 480", timeout: 15, callID: "after-reload"))
         #expect(firstLine(second) == "SIP/2.0 480 New Script")
     }
 
@@ -205,26 +205,14 @@ struct DaemonCfgLiveTests {
         try rig.rewrite(Self.config(reason: "second"))
         #expect(try rig.kamcmd("cfg.reload_script").contains("generation: 1"))
         rig.uac.send(rig.invite("dialog-call"), to: "127.0.0.1", port: rig.daemon.port)
-        let inv = try #require(awaitMessage(rig.uas, "INVITE", timeout: 10, callID: "dialog-call"))
+        let inv = try #require(expect(rig.uas, "INVITE", timeout: 10, callID: "dialog-call"))
         rig.uas.send(ringing(inv).replacingOccurrences(of: "SIP/2.0 180 Ringing", with: "SIP/2.0 200 OK")
             .replacingOccurrences(of: "Content-Length: 0", with: "Contact: <sip:bob@127.0.0.1:\(rig.uas.port)>\r\nContent-Length: 0"),
                      to: "127.0.0.1", port: rig.daemon.port)
-        _ = try #require(awaitMessage(rig.uac, "SIP/2.0 200", timeout: 10, callID: "dialog-call"))
+        _ = try #require(expect(rig.uac, "SIP/2.0 200", timeout: 10, callID: "dialog-call"))
         #expect(poll(5) { rig.daemon.log.contains("dialog-start second") }, "\(rig.daemon.log)")
         #expect(!rig.daemon.log.contains("dialog-start first"))
     }
-}
-
-/// The next message starting with `prefix` within `timeout` seconds (others are skipped).
-/// With `callID`, only messages of that call count (a UAC that never ACKs sees the
-/// previous call's final reply again and again).
-private func awaitMessage(_ peer: UDPPeer, _ prefix: String, timeout: Double, callID: String? = nil) -> String? {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        guard let m = peer.receive(timeout: max(0.05, deadline.timeIntervalSinceNow)) else { return nil }
-        if m.hasPrefix(prefix), callID == nil || headerValue(m, "Call-ID") == callID { return m }
-    }
-    return nil
 }
 
 private func firstLine(_ m: String?) -> String? {

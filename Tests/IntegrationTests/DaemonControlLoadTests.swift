@@ -30,7 +30,7 @@ struct DaemonControlLoadTests {
         // UAS is stopped at the end instead of outliving the run.
         let uas = TestProcesses.spawn(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", "\(uasPort)", "-nostdin"])
         defer { if let uas { TestProcesses.stop(uas) } }
-        usleep(500_000)
+        #expect(waitForUDPListener(uasPort), "the sipp UAS did not start")
 
         let ctl = d.dir.path + "/kamailio_ctl"
         let sock = d.dir.path + "/kamailio_rpc.sock"

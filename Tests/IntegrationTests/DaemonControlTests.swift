@@ -172,14 +172,15 @@ struct DaemonControlTests {
         let k = try #require(TestProcesses.spawn(["/usr/sbin/kamailio", "-f", dir + "/kamailio.cfg", "-DD", "-E", "-Y", dir,
                                                   "-m", "32", "-M", "8"]))
         defer { TestProcesses.stop(k) }
-        for _ in 0..<500 where !FileManager.default.fileExists(atPath: dir + "/kamailio_rpc.sock") { usleep(10_000) }
-        usleep(300_000)
-        let binrpc = try RPCBinrpcClient(address: .unixStream(path: dir + "/kamailio_ctl"))
-        #expect(try binrpc.call("core.version", []).first?.stringValue?.hasPrefix("kamailio 5.6") == true)
+        // Kamailio's ctl, jsonrpcs and FIFO processes come up on their own: ask each until it answers.
+        let binrpc = try #require(eventually(20) { try? RPCBinrpcClient(address: .unixStream(path: dir + "/kamailio_ctl")) })
+        let version = eventually(20) { try? binrpc.call("core.version", []) }
+        #expect(version?.first?.stringValue?.hasPrefix("kamailio 5.6") == true)
         #expect(try binrpc.call("core.echo", ["a", 1]) == ["a", "1"])
-        let dgram = try RPCJSONDatagramClient(address: .unixDatagram(path: dir + "/kamailio_rpc.sock"))
+        let dgram = try #require(eventually(20) { try? RPCJSONDatagramClient(address: .unixDatagram(path: dir + "/kamailio_rpc.sock")) })
         #expect(try dgram.call("core.echo", ["hello", 42]) == [["hello", "42"]])
         let fifo = try RPCFIFOClient(address: .fifo(path: dir + "/kamailio_rpc.fifo"), timeout: .seconds(5))
+        _ = eventually(20) { try? fifo.call("core.version", []) }  // ENXIO until its reader opened the FIFO
         #expect(throws: RPCClientError.fault(.methodNotFound)) { try fifo.call("no.such", []) }
     }
 }

@@ -71,11 +71,13 @@ struct DaemonDialogTimerTests {
         defer { uas.stop(); proxy.stop() }
         let uac = try caller(proxy, hold: 5000)  // its BYE comes long after the timeout
         defer { uac.stop() }
-        #expect(waitLog(proxy, "var=127.0.0.1 over OPTIONS"), "\(proxy.log.suffix(2000))")
+        // dialog:end runs last, after the dialog left the table and was counted
+        #expect(waitLog(proxy, "dialog end "), "\(proxy.log.suffix(2000))")
         let log = proxy.log
         let route = try #require(log.range(of: "timeout route ran for "), "\(log.suffix(2000))")
-        let end = try #require(log.range(of: "var=127.0.0.1 over OPTIONS"))
+        let end = try #require(log.range(of: "dialog end "))
         #expect(route.lowerBound < end.lowerBound && log.contains("state=4 toroute=1 var=127.0.0.1 over OPTIONS"), "\(log.suffix(2000))")
+        #expect(log[end.lowerBound...].prefix { $0 != "\n" }.hasSuffix("var=127.0.0.1 over OPTIONS"), "\(log.suffix(2000))")
         #expect(!(try base.kamcmd(proxy, ["dlg.list"])).contains("h_entry"))
         let st = try stats(proxy)
         #expect(st.contains("dialog:expired_dialogs = 1") && st.contains("dialog:active_dialogs = 0"), "\(st)")
@@ -108,7 +110,8 @@ struct DaemonDialogTimerTests {
         defer { uac.stop() }
         let list = try base.waitList(proxy) { $0.contains("lifetime: 10\n") }
         #expect(list.contains("state: 3") && list.contains("lifetime: 10\n"), "\(list)")
-        #expect(waitLog(proxy, "var=127.0.0.1 over OPTIONS"), "\(proxy.log.suffix(2000))")
+        // dialog:end runs last, after the dialog was counted expired
+        #expect(waitLog(proxy, "dialog end "), "\(proxy.log.suffix(2000))")
         #expect(proxy.log.contains("state=3 toroute=1 var=127.0.0.1 over OPTIONS"), "\(proxy.log.suffix(2000))")
         let st = try stats(proxy)
         #expect(st.contains("dialog:expired_dialogs = 1") && st.contains("dialog:active_dialogs = 0"), "\(st)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Stateless proxying: requests forwarded with a new Via, replies relayed back by Via.
 @Suite("Stateless forwarding", .serialized)
@@ -70,10 +71,12 @@ struct DaemonForwardingTests {
         let uac = try UDPPeer()
         let a = sipRequest("MESSAGE", uri: "sip:bob@example.com", via: "UDP 127.0.0.1:\(uac.port)", callID: "b-1")
         var got: [String] = []
-        for text in [a, a, sipRequest("MESSAGE", uri: "sip:bob@example.com", via: "UDP 127.0.0.1:\(uac.port)", callID: "b-2")] {
+        for (text, callID) in [(a, "b-1"), (a, "b-1"), (sipRequest("MESSAGE", uri: "sip:bob@example.com", via: "UDP 127.0.0.1:\(uac.port)", callID: "b-2"), "b-2")] {
+            // Sent again every 0.2 s until forwarded: on a slow start several copies of b-1
+            // can still arrive later, so match by Call-ID.
             for _ in 0..<50 {
                 uac.send(text, to: "127.0.0.1", port: d.port)
-                if let r = uas.receive(timeout: 0.2) { got.append(r); break }
+                if let r = expect(uas, "MESSAGE", timeout: 0.2, callID: callID) { got.append(r); break }
             }
         }
         try #require(got.count == 3, "log: \(d.log)")
@@ -91,7 +94,12 @@ struct DaemonForwardingTests {
         let stray = ["SIP/2.0 200 OK", "Via: SIP/2.0/UDP 127.0.0.2:5070;branch=z9hG4bKx",
                      "Via: SIP/2.0/UDP 127.0.0.1:\(peer.port);branch=z9hG4bKy", "From: <sip:a@b>;tag=1", "To: <sip:c@d>;tag=2",
                      "Call-ID: stray", "CSeq: 1 INVITE", "Content-Length: 0", "", ""].joined(separator: "\r\n")
-        usleep(300_000)
+        // the workers run once a request gets through (the start-up OPTIONS probe would be forwarded)
+        let ready = sipRequest("MESSAGE", uri: "sip:bob@example.com", via: "UDP 127.0.0.1:\(peer.port)", callID: "ready")
+        #expect(eventually { () -> Bool? in
+            peer.send(ready, to: "127.0.0.1", port: d.port)
+            return expect(uas, "MESSAGE", timeout: 0.2, callID: "ready") != nil ? true : nil
+        } == true)
         peer.send(stray, to: "127.0.0.1", port: d.port)
         #expect(peer.receive(timeout: 0.5) == nil)
     }

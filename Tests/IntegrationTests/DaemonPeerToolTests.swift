@@ -25,7 +25,7 @@ struct DaemonPeerToolTests {
         uas.standardError = FileHandle.nullDevice
         try uas.run()
         defer { if uas.isRunning { uas.terminate() } }
-        usleep(500_000)
+        #expect(waitForUDPListener(uasPort), "the sipp UAS did not start")
         let r = try run(which("sipp") ?? "sipp", ["127.0.0.1:\(d.port)", "-sn", "uac", "-i", "127.0.0.1", "-p", "\(freePort())",
                                                    "-m", "20", "-r", "20", "-nostdin", "-timeout", "30s", "-timeout_error", "-pause_msg_ign"],
                         timeout: 60)

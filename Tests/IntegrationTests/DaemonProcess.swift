@@ -47,11 +47,17 @@ final class DaemonProcess {
         }
         if waitForUDP {
             let peer = try UDPPeer()
-            for _ in 0..<100 {
+            for sent in 1...100 {
                 guard process.isRunning else { break }
                 peer.send(sipRequest("OPTIONS", uri: "sip:127.0.0.1:\(port)", via: "UDP 127.0.0.1:\(peer.port)"),
                           to: "127.0.0.1", port: port)
-                if peer.receive(timeout: 0.1) != nil { return }
+                if peer.receive(timeout: 0.1) != nil {
+                    // A slow start leaves earlier probes queued: let them be answered now, so
+                    // none runs the script later, in the middle of a test (counters, breakpoints).
+                    var pending = sent - 1
+                    while pending > 0, peer.receive(timeout: 3) != nil { pending -= 1 }
+                    return
+                }
             }
             stop()
             throw PeerError.socket("daemon did not answer on port \(port); log:\n\(log)")

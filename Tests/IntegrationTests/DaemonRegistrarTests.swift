@@ -331,11 +331,16 @@ struct DaemonRegistrarTests {
             ua.send(registerRequest("w\(i)", peer: ua, cseq: 1), to: "127.0.0.1", port: first.port)
             #expect(statusCode(ua.receive()) == 200)
         }
-        usleep(2_500_000)  // timer_interval 1: at least one flush
+        // timer_interval 1: the next flush writes them; the timer thread may be late under load
+        func rows() throws -> String {
+            try run(which("sqlite3") ?? "/usr/bin/sqlite3", [db.path, "SELECT count(*) FROM location"])
+                .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let flushed = try pollText(rows, until: { $0 == "10" }, seconds: 20)
+        #expect(flushed == "10", "\(first.log.suffix(1500))")
         kill(first.pid, SIGKILL)
         first.stop()
-        let rows = try run(which("sqlite3") ?? "/usr/bin/sqlite3", [db.path, "SELECT count(*) FROM location"])
-        #expect(rows.output.trimmingCharacters(in: .whitespacesAndNewlines) == "10")
+        #expect(try rows() == "10")
         let second = try DaemonProcess(config: config, port: first.port)
         defer { second.stop() }
         #expect(second.log.contains("loaded 10 contact(s)"), "\(second.log)")

@@ -118,7 +118,7 @@ struct DaemonReinviteTests {
                                                "-trace_msg", "-message_file", proxy.dir.appendingPathComponent("uas.msg").path],
                                         log: proxy.dir.appendingPathComponent("uas.log"))
         defer { uas.stop() }
-        usleep(300_000)
+        #expect(waitForUDPListener(uasPort), "the sipp UAS did not start: \(uas.log)")
         let uac = try DialogSippProcess(sipp, ["-sf", uacXML.path, "127.0.0.1:\(proxy.port)", "-s", "bob", "-i", "127.0.0.1",
                                                "-p", String(freePort()), "-m", "1", "-timeout", "40"],
                                         log: proxy.dir.appendingPathComponent("uac.log"))

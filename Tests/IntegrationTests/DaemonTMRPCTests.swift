@@ -122,7 +122,10 @@ struct DaemonTMRPCTests {
         let held = sipRequest("MESSAGE", uri: "sip:bob@127.0.0.1:\(daemon.port)", via: "UDP 127.0.0.1:\(uac.port)",
                               extra: ["X-Hold: 1"])
         uac.send(held, to: "127.0.0.1", port: daemon.port)
-        usleep(700_000)
+        // listed once a worker has handled it; then its 400 ms lifetime has to run out, and
+        // it stays listed until tm.clean
+        #expect(try pollText({ try kamcmd("tm.list") }, until: { $0.contains("method: MESSAGE") }).contains("method: MESSAGE"))
+        usleep(500_000)
         #expect(try kamcmd("tm.list").contains("method: MESSAGE"))
         _ = try kamcmd("tm.clean")
         #expect(!(try kamcmd("tm.list")).contains("method: MESSAGE"))

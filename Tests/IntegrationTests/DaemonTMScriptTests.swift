@@ -120,9 +120,10 @@ struct DaemonTMScriptTests {
         for (drop, want) in [(false, 486), (true, 503)] {
             let callID = UUID().uuidString
             send(drop ? ["X-Drop: 1"] : [], callID: callID)
-            let inv = try #require(expect(uas, "INVITE"))
+            // by Call-ID: the first call's INVITEs may still be retransmitted on a loaded machine
+            let inv = try #require(expect(uas, "INVITE", callID: callID))
             uas.send(replyText(inv, 486, "Busy Here"), to: "127.0.0.1", port: daemon.port)
-            let second = try #require(expect(uas2, "INVITE"))
+            let second = try #require(expect(uas2, "INVITE", callID: callID))
             uas2.send(replyText(second, 503, "Unavailable", toTag: "u2"), to: "127.0.0.1", port: daemon.port)
             #expect(finalReply(callID) == want)
         }

@@ -117,8 +117,9 @@ final class UDPPeer {
         _ = bytes.withUnsafeBytes { b in a.withSockaddr { sendto(fd, b.baseAddress, b.count, 0, $0, $1) } }
     }
 
-    /// Next datagram within `timeout` seconds, or nil.
-    func receive(timeout: Double = 2) -> String? {
+    /// Next datagram within `timeout` seconds, or nil. The default leaves room for a loaded
+    /// machine (CI runs every suite at once on two cores); absence checks pass their own.
+    func receive(timeout: Double = 5) -> String? {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { return nil }
         var buf = [UInt8](repeating: 0, count: 70000)
@@ -132,7 +133,7 @@ enum PeerError: Error { case socket(String) }
 
 /// Opens a TCP connection, writes `bytes`, and reads until `until` says the reply is complete
 /// or `timeout` passes.
-func tcpExchange(_ bytes: [UInt8], ip: String, port: UInt16, timeout: Double = 3,
+func tcpExchange(_ bytes: [UInt8], ip: String, port: UInt16, timeout: Double = 5,
                  until: (String) -> Bool = { $0.contains("\r\n\r\n") }) -> String? {
     let fd = socket(ip.contains(":") ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
@@ -151,6 +152,35 @@ func tcpExchange(_ bytes: [UInt8], ip: String, port: UInt16, timeout: Double = 3
         }
     }
     return out.isEmpty ? nil : String(decoding: out, as: UTF8.self)
+}
+
+/// True while something has `port` bound for UDP on 127.0.0.1 (a peer program such as sipp
+/// has started listening).
+func udpPortBound(_ port: UInt16) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(fd) }
+    guard let addr = SockAddr(ip: "127.0.0.1", port: port) else { return false }
+    return addr.withSockaddr { bind(fd, $0, $1) } != 0 && errno == EADDRINUSE
+}
+
+/// Waits until a peer program listens on UDP `port` (up to `seconds`): what it is sent
+/// before that would be lost, and a fixed pause is too short on a loaded machine.
+@discardableResult
+func waitForUDPListener(_ port: UInt16, seconds: Double = 10) -> Bool {
+    eventually(seconds) { udpPortBound(port) ? true : nil } ?? false
+}
+
+/// Reads `read` (an RPC query, a log) until its text satisfies `done` or `seconds` pass, for
+/// state the daemon changes on its own time (timers, a peer's close); the last text either
+/// way, for the assertion and its message.
+func pollText(_ read: () throws -> String, until done: (String) -> Bool, seconds: Double = 10) rethrows -> String {
+    let deadline = Date().addingTimeInterval(seconds)
+    var text = try read()
+    while !done(text) && Date() < deadline {
+        usleep(50_000)
+        text = try read()
+    }
+    return text
 }
 
 /// A SIP request with fresh Call-ID and branch, CRLF line ends, right Content-Length.

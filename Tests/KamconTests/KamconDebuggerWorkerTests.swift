@@ -120,11 +120,12 @@ struct KamconDebuggerWorkerTests {
         #expect(parked == 30)
         runner.enqueue(.step(pid: 7, kind: .into))
         let clock = ContinuousClock()
-        let seen = eventuallyValue(1) { runner.snapshot.busy?.what }
+        // the step keeps the runner busy for 1.5 s once it starts, however late that is
+        let seen = eventuallyValue(10) { runner.snapshot.busy?.what }
         #expect(seen == "dbg.bp next 7")
         // Reading the snapshot while the call is in flight is immediate.
         let t = clock.measure { _ = runner.snapshot }
-        #expect(t < .milliseconds(50))
+        #expect(t < .milliseconds(300))  // a blocked read would wait out most of the 1.5 s step
         let moved = eventuallyValue(10) { runner.snapshot.stops[7]?.position?.line == 31 ? true : nil }
         #expect(moved == true)
         #expect(runner.snapshot.busy == nil)

@@ -128,7 +128,7 @@ struct TransportTCPTests {
     @Test("a busy stream whose reads always end mid-message is not taken for a stalled one")
     func steadyPartialStream() throws {
         var options = quickOptions()
-        options.incompleteMessageTimeout = 0.3
+        options.incompleteMessageTimeout = 1
         let handler = RecordingHandler()
         let (m, address) = try tcpManager(options: options, handler: handler)
         defer { m.stop() }
@@ -136,11 +136,12 @@ struct TransportTCPTests {
         let stream = (0..<8).flatMap { sipRequest("MESSAGE", callID: "p\($0)") }
         let step = stream.count / 8
         // Every write but the first completes one message and starts the next; the nine
-        // writes span 0.9 s, three times the stall timeout.
+        // writes span 2.25 s, over twice the stall timeout, with gaps far below it (a loaded
+        // machine can hold this thread back a few hundred milliseconds).
         let cuts = [0] + (0..<8).map { $0 * step + step / 2 } + [stream.count]
         for (from, to) in zip(cuts, cuts.dropFirst()) {
             client.write(Array(stream[from..<to]))
-            usleep(100_000)
+            usleep(250_000)
         }
         #expect(handler.wait(for: 8).count == 8)
         #expect(m.statistics.snapshot().framingErrors == 0)
