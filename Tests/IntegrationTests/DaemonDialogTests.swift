@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -203,6 +204,13 @@ struct DaemonDialogTests {
         return text
     }
 
+    /// Waits until the sipp callee has traced the call's ACK: state 4 in dlg.list shows that
+    /// the proxy took the ACK, not that it relayed it yet, and a BYE sent before could
+    /// overtake it (sipp fails a call on the late ACK then).
+    func calleeGotACK(_ uas: DialogSippProcess) -> Bool {
+        eventually(10) { uas.messages.contains("\nACK sip:") ? true : nil } != nil
+    }
+
     /// The integer after `name: ` in kamcmd's output.
     func number(_ text: String, _ name: String) -> Int? {
         guard let r = text.range(of: "\t\(name): ") else { return nil }
@@ -257,6 +265,7 @@ struct DaemonDialogTests {
         let list = try waitList(proxy) { $0.contains("state: 4") }
         let entry = try #require(number(list, "h_entry"), "\(list)")
         let id = try #require(number(list, "h_id"), "\(list)")
+        #expect(calleeGotACK(uas), "\(uas.messages.suffix(1500))")
         let reply = try kamcmd(proxy, ["dlg.end_dlg", String(entry), String(id)])
         #expect(!reply.contains("error"), "\(reply)")
         #expect(uac.wait(20) == 0, "caller: \(uac.log.suffix(1500))")
@@ -284,6 +293,7 @@ struct DaemonDialogTests {
         #expect(list.contains("route_set: <sip:127.0.0.1:\(inner.port);lr;"), "\(list)")
         #expect(try waitList(inner) { $0.contains("state: 4") }.contains("state: 4"))
         let entry = try #require(number(list, "h_entry")), id = try #require(number(list, "h_id"))
+        #expect(calleeGotACK(uas), "\(uas.messages.suffix(1500))")
         _ = try kamcmd(outer, ["dlg.end_dlg", String(entry), String(id)])
         #expect(uac.wait(20) == 0, "caller: \(uac.log.suffix(1500))")
         #expect(uas.wait(20) == 0, "callee: \(uas.log.suffix(1500))")
