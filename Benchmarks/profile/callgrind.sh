@@ -9,6 +9,8 @@
 #   unshare -n sh -c 'ip link set lo up; Benchmarks/profile/callgrind.sh .build-rel/release/kamailiod /tmp/cg'
 #   unshare -n sh -c 'ip link set lo up; Benchmarks/profile/callgrind.sh kamailio /tmp/cgk'
 #
+# WORKLOAD=stateless profiles bench-stateless.cfg (forward() with record_route) instead.
+#
 # Then: callgrind_annotate --inclusive=yes /tmp/cg.cg.* | grep handleMessage (kamailiod:
 # the message work of all workers; divide by CALLS), or for Kamailio add the `summary:`
 # lines of its two UDP worker files (the two largest after the main process).
@@ -19,7 +21,7 @@ RATE=${RATE:-20}
 CALLS=${CALLS:-200}
 HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH=${BENCH:-$HERE/../../../shared/bench}
-CFG=$BENCH/cfg/bench-stateful.cfg
+CFG=$BENCH/cfg/bench-${WORKLOAD:-stateful}.cfg
 rm -f "$OUT".cg.*
 case $(basename "$BIN") in
 kamailio) set -- "$BIN" -f "$CFG" -DD -m 256 -x fm -A BENCH_CHILDREN=2; WARM=15 ;;

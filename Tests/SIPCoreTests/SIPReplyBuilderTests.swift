@@ -127,6 +127,32 @@ struct SIPReplyBuilderTests {
         #expect(try target("Via: SIP/2.0/UDP x;received=[2001:db8::9];rport=9\n") == ("2001:db8::9", 9))
     }
 
+    @Test("the top two Vias are the first two of vias(), whether comma-separated or on lines, parsed or not yet")
+    func topTwoVias() throws {
+        let cases = [
+            "Via: SIP/2.0/UDP a;branch=z9hG4bK1\nVia: SIP/2.0/UDP b;branch=z9hG4bK2\nVia: SIP/2.0/UDP c\n",
+            "Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\nVia: SIP/2.0/UDP c\n",
+            "Via: SIP/2.0/UDP a;branch=z9hG4bK1\nContact: <sip:x@y>\nv: SIP/2.0/UDP b, SIP/2.0/UDP c\n",
+            "Via: SIP/2.0/UDP a;branch=z9hG4bK1\n",
+        ]
+        for vias in cases {
+            let text = "SIP/2.0 200 OK\n\(vias)From: <sip:a@b>;tag=1\nTo: <sip:c@d>;tag=2\nCall-ID: x\nCSeq: 1 INVITE\n\n"
+            let all = try message(text).vias()
+            for warm in 0..<3 {
+                let m = try message(text)
+                if warm == 1 { _ = try m.topVia() }
+                if warm == 2 { _ = try m.vias() }
+                let (top, second) = try #require(try m.topTwoVias())
+                #expect(top == all[0])
+                #expect(second == (all.count > 1 ? all[1] : nil), "\(vias) warm \(warm)")
+            }
+        }
+        #expect(try message("SIP/2.0 200 OK\nCall-ID: x\n\n").topTwoVias() == nil)
+        #expect(throws: SIPParseError.self) {
+            try message("SIP/2.0 200 OK\nVia: SIP/2.0/UDP a\nVia: SIP/2.0/UDP\nCall-ID: x\n\n").topTwoVias()
+        }
+    }
+
     @Test("an existing received is overwritten; IPv6 sources are written without brackets")
     func receivedIPv6() throws {
         let req = try options(vias: "Via: SIP/2.0/UDP [2001:db8::1]:5060;received=192.0.2.1;rport;branch=z9hG4bK1\n")

@@ -32,6 +32,29 @@ extension SIPMessage {
         return v
     }
 
+    /// The top two Via values (the second nil when there is only one), for relaying a
+    /// reply. Reuses the parsed top Via and parses only the field that holds the second,
+    /// where `vias()` would parse every Via again.
+    public func topTwoVias() throws(SIPParseError) -> (SIPVia, SIPVia?)? {
+        if let viaCache {
+            guard let first = viaCache.first else { return nil }
+            return (first, viaCache.count > 1 ? viaCache[1] : nil)
+        }
+        guard let top = try topVia() else { return nil }
+        if top.elementsInField > 1 {
+            guard top.fieldIndex < headers.count else { return (top, nil) }
+            let f = headers[top.fieldIndex]
+            let field = try SIPVia.parseField(bytes[f.value], fieldIndex: f.index)
+            return (top, field.count > 1 ? field[1] : nil)
+        }
+        var seenTop = false
+        for f in headers where f.kind == .via {
+            if !seenTop { seenTop = true; continue }
+            return (top, try SIPVia.parseField(bytes[f.value], fieldIndex: f.index).first)
+        }
+        return (top, nil)
+    }
+
     /// The From value (§20.20), nil when absent. Cached.
     public func from() throws(SIPParseError) -> SIPNameAddr? {
         if fromCache != nil { return fromCache }

@@ -33,11 +33,9 @@ extension SIPMessage {
     /// sent-by host and port. The default port is 5060, 5061 for TLS (§19.1.2).
     /// Stream transports reuse the connection when it is still open (caller's job).
     public func responseRoute(isOurs: (SIPVia) -> Bool) throws(SIPParseError) -> SIPResponseRoute {
-        let all = try vias()
-        guard let top = all.first else { throw .missing("Via") }
+        guard let (top, second) = try topTwoVias() else { throw .missing("Via") }
         guard isOurs(top) else { return .notOurs }
-        guard all.count > 1 else { return .local(top: top) }
-        let next = all[1]
+        guard let next = second else { return .local(top: top) }
         let defaultPort: UInt16 = next.isTransport("tls") ? 5061 : 5060
         let sentByPort = next.port ?? defaultPort
         var host: ArraySlice<UInt8> = next.host.address

@@ -80,13 +80,18 @@ public final class DialogModule: ScriptModule {
     /// When db_mode 2 last wrote (monotonic ms).
     let lastFlush = Atomic<UInt64>(0)
 
+    /// The rr module whose `loose_route()` reports in-dialog requests, and whether the
+    /// hook is installed.
+    let rr: RRModule?
+    let followsRoutes = Atomic<Bool>(false)
+
     /// A dialog module whose dialogs follow the transactions of `tm` and the requests
     /// `rr`'s `loose_route()` routes.
     public init(tm: TMModule, rr: RRModule? = nil) {
         self.tm = tm
         defaultTimeout = tm.runtime.cfg.declareInt("dialog", "default_timeout", 43200,
                                                    "Lifetime in seconds of a dialog created from now on")
-        rr?.addLooseRouteHook { [weak self] ctx, params in self?.followRequest(ctx, routeParams: params) }
+        self.rr = rr
     }
 
     /// Dialogs in the table now.
@@ -101,6 +106,11 @@ public final class DialogModule: ScriptModule {
     }
 
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
+        // Hooked only when the script loads dialog: a script without it (the stateless
+        // proxy) pays nothing for dialog lookups in loose_route().
+        if !followsRoutes.exchange(true, ordering: .relaxed) {
+            rr?.addLooseRouteHook { [weak self] ctx, params in self?.followRequest(ctx, routeParams: params) }
+        }
         script.withLock { $0 = context.script }
         eventWorker.withLock { $0 = context.script.makeWorkerState(worker: 10_001) }
         // once: a script reload keeps the open store and the dialogs in memory
