@@ -43,6 +43,8 @@ request_route {
     t_check_trans();
     if (is_method("INVITE")) { record_route(); dlg_manage(); $dlg_var(caller) = $fU; }
     if (is_present_hf("X-Direct")) {
+        # fr_timer 1 s is for the 408 test; here a kamcmd call runs while the UAS waits
+        t_set_fr(10000, 10000);
         if (!t_relay("udp:127.0.0.1:{UAS2}")) { sl_reply_error(); }
         exit;
     }
