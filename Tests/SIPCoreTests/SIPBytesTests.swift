@@ -38,6 +38,12 @@ struct SIPBytesTests {
         SIPBytes.appendDecimal(65535, to: &digits)
         SIPBytes.appendDecimal(0, to: &digits)
         #expect(str(digits) == "655350")
+        for v in [1, 9, 10, 11, 99, 100, 101, 1_000_000, 4_294_967_295, Int.max, -1, -10, -907, Int.min]
+            + (0..<200).map({ _ in Int.random(in: Int.min...Int.max) }) {
+            var out: [UInt8] = [120]
+            SIPBytes.appendDecimal(v, to: &out)
+            #expect(str(out) == "x\(v)")
+        }
     }
 
     @Test("quote and bracket balance checks, short and long values, escapes at the end")

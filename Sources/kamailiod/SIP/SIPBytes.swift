@@ -241,9 +241,14 @@ public enum SIPBytes {
     public static func appendDecimal(_ v: Int, to out: inout [UInt8]) {
         if v < 0 { out.append(45) }
         var x = v.magnitude  // no overflow for Int.min
-        if x < 10 { out.append(UInt8(x) + 48); return }
-        let start = out.count
-        while x > 0 { out.append(UInt8(x % 10) + 48); x /= 10 }
-        out[start...].reverse()
+        // Highest digit first: reversing the appended digits in place copied them out
+        // through a slice.
+        var div: UInt = 1
+        while div <= x / 10 { div *= 10 }
+        while div > 0 {
+            out.append(UInt8(x / div) + 48)
+            x %= div
+            div /= 10
+        }
     }
 }
