@@ -30,6 +30,11 @@ final class DaemonControl {
         coreStatistics = counting
         return counting
     }
+    /// Requests and replies received so far (0 before the transport started).
+    var messagesReceived: Int {
+        guard let c = coreStatistics else { return 0 }
+        return c.requests.current + c.replies.current
+    }
     private var binrpc: [ControlBinrpcServer] = []
     private var datagram: [ControlDatagramServer] = []
     private var fifo: [ControlFIFOServer] = []

@@ -166,7 +166,8 @@ enum Daemon {
             logger.log(.info, "core", "ignored compatibility options: \(opts.ignored.joined(separator: " "))")
         }
 
-        let sig = DaemonProcess.waitForStopSignal()
+        var trim = DaemonIdleTrim()
+        let sig = DaemonProcess.waitForStopSignal { trim.tick(messages: control.messagesReceived) }
         logger.log(.notice, "core", "signal \(sig) received, shutting down")
         control.stop()
         transport.stop()

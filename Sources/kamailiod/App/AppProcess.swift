@@ -81,7 +81,8 @@ enum DaemonProcess {
     /// Keeps glibc from shrinking and regrowing the heap at every burst: with its
     /// default (adaptive) thresholds the workers' arenas were trimmed and grown again
     /// about once per call, each an mprotect(2) and fresh page faults. Memory above the
-    /// threshold is still given back.
+    /// threshold is still given back, and DaemonIdleTrim returns free pages once
+    /// traffic stops.
     static func tuneMalloc() {
         _ = mallopt(M_TOP_PAD, 4 << 20)
         _ = mallopt(M_TRIM_THRESHOLD, 32 << 20)
@@ -98,11 +99,14 @@ enum DaemonProcess {
 
     /// Waits for SIGTERM, SIGINT or SIGQUIT and returns its number. SIGHUP and SIGUSR1 are
     /// taken and ignored here (Kamailio ignores them too).
-    static func waitForStopSignal() -> Int32 {
+    /// `tick` runs every `tickSeconds` while no stop signal came.
+    static func waitForStopSignal(tickSeconds: Int = 5, tick: () -> Void = {}) -> Int32 {
         var set = stopSignals()
+        var timeout = timespec(tv_sec: tickSeconds, tv_nsec: 0)
         while true {
-            var sig: Int32 = 0
-            if sigwait(&set, &sig) == 0, sig == SIGTERM || sig == SIGINT || sig == SIGQUIT { return sig }
+            let sig = sigtimedwait(&set, nil, &timeout)
+            if sig == SIGTERM || sig == SIGINT || sig == SIGQUIT { return sig }
+            if sig < 0 && errno == EAGAIN { tick() }
         }
     }
 

@@ -1,0 +1,28 @@
+import CMalloc
+
+/// Gives the heap back to the system once traffic stops. glibc keeps what a burst of
+/// calls freed in its per-thread arenas (with our trim threshold, 32 MiB each), so after
+/// 100,000 calls the daemon stayed at ~55 MB although every transaction and dialog was
+/// gone. `malloc_trim` returns the free pages; it runs only on idle ticks, so it never
+/// competes with traffic, and a few times after the last message, because transactions
+/// in their wait state and ended dialogs are freed seconds after the last reply.
+struct DaemonIdleTrim {
+    /// Idle ticks after the last message that still trim.
+    static let trimsPerQuietPeriod = 3
+    private var lastCount = 0
+    private var quietTicks = Int.max
+
+    /// Called on each tick with the received-message count; true when it trimmed.
+    @discardableResult
+    mutating func tick(messages: Int) -> Bool {
+        defer { lastCount = messages }
+        if messages != lastCount {
+            quietTicks = 0
+            return false
+        }
+        guard quietTicks < Self.trimsPerQuietPeriod else { return false }
+        quietTicks += 1
+        _ = malloc_trim(0)
+        return true
+    }
+}
