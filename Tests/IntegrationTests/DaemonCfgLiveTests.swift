@@ -11,18 +11,7 @@ struct DaemonCfgLiveTests {
     /// The script; `{REASON}` is the reason of the OPTIONS reply and `{FAILURE}` the reason
     /// failure_route answers with, so a reload shows on the wire.
     static func config(reason: String = "first", failure: String = "Old Script", extra: String = "") -> String {
-        """
-        debug=2
-        listen=udp:127.0.0.1:{PORT}
-        loadmodule "ctl.so"
-        loadmodule "cfg_rpc.so"
-        loadmodule "sl.so"
-        loadmodule "tm.so"
-        loadmodule "xlog.so"
-        loadmodule "textops.so"
-        loadmodule "dialog.so"
-        loadmodule "usrloc.so"
-        loadmodule "registrar.so"
+        controlConfig(loading: ["ctl", "cfg_rpc", "sl", "tm", "xlog", "textops", "dialog", "usrloc", "registrar"], """
         modparam("tm", "fr_timer", 3000)
         modparam("tm", "fr_inv_timer", 30000)
         \(extra)
@@ -48,7 +37,7 @@ struct DaemonCfgLiveTests {
         event_route[dialog:start] {
             xlog("L_NOTICE", "dialog-start \(reason)\n");
         }
-        """
+        """)
     }
 
     /// A daemon on `config()` with a UAC and a silent UAS peer.

@@ -7,13 +7,7 @@ import Glibc
 /// `cfg.*` and `htable.*` against the running daemon, through kamcmd over the ctl socket.
 @Suite("daemon cfg_rpc and htable RPC", .serialized)
 struct DaemonCfgTests {
-    static let config = """
-        debug=2
-        listen=udp:127.0.0.1:{PORT}
-        loadmodule "ctl.so"
-        loadmodule "cfg_rpc.so"
-        loadmodule "maxfwd.so"
-        loadmodule "htable.so"
+    static let config = controlConfig(loading: ["ctl", "cfg_rpc", "maxfwd", "htable"], """
         modparam("htable", "htable", "ext=>size=4;")
         app.greeting = "hi" desc "what to say"
         event_route[htable:mod-init] {
@@ -22,7 +16,7 @@ struct DaemonCfgTests {
         request_route {
             drop;
         }
-        """
+        """)
 
     @Test("cfg.set_now_int changes core debug; wrong range and type are faults; htable.get reads the script's value",
           .enabled(if: which("kamcmd") != nil))

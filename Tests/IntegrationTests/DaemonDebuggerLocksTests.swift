@@ -11,14 +11,7 @@ import Glibc
 struct DaemonDebuggerLocksTests {
     /// Line numbers matter: the breakpoint is on line 13, inside the locked region; the
     /// worker stops at line 16, the first action after the unlock (line 15) ran.
-    static let lockConfig = """
-        debug=2
-        children=2
-        listen=udp:127.0.0.1:{PORT}
-        loadmodule "ctl.so"
-        loadmodule "sl.so"
-        loadmodule "htable.so"
-        loadmodule "debugger.so"
+    static let lockConfig = controlConfig(children: 2, loading: ["ctl", "sl", "htable", "debugger"], """
         modparam("htable", "htable", "t=>size=2;")
         request_route {
             sht_lock("t=>k");
@@ -30,7 +23,7 @@ struct DaemonDebuggerLocksTests {
             sl_send_reply("200", "Count $sht(t=>k)");
             exit;
         }
-        """
+        """)
 
     @Test("a breakpoint inside sht_lock is deferred past the unlock; another worker takes the same lock meanwhile",
           .enabled(if: which("sipsak") != nil))
@@ -57,14 +50,7 @@ struct DaemonDebuggerLocksTests {
         #expect(sipsak.finish().contains(String(count.dropFirst(8))))
     }
 
-    static let levelConfig = """
-        debug=1
-        listen=udp:127.0.0.1:{PORT}
-        loadmodule "ctl.so"
-        loadmodule "sl.so"
-        loadmodule "xlog.so"
-        loadmodule "cfg_rpc.so"
-        loadmodule "debugger.so"
+    static let levelConfig = controlConfig(debug: 1, loading: ["ctl", "sl", "xlog", "cfg_rpc", "debugger"], """
         modparam("debugger", "mod_hash_size", 5)
         modparam("debugger", "mod_level_mode", 1)
         modparam("debugger", "mod_level", "sl=3")
@@ -73,7 +59,7 @@ struct DaemonDebuggerLocksTests {
             xlog("L_NOTICE", "notice-line $ci\\n");
             sl_send_reply("200", "OK");
         }
-        """
+        """)
 
     @Test("dbg.set_mod_level raises and lowers one module's level; get falls back to debug; facilities; cfg dbg group")
     func moduleLevels() throws {
@@ -111,14 +97,7 @@ struct DaemonDebuggerLocksTests {
         #expect(s.text("cfg.seti", "dbg", "mod_hash_size", .int(3)) == "fault: 400 Failed to set the variable")
     }
 
-    static let tmConfig = """
-        debug=2
-        children=1
-        listen=udp:127.0.0.1:{PORT}
-        loadmodule "ctl.so"
-        loadmodule "sl.so"
-        loadmodule "tm.so"
-        loadmodule "debugger.so"
+    static let tmConfig = controlConfig(children: 1, loading: ["ctl", "sl", "tm", "debugger"], """
         request_route {
             if ($rm == "OPTIONS") {
                 sl_send_reply("200", "Alive");
@@ -131,7 +110,7 @@ struct DaemonDebuggerLocksTests {
             dbg_breakpoint(1);
             t_reply("503", "Failed over");
         }
-        """
+        """)
 
     @Test("failure_route runs under the transaction lock: its breakpoint is not taken and nothing stays parked")
     func failureRouteUnderLock() throws {

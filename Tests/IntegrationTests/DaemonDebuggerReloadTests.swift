@@ -10,18 +10,12 @@ import Glibc
 @Suite("daemon debugger across a script reload", .serialized)
 struct DaemonDebuggerReloadTests {
     /// Lines 1-9, the same in both scripts.
-    static let header = """
-        debug=2
-        listen=udp:127.0.0.1:{PORT}
-        loadmodule "ctl.so"
-        loadmodule "sl.so"
-        loadmodule "cfg_rpc.so"
-        loadmodule "debugger.so"
+    static let header = controlConfig(loading: ["ctl", "sl", "cfg_rpc", "debugger"], """
         request_route {
             if ($rU == $null) { sl_send_reply("200", "Alive"); exit; }
             $var(x) = 1;
 
-        """
+        """)
 
     static let replyRoute = """
 

@@ -11,13 +11,7 @@ import Glibc
 @Suite("daemon debugger (dbg.*)", .serialized)
 struct DaemonDebuggerTests {
     /// Line numbers matter: the tests name lines 8, 9 and 12 to 19.
-    static let config = """
-        debug=2
-        children=2
-        listen=udp:127.0.0.1:{PORT}
-        loadmodule "ctl.so"
-        loadmodule "sl.so"
-        loadmodule "debugger.so"
+    static let config = controlConfig(children: 2, loading: ["ctl", "sl", "debugger"], """
         request_route {
             if ($rm == "OPTIONS") {
                 sl_send_reply("200", "Alive");
@@ -33,7 +27,7 @@ struct DaemonDebuggerTests {
             $var(y) = $var(x) + 40;
             sl_send_reply("200", "Registered $rU $var(y)");
         }
-        """
+        """)
 
     static func options(_ peer: UDPPeer, port: UInt16, id: String) -> Int? {
         peer.send(sipRequest("OPTIONS", uri: "sip:127.0.0.1:\(port)", via: "UDP 127.0.0.1:\(peer.port)",

@@ -10,20 +10,7 @@ import Glibc
 /// dialog events and its timeout route. `{TIMEOUT}` is the dialog lifetime, `{TBYE}` 1 to
 /// BYE on timeout, `{MODPARAMS}` more dialog modparams, `{INDIALOG}` script run for
 /// in-dialog requests after loose_route().
-let dialogConfig = """
-listen=udp:127.0.0.1:{PORT}
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "dialog.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "pv.so"
-loadmodule "ctl.so"
-loadmodule "kex.so"
+let dialogConfig = proxyConfig(loading: ["tm", "sl", "rr", "dialog", "xlog", "textops", "siputils", "pv", "ctl", "kex"], """
 modparam("dialog", "default_timeout", {TIMEOUT})
 modparam("dialog", "profiles_with_value", "caller")
 modparam("dialog", "profiles_no_value", "inbound")
@@ -65,7 +52,7 @@ event_route[dialog:start] {
 event_route[dialog:end] {
     xlog("L_INFO", "dialog end $dlg(callid) var=$dlg_var(src) over $rm\\n");
 }
-"""
+""")
 
 /// A caller that answers a BYE from the network instead of sending one: INVITE, ACK,
 /// then wait for the proxy's BYE and answer 200.

@@ -7,16 +7,7 @@ import Glibc
 /// A proxy on IPv4 and IPv6: initial requests are record-routed (with `;foo=1`) and go to
 /// `{UAS}` over IPv4, or to `{UAS6}` over IPv6 when they carry X-V6; in-dialog requests
 /// are loose-routed and report what check_route_param and is_direction say.
-private let rrConfig = """
-listen=udp:127.0.0.1:{PORT}
-listen=udp:[::1]:{PORT}
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
+private let rrConfig = proxyConfig(loading: ["tm", "sl", "rr", "textops", "siputils"], core: ["listen=udp:[::1]:{PORT}"], """
 request_route {
     if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
     if (has_totag()) {
@@ -34,7 +25,7 @@ request_route {
     record_route();
     t_relay();
 }
-"""
+""")
 
 /// An in-dialog BYE with one Route header field.
 private func bye(_ uri: String, via: String, route: String, fromTag: String, toTag: String, callID: String) -> String {

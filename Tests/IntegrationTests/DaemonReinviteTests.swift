@@ -5,18 +5,7 @@ import Glibc
 #endif
 
 /// A record-routing, dialog-tracking proxy; in-dialog requests are loose-routed.
-private let reinviteConfig = """
-listen=udp:127.0.0.1:{PORT}
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "dialog.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-loadmodule "ctl.so"
-loadmodule "kex.so"
+private let reinviteConfig = proxyConfig(loading: ["tm", "sl", "rr", "dialog", "siputils", "textops", "ctl", "kex"], """
 request_route {
     if (is_method("OPTIONS") && uri == myself) { sl_send_reply("200", "OK"); exit; }
     if (has_totag()) {
@@ -29,7 +18,7 @@ request_route {
     $du = "sip:127.0.0.1:{UAS}";
     if (!t_relay()) { sl_reply_error(); }
 }
-"""
+""")
 
 /// RFC 3261 §14: a re-INVITE inside an established call travels the route set like any
 /// in-dialog request, and the call (and its dialog) survive it until the BYE.

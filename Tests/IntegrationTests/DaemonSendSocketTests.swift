@@ -8,17 +8,7 @@ import Glibc
 /// isolated namespace). Requests come in on the first; X-Mode says how the second is
 /// chosen for sending. The same script (with `fork=no`, `children=1` and pv/xlog loaded)
 /// was run under Kamailio 5.6.3 to capture `kamailioCapture`.
-private let socketConfig = """
-listen=udp:127.0.0.1:{PORT}
-listen=udp:127.0.0.2:5060
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "textops.so"
-loadmodule "usrloc.so"
-loadmodule "registrar.so"
+private let socketConfig = proxyConfig(loading: ["tm", "sl", "rr", "textops", "usrloc", "registrar"], core: ["listen=udp:127.0.0.2:5060"], """
 modparam("usrloc", "db_mode", 0)
 request_route {
     if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
@@ -69,7 +59,7 @@ failure_route[F] {
     $du = "sip:127.0.0.1:{UAS2}";
     t_relay();
 }
-"""
+""")
 
 /// What Kamailio 5.6.3 sent to the UAS for each mode with the script above (its first
 /// socket on 127.0.0.1:5080, written here as {PORT}): the source of the INVITE, its

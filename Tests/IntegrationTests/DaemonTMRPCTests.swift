@@ -5,15 +5,7 @@ import Glibc
 #endif
 
 /// A proxy that relays everything statefully to `{UAS}`, with ctl for kamcmd.
-private let rpcConfig = """
-listen=udp:127.0.0.1:{PORT}
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "ctl.so"
-loadmodule "kex.so"
-loadmodule "textops.so"
+private let rpcConfig = proxyConfig(loading: ["tm", "sl", "ctl", "kex", "textops"], """
 modparam("tm", "wait_timer", 500)
 modparam("tm", "max_noninv_lifetime", 400)
 request_route {
@@ -24,7 +16,7 @@ request_route {
     $du = "sip:127.0.0.1:{UAS}";
     t_relay();
 }
-"""
+""")
 
 @Suite("tm: RPC methods as Kamailio's (tm.list, tm.reply, tm.cancel, tm.reply_callid, tm.clean)", .serialized,
        .enabled(if: which("kamcmd") != nil))

@@ -6,15 +6,7 @@ import Glibc
 
 /// TCP disabled; X-Mode picks what follows a t_relay() that cannot send. The replies and
 /// return codes expected below are what Kamailio 5.6.3 gives for the same script.
-private let relayErrorConfig = """
-listen=udp:127.0.0.1:{PORT}
-disable_tcp=yes
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "textops.so"
-loadmodule "xlog.so"
+private let relayErrorConfig = proxyConfig(loading: ["tm", "sl", "textops", "xlog"], core: ["disable_tcp=yes"], """
 request_route {
     if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
     if (is_method("ACK")) { t_relay(); exit; }
@@ -25,7 +17,7 @@ request_route {
     if ($hdr(X-Mode) == "treply") { t_reply("503", "custom"); }
     if ($hdr(X-Mode) == "slerror") { sl_reply_error(); }
 }
-"""
+""")
 
 @Suite("tm: t_relay() that cannot send returns Kamailio's error and the transaction is answered after the script", .serialized)
 struct DaemonTMRelayErrorTests {

@@ -6,18 +6,7 @@ import Glibc
 
 /// Registrar + tm: an INVITE forks to every contact of the AoR; onreply_route and
 /// failure_route log the usrloc ruid of the branch they are about.
-private let ruidConfig = """
-listen=udp:127.0.0.1:{PORT}
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "tmx.so"
-loadmodule "sl.so"
-loadmodule "textops.so"
-loadmodule "usrloc.so"
-loadmodule "registrar.so"
-loadmodule "xlog.so"
-loadmodule "ctl.so"
+private let ruidConfig = proxyConfig(loading: ["tm", "tmx", "sl", "textops", "usrloc", "registrar", "xlog", "ctl"], """
 modparam("usrloc", "db_mode", 0)
 request_route {
     if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
@@ -34,7 +23,7 @@ onreply_route[R] {
 failure_route[F] {
     xlog("L_ERR", "failure $T_reply_code ruid=[$T_reply_ruid] T(ruid)=[$T(ruid)] label=[$T(id_label)]\\n");
 }
-"""
+""")
 
 /// Contact address -> ruid, from `ul.dump` as kamcmd prints it.
 private func ruids(_ dump: String) -> [String: String] {

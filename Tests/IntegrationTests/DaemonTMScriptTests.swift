@@ -6,14 +6,7 @@ import Glibc
 
 /// failure_route reports what tm's pseudo-variables and tests say in headers of the
 /// request it re-routes to `{UAS2}`; failure_reply_mode 0 keeps every branch in the choice.
-private let scriptConfig = """
-listen=udp:127.0.0.1:{PORT}
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "textops.so"
-loadmodule "pv.so"
+private let scriptConfig = proxyConfig(loading: ["tm", "sl", "textops", "pv"], """
 modparam("tm", "fr_timer", 600)
 modparam("tm", "wait_timer", 500)
 modparam("tm", "failure_reply_mode", 0)
@@ -39,7 +32,7 @@ failure_route[F] {
     $du = "sip:127.0.0.1:{UAS2}";
     t_relay();
 }
-"""
+""")
 
 @Suite("tm: $T_req, $T_rpl, $T_reply_reason, $T(...), t_branch_*, t_drop_replies", .serialized)
 struct DaemonTMScriptTests {

@@ -7,15 +7,7 @@ import Glibc
 /// fr_timer 3 s, fr_inv_timer 6 s; X-Mode says where the script changes them. Kamailio
 /// 5.6.3 with this script (timeouts scaled) times the silent branch out after the new
 /// value counted from the change, for the branch already running.
-private let setFrConfig = """
-listen=udp:127.0.0.1:{PORT}
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "tmx.so"
-loadmodule "sl.so"
-loadmodule "textops.so"
-loadmodule "pv.so"
+private let setFrConfig = proxyConfig(loading: ["tm", "tmx", "sl", "textops", "pv"], """
 modparam("tm", "fr_timer", 3000)
 modparam("tm", "fr_inv_timer", 6000)
 request_route {
@@ -35,7 +27,7 @@ branch_route[B] {
 onreply_route[R] {
     if ($rs == 180 && $T_req($hdr(X-Mode)) == "reply") { t_set_fr(1500); }
 }
-"""
+""")
 
 @Suite("tm: t_set_fr/t_reset_fr change the running branches' final-reply timer, as Kamailio", .serialized)
 struct DaemonTMSetFrTests {

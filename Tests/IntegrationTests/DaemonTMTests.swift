@@ -6,20 +6,7 @@ import Glibc
 
 /// A stateful proxy script: record-routes INVITEs, relays through tm to `{UAS}`, and
 /// re-routes a 486 to `{UAS2}` in failure_route.
-private let statefulConfig = """
-listen=udp:127.0.0.1:{PORT}
-log_stderror=yes
-debug=2
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-loadmodule "dialog.so"
-loadmodule "maxfwd.so"
-loadmodule "xlog.so"
-loadmodule "ctl.so"
-loadmodule "kex.so"
+private let statefulConfig = proxyConfig(loading: ["tm", "sl", "rr", "siputils", "textops", "dialog", "maxfwd", "xlog", "ctl", "kex"], """
 modparam("tm", "wait_timer", 500)
 modparam("tm", "fr_timer", 1000)
 modparam("tm", "fr_inv_timer", 1500)
@@ -75,7 +62,7 @@ failure_route[REROUTE] {
         t_relay();
     }
 }
-"""
+""")
 
 /// A reply to a request text received by a test peer: Vias, From, Call-ID and CSeq
 /// copied, To with `toTag` (§8.2.6).

@@ -1,0 +1,23 @@
+/// Openings of the scripts the integration tests run, so that each test's config states only
+/// what is its own (modules, modparams, routes). The text they build is what the tests used
+/// to spell out line by line; `{PORT}` is filled in by `DaemonProcess`.
+
+/// A proxy script: the UDP socket on 127.0.0.1:{PORT} (the one `DaemonProcess` probes), any
+/// further core lines (`core`, e.g. a second listen), logging to stderr at level 2 (the tests
+/// read the daemon's log), one `loadmodule "NAME.so"` per module, then `script`.
+func proxyConfig(loading modules: [String], core: [String] = [], _ script: String) -> String {
+    (["listen=udp:127.0.0.1:{PORT}"] + core + ["log_stderror=yes", "debug=2"] + loadLines(modules))
+        .joined(separator: "\n") + "\n" + script
+}
+
+/// A script driven over the ctl socket (kamcmd, the debugger): `debug`, `children` when given,
+/// the UDP socket, one `loadmodule` per module, then `script`. The opening is 2 lines (3 with
+/// `children`) plus one a module, so the line numbers the debugger tests name stay as counted.
+func controlConfig(debug: Int = 2, children: Int? = nil, loading modules: [String], _ script: String) -> String {
+    (["debug=\(debug)"] + (children.map { ["children=\($0)"] } ?? []) + ["listen=udp:127.0.0.1:{PORT}"]
+        + loadLines(modules)).joined(separator: "\n") + "\n" + script
+}
+
+private func loadLines(_ modules: [String]) -> [String] {
+    modules.map { "loadmodule \"\($0).so\"" }
+}
