@@ -50,8 +50,7 @@ struct DaemonRRTests {
         uac = try UDPPeer()
         uas = try UDPPeer()
         uas6 = try UDPPeer(ip: "::1")
-        daemon = try DaemonProcess(config: rrConfig.replacingOccurrences(of: "{UAS6}", with: String(uas6.port))
-            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        daemon = try DaemonProcess(config: rrConfig, relayingTo: ["UAS": uas, "UAS6": uas6])
     }
 
     func invite(_ extra: [String]) -> String {

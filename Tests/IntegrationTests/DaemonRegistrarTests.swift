@@ -179,16 +179,7 @@ struct DaemonRegistrarTests {
     func lookupForwards() throws {
         let d = try DaemonProcess(config: RegistrarConfig.text())
         defer { d.stop() }
-        let phone = try UDPPeer()
-        let desk = try UDPPeer()
-        let caller = try UDPPeer()
-        phone.send(registerRequest("bob", peer: phone, cseq: 1,
-                                   contacts: ["<sip:bob@127.0.0.1:\(phone.port)>;q=0.9",
-                                              "<sip:bob@127.0.0.1:\(desk.port)>;q=0.1"]),
-                   to: "127.0.0.1", port: d.port)
-        #expect(statusCode(phone.receive()) == 200)
-        caller.send(sipRequest("INVITE", uri: "sip:bob@sip.test", via: "UDP 127.0.0.1:\(caller.port)"),
-                    to: "127.0.0.1", port: d.port)
+        let (phone, desk) = try inviteBobAtTwoContacts(d)
         let got = phone.receive()
         #expect(got?.hasPrefix("INVITE sip:bob@127.0.0.1:\(phone.port) SIP/2.0\r\n") == true, "\(got ?? "nothing")\n\(d.log)")
         #expect(desk.receive(timeout: 0.3) == nil)
@@ -198,16 +189,7 @@ struct DaemonRegistrarTests {
     func forks() throws {
         let d = try DaemonProcess(config: RegistrarConfig.text(relay: true))
         defer { d.stop() }
-        let phone = try UDPPeer()
-        let desk = try UDPPeer()
-        let caller = try UDPPeer()
-        phone.send(registerRequest("bob", peer: phone, cseq: 1,
-                                   contacts: ["<sip:bob@127.0.0.1:\(phone.port)>;q=0.9",
-                                              "<sip:bob@127.0.0.1:\(desk.port)>;q=0.1"]),
-                   to: "127.0.0.1", port: d.port)
-        #expect(statusCode(phone.receive()) == 200)
-        caller.send(sipRequest("INVITE", uri: "sip:bob@sip.test", via: "UDP 127.0.0.1:\(caller.port)"),
-                    to: "127.0.0.1", port: d.port)
+        let (phone, desk) = try inviteBobAtTwoContacts(d)
         let a = phone.receive()
         let b = desk.receive()
         #expect(a?.hasPrefix("INVITE sip:bob@127.0.0.1:\(phone.port) SIP/2.0\r\n") == true, "\(a ?? "nothing")\n\(d.log)")
@@ -356,4 +338,21 @@ struct DaemonRegistrarTests {
         let bad = try run(TestPaths.daemon.path, ["--init-db", "mysql://x"])
         #expect(bad.status != 0)
     }
+}
+
+/// bob registers two contacts with `d`, `phone` (q=0.9) and `desk` (q=0.1); then a caller
+/// sends an INVITE to sip:bob@sip.test. Returns the two contacts' peers, to see where it went.
+private func inviteBobAtTwoContacts(_ d: DaemonProcess,
+                                    sourceLocation: SourceLocation = #_sourceLocation) throws -> (phone: UDPPeer, desk: UDPPeer) {
+    let phone = try UDPPeer()
+    let desk = try UDPPeer()
+    let caller = try UDPPeer()
+    phone.send(registerRequest("bob", peer: phone, cseq: 1,
+                               contacts: ["<sip:bob@127.0.0.1:\(phone.port)>;q=0.9",
+                                          "<sip:bob@127.0.0.1:\(desk.port)>;q=0.1"]),
+               to: "127.0.0.1", port: d.port)
+    #expect(statusCode(phone.receive()) == 200, sourceLocation: sourceLocation)
+    caller.send(sipRequest("INVITE", uri: "sip:bob@sip.test", via: "UDP 127.0.0.1:\(caller.port)"),
+                to: "127.0.0.1", port: d.port)
+    return (phone, desk)
 }

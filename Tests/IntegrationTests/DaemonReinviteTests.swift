@@ -33,7 +33,7 @@ struct DaemonReinviteTests {
     func reinviteThenBye() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
         let uac = try UDPPeer(), uas = try UDPPeer()
-        let proxy = try DaemonProcess(config: reinviteConfig.replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        let proxy = try DaemonProcess(config: reinviteConfig, relayingTo: ["UAS": uas])
         defer { proxy.stop() }
         func dialogStats() throws -> String {
             try run(which("kamcmd") ?? "kamcmd", ["-s", "unix:" + proxy.dir.path + "/kamailio_ctl", "stats.get_statistics", "dialog:"],

@@ -131,8 +131,7 @@ struct DaemonSendSocketTests {
     /// The peers (UAC, first and second UAS) and the daemon running `socketConfig`.
     func start() throws -> (UDPPeer, UDPPeer, UDPPeer, DaemonProcess) {
         let uac = try UDPPeer(), uas = try UDPPeer(), uas2 = try UDPPeer()
-        let daemon = try DaemonProcess(config: socketConfig.replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
-            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        let daemon = try DaemonProcess(config: socketConfig, relayingTo: ["UAS": uas, "UAS2": uas2])
         return (uac, uas, uas2, daemon)
     }
 

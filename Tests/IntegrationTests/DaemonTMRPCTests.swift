@@ -28,7 +28,7 @@ struct DaemonTMRPCTests {
     init() throws {
         uac = try UDPPeer()
         uas = try UDPPeer()
-        daemon = try DaemonProcess(config: rpcConfig.replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        daemon = try DaemonProcess(config: rpcConfig, relayingTo: ["UAS": uas])
     }
 
     func kamcmd(_ args: String...) throws -> String {

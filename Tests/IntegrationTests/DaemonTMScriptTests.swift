@@ -45,8 +45,7 @@ struct DaemonTMScriptTests {
         uac = try UDPPeer()
         uas = try UDPPeer()
         uas2 = try UDPPeer()
-        daemon = try DaemonProcess(config: scriptConfig.replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
-            .replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        daemon = try DaemonProcess(config: scriptConfig, relayingTo: ["UAS": uas, "UAS2": uas2])
     }
 
     func send(_ extra: [String], callID: String = UUID().uuidString) {

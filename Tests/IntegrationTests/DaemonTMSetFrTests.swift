@@ -35,7 +35,7 @@ struct DaemonTMSetFrTests {
     func runningTransaction() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")
         let uas = try UDPPeer()
-        let daemon = try DaemonProcess(config: setFrConfig.replacingOccurrences(of: "{UAS}", with: String(uas.port)))
+        let daemon = try DaemonProcess(config: setFrConfig, relayingTo: ["UAS": uas])
         defer { daemon.stop() }
         /// Seconds from the INVITE (or from the 180 the UAS sends, for "reply") to the 408.
         func timeout(_ mode: String) throws -> Double? {

@@ -111,9 +111,7 @@ struct DaemonTMTests {
         uac = try UDPPeer()
         uas = try UDPPeer()
         uas2 = try UDPPeer()
-        let cfg = statefulConfig.replacingOccurrences(of: "{UAS}", with: String(uas.port))
-            .replacingOccurrences(of: "{UAS2}", with: String(uas2.port))
-        daemon = try DaemonProcess(config: cfg)
+        daemon = try DaemonProcess(config: statefulConfig, relayingTo: ["UAS": uas, "UAS2": uas2])
     }
 
     func invite(callID: String = UUID().uuidString) -> String {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Openings of the scripts the integration tests run, so that each test's config states only
 /// what is its own (modules, modparams, routes). The text they build is what the tests used
 /// to spell out line by line; `{PORT}` is filled in by `DaemonProcess`.
@@ -20,4 +22,13 @@ func controlConfig(debug: Int = 2, children: Int? = nil, loading modules: [Strin
 
 private func loadLines(_ modules: [String]) -> [String] {
     modules.map { "loadmodule \"\($0).so\"" }
+}
+
+extension DaemonProcess {
+    /// Starts `config` with each `{NAME}` of `peers` (`{UAS}`, `{UAS2}`...) replaced by the
+    /// port of the loopback peer it stands for: where the script relays to.
+    convenience init(config: String, relayingTo peers: [String: UDPPeer]) throws {
+        let filled = peers.reduce(config) { $0.replacingOccurrences(of: "{\($1.key)}", with: String($1.value.port)) }
+        try self.init(config: filled)
+    }
 }
