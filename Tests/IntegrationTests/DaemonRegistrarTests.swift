@@ -289,10 +289,7 @@ struct DaemonRegistrarTests {
         let config = RegistrarConfig.text(dbURL: db.url, dbMode: 1)
         let ua = try UDPPeer()
         let first = try DaemonProcess(config: config)
-        for i in 0..<20 {
-            ua.send(registerRequest("u\(i)", peer: ua, cseq: 1), to: "127.0.0.1", port: first.port)
-            #expect(statusCode(ua.receive()) == 200)
-        }
+        registerUsers("u", count: 20, from: ua, at: first)
         kill(first.pid, SIGKILL)
         first.stop()
         let second = try DaemonProcess(config: config, port: first.port)
@@ -309,10 +306,7 @@ struct DaemonRegistrarTests {
         let config = RegistrarConfig.text(dbURL: db.url, dbMode: 2)
         let ua = try UDPPeer()
         let first = try DaemonProcess(config: config)
-        for i in 0..<10 {
-            ua.send(registerRequest("w\(i)", peer: ua, cseq: 1), to: "127.0.0.1", port: first.port)
-            #expect(statusCode(ua.receive()) == 200)
-        }
+        registerUsers("w", count: 10, from: ua, at: first)
         // timer_interval 1: the next flush writes them; the timer thread may be late under load
         func rows() throws -> String {
             try run(which("sqlite3") ?? "/usr/bin/sqlite3", [db.path, "SELECT count(*) FROM location"])
@@ -355,4 +349,14 @@ private func inviteBobAtTwoContacts(_ d: DaemonProcess,
     caller.send(sipRequest("INVITE", uri: "sip:bob@sip.test", via: "UDP 127.0.0.1:\(caller.port)"),
                 to: "127.0.0.1", port: d.port)
     return (phone, desk)
+}
+
+/// Registers `PREFIX0` ... `PREFIX<count-1>` from `ua` at `d`, one REGISTER each, and expects
+/// each to be answered 200.
+private func registerUsers(_ prefix: String, count: Int, from ua: UDPPeer, at d: DaemonProcess,
+                           sourceLocation: SourceLocation = #_sourceLocation) {
+    for i in 0..<count {
+        ua.send(registerRequest("\(prefix)\(i)", peer: ua, cseq: 1), to: "127.0.0.1", port: d.port)
+        #expect(statusCode(ua.receive()) == 200, sourceLocation: sourceLocation)
+    }
 }

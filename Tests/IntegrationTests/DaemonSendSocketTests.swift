@@ -130,9 +130,7 @@ private func answer(_ request: String, code: Int, from peer: UDPPeer, to source:
 struct DaemonSendSocketTests {
     /// The peers (UAC, first and second UAS) and the daemon running `socketConfig`.
     func start() throws -> (UDPPeer, UDPPeer, UDPPeer, DaemonProcess) {
-        let uac = try UDPPeer(), uas = try UDPPeer(), uas2 = try UDPPeer()
-        let daemon = try DaemonProcess(config: socketConfig, relayingTo: ["UAS": uas, "UAS2": uas2])
-        return (uac, uas, uas2, daemon)
+        try proxyBetweenPeers(socketConfig)
     }
 
     /// An INVITE for `mode` (From tag fs1, as in the capture), with two headers above its Via.

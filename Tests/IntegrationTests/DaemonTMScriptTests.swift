@@ -42,10 +42,7 @@ struct DaemonTMScriptTests {
     let daemon: DaemonProcess
 
     init() throws {
-        uac = try UDPPeer()
-        uas = try UDPPeer()
-        uas2 = try UDPPeer()
-        daemon = try DaemonProcess(config: scriptConfig, relayingTo: ["UAS": uas, "UAS2": uas2])
+        (uac, uas, uas2, daemon) = try proxyBetweenPeers(scriptConfig)
     }
 
     func send(_ extra: [String], callID: String = UUID().uuidString) {

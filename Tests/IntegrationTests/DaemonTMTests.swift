@@ -108,10 +108,7 @@ struct DaemonTMTests {
     let daemon: DaemonProcess
 
     init() throws {
-        uac = try UDPPeer()
-        uas = try UDPPeer()
-        uas2 = try UDPPeer()
-        daemon = try DaemonProcess(config: statefulConfig, relayingTo: ["UAS": uas, "UAS2": uas2])
+        (uac, uas, uas2, daemon) = try proxyBetweenPeers(statefulConfig)
     }
 
     func invite(callID: String = UUID().uuidString) -> String {

@@ -32,3 +32,10 @@ extension DaemonProcess {
         try self.init(config: filled)
     }
 }
+
+/// A caller (`uac`) and two callees on loopback, and a daemon on `config` relaying to the
+/// callees as `{UAS}` and `{UAS2}`: the setup of the suites that proxy between peers they play.
+func proxyBetweenPeers(_ config: String) throws -> (uac: UDPPeer, uas: UDPPeer, uas2: UDPPeer, daemon: DaemonProcess) {
+    let uac = try UDPPeer(), uas = try UDPPeer(), uas2 = try UDPPeer()
+    return (uac, uas, uas2, try DaemonProcess(config: config, relayingTo: ["UAS": uas, "UAS2": uas2]))
+}
