@@ -9,27 +9,14 @@ enum ViewDebugger {
     /// Draws the screen; returns the source pane's row count (its page size).
     static func draw(_ canvas: inout Canvas, rect: ViewRect, ui: ModelDebuggerUI, context: ViewContext) -> Int {
         let snap = context.snapshot.debugger
-        switch snap.flavor {
-        case .unknown:
-            let why = snap.error.map { "debugger link: \($0)" } ?? "attaching the debugger…"
-            canvas.put(why, x: rect.x + 2, y: rect.y + 1, role: snap.error == nil ? .dim : .bad, limit: rect.width - 4)
-            return 1
-        case .absent:
-            let lines = ["This server has no dbg.* methods: the debugger module is not loaded.",
-                         "Kamailio: loadmodule \"debugger.so\" (modparam cfgtrace/breakpoint optional). kamailiod: see kamailiod.cfg(5)."]
-            for (i, l) in lines.enumerated() { canvas.put(l, x: rect.x + 2, y: rect.y + 1 + i, role: .dim, limit: rect.width - 4) }
-            return 1
-        case .kamailio, .kamailiod:
-            break
-        }
         let mainH = max(3, rect.height - consoleRows - 1)
         let leftW = rect.width >= 70 ? max(40, rect.width * 58 / 100) : rect.width
-        let rows = source(&canvas, rect: ViewRect(x: rect.x, y: rect.y, width: leftW, height: mainH), ui: ui, snap: snap,
-                          glyphs: context.glyphs)
-        if leftW < rect.width {
-            for y in rect.y..<(rect.y + mainH) { canvas.put(context.glyphs.vline, x: rect.x + leftW, y: y, role: .border) }
-            ViewDebuggerPanes.side(&canvas, rect: ViewRect(x: rect.x + leftW + 1, y: rect.y, width: rect.width - leftW - 1, height: mainH),
-                                   ui: ui, snap: snap, glyphs: context.glyphs)
+        guard let rows = ViewModuleScreen.panes(&canvas, rect: rect, notice: .debugger, unknown: snap.flavor == .unknown,
+                                                absent: snap.flavor == .absent, error: snap.error,
+                                                height: mainH, leftWidth: leftW, glyphs: context.glyphs,
+                                                left: { source(&$0, rect: $1, ui: ui, snap: snap, glyphs: context.glyphs) },
+                                                right: { ViewDebuggerPanes.side(&$0, rect: $1, ui: ui, snap: snap, glyphs: context.glyphs) }) else {
+            return 1
         }
         console(&canvas, rect: ViewRect(x: rect.x, y: rect.y + mainH, width: rect.width, height: rect.height - mainH),
                 ui: ui, snap: snap, context: context)

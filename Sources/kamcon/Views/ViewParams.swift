@@ -5,27 +5,15 @@ enum ViewParams {
     /// Draws the screen; returns the tree's row count (its page size).
     static func draw(_ canvas: inout Canvas, rect: ViewRect, ui: ModelParamsUI, context: ViewContext) -> Int {
         let snap = context.snapshot.params
-        switch snap.flavor {
-        case .unknown:
-            let why = snap.error.map { "parameters link: \($0)" } ?? "reading the runtime parameters…"
-            canvas.put(why, x: rect.x + 2, y: rect.y + 1, role: snap.error == nil ? .dim : .bad, limit: rect.width - 4)
-            return 1
-        case .absent:
-            let lines = ["This server has no cfg.* methods.",
-                         "Kamailio: loadmodule \"cfg_rpc.so\". kamailiod: loadmodule \"cfg_rpc.so\" (see kamailiod.cfg(5))."]
-            for (i, l) in lines.enumerated() { canvas.put(l, x: rect.x + 2, y: rect.y + 1 + i, role: .dim, limit: rect.width - 4) }
-            return 1
-        case .kamailio, .kamailiod:
-            break
-        }
         let bottomH = 2
         let mainH = max(3, rect.height - bottomH)
         let leftW = rect.width >= 90 ? rect.width * 60 / 100 : rect.width
-        let rows = tree(&canvas, rect: ViewRect(x: rect.x, y: rect.y, width: leftW, height: mainH), ui: ui, snap: snap)
-        if leftW < rect.width {
-            for y in rect.y..<(rect.y + mainH) { canvas.put(context.glyphs.vline, x: rect.x + leftW, y: y, role: .border) }
-            side(&canvas, rect: ViewRect(x: rect.x + leftW + 1, y: rect.y, width: rect.width - leftW - 1, height: mainH),
-                 ui: ui, snap: snap, glyphs: context.glyphs)
+        guard let rows = ViewModuleScreen.panes(&canvas, rect: rect, notice: .params, unknown: snap.flavor == .unknown,
+                                                absent: snap.flavor == .absent, error: snap.error,
+                                                height: mainH, leftWidth: leftW, glyphs: context.glyphs,
+                                                left: { tree(&$0, rect: $1, ui: ui, snap: snap) },
+                                                right: { side(&$0, rect: $1, ui: ui, snap: snap, glyphs: context.glyphs) }) else {
+            return 1
         }
         bottom(&canvas, rect: ViewRect(x: rect.x, y: rect.y + mainH, width: rect.width, height: bottomH), ui: ui, snap: snap,
                context: context)
