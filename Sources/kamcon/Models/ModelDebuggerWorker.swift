@@ -11,6 +11,11 @@ import Shared
 final class ModelDebuggerWorker {
     /// The current state (published after each operation).
     private(set) var snap = DebuggerSnapshot()
+    /// The snapshot with a fresh generation (each publication counts).
+    var published: DebuggerSnapshot {
+        snap.generation &+= 1
+        return snap
+    }
     /// Watch expressions, re-evaluated at each stop.
     var watches: [String] = []
     private var link: ModelRPCLink
@@ -82,7 +87,7 @@ final class ModelDebuggerWorker {
             return
         }
         do {
-            try run(command)
+            try execute(command)
         } catch {
             if case .fault(let f) = error {
                 snap.note("\(describe(command)): \(f.code) \(f.message)", .bad)
@@ -93,7 +98,7 @@ final class ModelDebuggerWorker {
         }
     }
 
-    private func run(_ command: DebuggerCommand) throws(RPCClientError) {
+    private func execute(_ command: DebuggerCommand) throws(RPCClientError) {
         switch command {
         case .step(let pid, let kind):
             let sub: String
@@ -285,7 +290,7 @@ final class ModelDebuggerWorker {
         if slow {
             let shown = ([method] + params.map(RPCTextRender.scalarText)).joined(separator: " ")
             snap.busy = DebuggerBusy(what: shown, since: ModelClock.now())
-            publish(snap)
+            publish(published)
         }
         defer { snap.busy = nil }
         return try link.call(method, params)

@@ -26,13 +26,14 @@ extension ModelCommandRunner where Worker == ModelParamsWorker {
     /// A runner polling every `interval` seconds while the screen is shown.
     convenience init(interval: Double, connect: @escaping ModelPoller.Connect, notify: @escaping @Sendable () -> Void) {
         self.init(name: "kamcon-params", initial: ParamsSnapshot(), interval: interval,
-                  worker: { ModelParamsWorker(connect: connect) }, notify: notify)
+                  worker: { ModelParamsWorker(connect: connect, publish: $0) }, notify: notify)
     }
 }
 
 /// The runner thread's private side: the client and the calls.
 final class ModelParamsWorker: ModelRunnerWorker {
     private var link: ModelRPCLink
+    private let publish: (ParamsSnapshot) -> Void
     /// What gets published.
     var snap = ParamsSnapshot()
 
@@ -43,7 +44,7 @@ final class ModelParamsWorker: ModelRunnerWorker {
     }
 
     /// Shows the command as running.
-    func begin(_ command: ParamsCommand) {
+    private func begin(_ command: ParamsCommand) {
         switch command {
         case .set(let g, let n, let v, let staged): snap.busy = "\(staged ? "staging" : "setting") \(g).\(n) = \(RPCTextRender.scalarText(v))"
         case .commit: snap.busy = "committing"
@@ -53,13 +54,19 @@ final class ModelParamsWorker: ModelRunnerWorker {
         }
     }
 
-    /// Runs a command; "working…" goes away with its result.
+    /// Runs a command, published as "working…" first; that goes away with its result.
     func run(_ command: ParamsCommand) {
+        begin(command)
+        publish(published)
         perform(command)
         snap.busy = nil
     }
 
-    init(connect: @escaping ModelPoller.Connect) { link = ModelRPCLink(connect: connect) }
+    /// A worker opening clients with `connect`, showing a command as running through `publish`.
+    init(connect: @escaping ModelPoller.Connect, publish: @escaping (ParamsSnapshot) -> Void = { _ in }) {
+        link = ModelRPCLink(connect: connect)
+        self.publish = publish
+    }
 
     /// Reads the parameter list once per link, then values and staged changes.
     func poll(now: Double) {
