@@ -115,7 +115,7 @@ private func receiveFrom(_ peer: UDPPeer, _ prefix: String, timeout: Double = 5)
         var addr = sin.sin_addr
         var ip = [CChar](repeating: 0, count: 16)
         inet_ntop(AF_INET, &addr, &ip, 16)
-        return (text, "\(String(cString: ip)):\(UInt16(bigEndian: sin.sin_port))")
+        return (text, "\(String(decoding: ip.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: sin.sin_port))")
     }
     return nil
 }

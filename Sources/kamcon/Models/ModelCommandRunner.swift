@@ -3,7 +3,7 @@ import Synchronization
 
 /// What a `ModelCommandRunner` drives on its thread: commands and polls over a private
 /// connection, with the state to publish after each.
-protocol ModelRunnerWorker: AnyObject {
+protocol ModelRunnerWorker: AnyObject, SendableMetatype {
     associatedtype Snapshot: Sendable
     associatedtype Command: Sendable
     /// What the UI hands over between calls (the debugger's watch list); nothing by default.
