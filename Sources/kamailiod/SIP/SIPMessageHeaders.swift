@@ -41,18 +41,15 @@ extension SIPMessage {
             return (first, viaCache.count > 1 ? viaCache[1] : nil)
         }
         guard let top = try topVia() else { return nil }
-        if top.elementsInField > 1 {
-            guard top.fieldIndex < headers.count else { return (top, nil) }
-            let f = headers[top.fieldIndex]
-            let field = try SIPVia.parseField(bytes[f.value], fieldIndex: f.index)
-            return (top, field.count > 1 ? field[1] : nil)
-        }
-        var seenTop = false
-        for f in headers where f.kind == .via {
-            if !seenTop { seenTop = true; continue }
-            return (top, try SIPVia.parseField(bytes[f.value], fieldIndex: f.index).first)
-        }
-        return (top, nil)
+        guard top.fieldIndex < headers.count else { return (top, nil) }
+        // The second value is the next one in the top's own field, or the first of the
+        // next Via field.
+        let inTopField = top.elementsInField > 1
+        let field = inTopField ? headers[top.fieldIndex] : headers[(top.fieldIndex + 1)...].first { $0.kind == .via }
+        guard let field else { return (top, nil) }
+        let values = try SIPVia.parseField(bytes[field.value], fieldIndex: field.index)
+        let i = inTopField ? 1 : 0
+        return (top, i < values.count ? values[i] : nil)
     }
 
     /// The From value (§20.20), nil when absent. Cached.
@@ -78,7 +75,7 @@ extension SIPMessage {
     /// of the whole name-addr costs a retain and release per slice in it.
     public var fromTag: ArraySlice<UInt8>? {
         if let t = fromTagCache { return t }
-        let t = fromCache == nil ? scannedTag(.from) ?? (try? from())?.tag : fromCache?.tag
+        let t = readTag(.from, parsed: fromCache, parse: from)
         fromTagCache = .some(t)
         return t
     }
@@ -86,16 +83,19 @@ extension SIPMessage {
     /// The To tag, nil when there is no parsable To or it has no tag (see `fromTag`).
     public var toTag: ArraySlice<UInt8>? {
         if let t = toTagCache { return t }
-        let t = toCache == nil ? scannedTag(.to) ?? (try? to())?.tag : toCache?.tag
+        let t = readTag(.to, parsed: toCache, parse: to)
         toTagCache = .some(t)
         return t
     }
 
-    /// The tag of the first `kind` header read by `SIPTagScanner`; nil when the header
-    /// is missing (then there is no tag either: `.some(nil)`) or needs the full parser.
-    private func scannedTag(_ kind: SIPHeaderKind) -> ArraySlice<UInt8>?? {
-        guard let f = firstHeader(kind) else { return .some(nil) }
-        return SIPTagScanner.tag(in: bytes[f.value])
+    /// The tag of the first `kind` header: from the parsed value when there is one, else
+    /// read by `SIPTagScanner`, else (a value the scanner leaves alone) from a full parse.
+    private func readTag(_ kind: SIPHeaderKind, parsed: SIPNameAddr?,
+                         parse: () throws(SIPParseError) -> SIPNameAddr?) -> ArraySlice<UInt8>? {
+        if let parsed { return parsed.tag }
+        guard let f = firstHeader(kind) else { return nil }
+        if let scanned = SIPTagScanner.tag(in: bytes[f.value]) { return scanned }
+        return (try? parse())?.tag
     }
 
     /// The Call-ID value (§20.8), nil when absent.
