@@ -114,16 +114,34 @@ struct ScriptCompiledCase: Sendable {
     let body: [ScriptAction]
 }
 
-/// A compiled statement.
-indirect enum ScriptActionKind: Sendable {
+/// A compiled `if`: one object, so running the most common statement there is copies
+/// one reference out of the action instead of the condition and both branches.
+final class ScriptCompiledIf: Sendable {
+    /// The condition.
+    let condition: ScriptExprNode
+    /// Run when it holds.
+    let then: [ScriptAction]
+    /// Run when it does not; empty without `else`.
+    let otherwise: [ScriptAction]
+
+    init(condition: ScriptExprNode, then: [ScriptAction], otherwise: [ScriptAction]) {
+        self.condition = condition
+        self.then = then
+        self.otherwise = otherwise
+    }
+}
+
+/// A compiled statement. Not `indirect` (it holds no ScriptActionKind itself): the
+/// payload sits in the action, so switching on it does not retain and release a box.
+enum ScriptActionKind: Sendable {
     /// A module function call.
     case call(ScriptCallSite)
     /// `route(NAME)` by route index.
     case route(Int)
     /// `$pv = e` / `$pv := e`.
     case assign(ScriptCompiledPV, ScriptExprNode, isColon: Bool)
-    /// `if`; an absent else is an empty list.
-    case ifElse(ScriptExprNode, [ScriptAction], [ScriptAction])
+    /// `if`.
+    case ifElse(ScriptCompiledIf)
     /// `switch` with its cases in order.
     case switchCase(ScriptExprNode, [ScriptCompiledCase])
     /// `while`.

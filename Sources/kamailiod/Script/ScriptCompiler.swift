@@ -73,7 +73,7 @@ struct ScriptCompiler {
             guard pv.isWritable else { throw ScriptError("'\(spec)' cannot be assigned", at: s.location) }
             kind = .assign(pv, try expression(e), isColon: colon)
         case .ifElse(let c, let t, let e):
-            kind = .ifElse(try expression(c), try block(t), try block(e ?? []))
+            kind = .ifElse(ScriptCompiledIf(condition: try expression(c), then: try block(t), otherwise: try block(e ?? [])))
         case .switchCase(let subject, let cases):
             var compiled: [ScriptCompiledCase] = []
             var seenDefault = false

@@ -74,8 +74,15 @@ public final class ScriptContext {
     /// Location of the action being executed (`$cfg(line)`, errors in module logs).
     public var currentLocation: ScriptSourceLocation? { currentAction?.location }
     /// The action being executed: one reference stored per action, cheaper than copying
-    /// its location (which holds the file name) on every step.
-    var currentAction: ScriptAction?
+    /// its location (which holds the file name) on every step. Not counted, since it is
+    /// stored on every step: the action belongs to `actionsOwner`, which this context holds.
+    unowned(unsafe) var currentAction: ScriptAction?
+    /// The script whose actions `currentAction` points into, held strongly (`script` is
+    /// weak) so the action outlives a reload for as long as this context can read it.
+    private(set) var actionsOwner: LoadedScript?
+    /// Identity of `actionsOwner`, compared per run without touching its reference count
+    /// (it cannot be reused while `actionsOwner` holds the script).
+    private var actionsOwnerID: ObjectIdentifier?
     /// Name of the route being executed.
     public internal(set) var currentRoute = ""
     /// The script the context is running in (set on entry), for modules that start
@@ -95,6 +102,9 @@ public final class ScriptContext {
     var lastValue: Int32 = 1
 
     private var newRequestURI: [UInt8]?
+    /// The received Request-URI as an array, made on first use (`message` never changes
+    /// its bytes; `applyChanges()` forgets it with the message).
+    private var receivedRequestURI: [UInt8]?
     private var parsedRequestURI: SIPURI??
 
     /// Creates a context for a message received on `receive`.
@@ -107,9 +117,29 @@ public final class ScriptContext {
         self.routeType = routeType
     }
 
+    /// Called as a run of `script` starts: forgets an action of another script, so
+    /// `currentAction` only ever points into the script held by `actionsOwner`.
+    func runningScript(_ script: LoadedScript) {
+        if actionsOwnerID != ObjectIdentifier(script) { setCurrentAction(nil, of: script) }
+    }
+
+    /// Sets `currentAction` to `action`, an action of `owner` (nil: none).
+    func setCurrentAction(_ action: ScriptAction?, of owner: LoadedScript?) {
+        currentAction = action
+        actionsOwner = owner
+        actionsOwnerID = owner.map { ObjectIdentifier($0) }
+    }
+
     /// The current Request-URI text: the rewritten one after `$ru`/`$rU`/`$rd` writes
     /// (Kamailio shows a new R-URI to later reads at once), else the received one.
-    public var requestURIBytes: [UInt8] { newRequestURI ?? Array(message.requestURIBytes) }
+    public var requestURIBytes: [UInt8] {
+        if let newRequestURI { return newRequestURI }
+        if let receivedRequestURI { return receivedRequestURI }
+        // kept: tm reads it several times per request, each a copy out of the message
+        let b = Array(message.requestURIBytes)
+        receivedRequestURI = b
+        return b
+    }
 
     /// True once the script rewrote the Request-URI.
     public var requestURIChanged: Bool { newRequestURI != nil }
@@ -168,6 +198,7 @@ public final class ScriptContext {
         guard let edited = try? SIPMessage(bytes: serializeMessage()) else { return false }
         message = edited
         newRequestURI = nil
+        receivedRequestURI = nil
         parsedRequestURI = nil
         return true
     }

@@ -73,11 +73,13 @@ extension ScriptContext {
     /// evaluation fails (division by zero).
     public func evaluateDetached(_ e: ScriptCompiledExpression) -> ScriptValue? {
         let hook = debugHook
-        let saved = (currentAction, currentRoute, routeDepth, stopped, lastValue, returnCode)
+        let saved = (currentRoute, routeDepth, stopped, lastValue, returnCode)
+        let (savedAction, savedOwner) = (currentAction, actionsOwner)
         debugHook = nil
         defer {
             debugHook = hook
-            (currentAction, currentRoute, routeDepth, stopped, lastValue, returnCode) = saved
+            (currentRoute, routeDepth, stopped, lastValue, returnCode) = saved
+            setCurrentAction(savedAction, of: savedOwner)
         }
         return try? ScriptEvaluator.value(e.node, self)
     }
@@ -98,7 +100,7 @@ extension LoadedScript {
                                                 firstInRoute: first, constantIntArgument: arg))
                     first = false
                     switch a.kind {
-                    case .ifElse(_, let t, let e): walk(t); walk(e)
+                    case .ifElse(let i): walk(i.then); walk(i.otherwise)
                     case .switchCase(_, let cases): cases.forEach { walk($0.body) }
                     case .whileLoop(_, let body), .block(let body): walk(body)
                     default: break

@@ -16,6 +16,7 @@ enum ScriptInterpreter {
     static func run(_ index: Int, in script: LoadedScript, _ ctx: ScriptContext) -> ScriptRunResult {
         let route = script.routes[index]
         ctx.script = script
+        ctx.runningScript(script)
         ctx.routeType = route.type
         ctx.currentRoute = route.name.isEmpty ? route.type.rawValue : route.name
         ctx.stopped = false
@@ -69,12 +70,16 @@ enum ScriptInterpreter {
 
     /// Runs a list of actions until it ends, breaks, returns or the script stops.
     static func execute(_ actions: [ScriptAction], _ ctx: ScriptContext) -> Flow {
-        for action in actions {
-            ctx.currentAction = action
-            if let hook = ctx.debugHook {
-                hook.willExecute(at: action.location, route: ctx.currentRoute, context: ctx)
+        for i in actions.indices {
+            // `actions` (held by the caller) keeps the action alive through the step, so
+            // it is used without a retain of our own; `currentAction` is stored the same way.
+            let flow = Unmanaged.passUnretained(actions[i])._withUnsafeGuaranteedRef { action in
+                ctx.currentAction = action
+                if let hook = ctx.debugHook {
+                    hook.willExecute(at: action.location, route: ctx.currentRoute, context: ctx)
+                }
+                return step(action, ctx)
             }
-            let flow = step(action, ctx)
             if flow != .next { return flow }
             if ctx.stopped { return .exit }
         }
@@ -83,8 +88,10 @@ enum ScriptInterpreter {
 
     private static func step(_ action: ScriptAction, _ ctx: ScriptContext) -> Flow {
         switch action.kind {
+        // The payload objects below are held by `action.kind` for the whole step, so
+        // they are used without a retain of our own.
         case .call(let site):
-            _ = call(site, at: action.location, ctx)
+            _ = Unmanaged.passUnretained(site)._withUnsafeGuaranteedRef { call($0, at: action.location, ctx) }
         case .route(let index):
             _ = callRoute(index, ctx)
         case .assign(let pv, let e, let isColon):
@@ -93,10 +100,12 @@ enum ScriptInterpreter {
                 pv.accessor.set?(ctx, v, isColon)
             }
             ctx.lastValue = 1
-        case .ifElse(let cond, let then, let otherwise):
-            let taken = ScriptEvaluator.condition(cond, ctx)
-            if ctx.stopped { return .exit }
-            return execute(taken ? then : otherwise, ctx)
+        case .ifElse(let branch):
+            return Unmanaged.passUnretained(branch)._withUnsafeGuaranteedRef { b in
+                let taken = ScriptEvaluator.condition(b.condition, ctx)
+                if ctx.stopped { return .exit }
+                return taken ? execute(b.then, ctx) : execute(b.otherwise, ctx)
+            }
         case .switchCase(let subject, let cases):
             return runSwitch(subject, cases, ctx)
         case .whileLoop(let cond, let body):

@@ -170,7 +170,7 @@ public final class LoadedScript: Sendable {
             for a in actions {
                 out.append(a.location)
                 switch a.kind {
-                case .ifElse(_, let t, let e): walk(t); walk(e)
+                case .ifElse(let i): walk(i.then); walk(i.otherwise)
                 case .switchCase(_, let cases): cases.forEach { walk($0.body) }
                 case .whileLoop(_, let body), .block(let body): walk(body)
                 default: break

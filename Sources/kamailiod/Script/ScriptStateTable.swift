@@ -11,7 +11,9 @@ public struct ScriptStateTable {
     /// The state stored under `key`, or nil; storing nil removes it.
     public subscript(key: ObjectIdentifier) -> AnyObject? {
         get {
-            for e in entries where e.key == key { return e.value }
+            // by index, comparing keys only: iterating the tuples would retain and
+            // release every state passed over
+            for i in entries.indices where entries[i].key == key { return entries[i].value }
             return nil
         }
         set {
