@@ -107,7 +107,9 @@ final class SIPMessageHandler: MessageHandler {
                                     routeType: .onreply)
             ctx.cfg = cfg
             let script = generation.script
-            let replyRoute = {
+            // a local function, not a closure value: passed only as non-escaping
+            // arguments, its captures need no heap context
+            func replyRoute() -> Bool {
                 let result = script.runReplyRoute(ctx)
                 return !(result.dropped || ctx.dropped)
             }

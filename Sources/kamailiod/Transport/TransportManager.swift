@@ -313,8 +313,10 @@ final class TransportRuntime: Sendable {
     /// The UDP listener to send from: `preferred` when it is UDP and of the right family,
     /// else the first of the family.
     func udpListener(preferred: Int, family isIPv6: Bool) -> TransportUDPListener? {
-        if preferred >= 0, let l = udp.first(where: { $0.index == preferred }), l.address.isIPv6 == isIPv6 { return l }
-        return udp.first { $0.address.isIPv6 == isIPv6 }
+        // by index: `first(where:)` retains and releases every listener it passes (per send)
+        if preferred >= 0, let i = udp.indices.first(where: { udp[$0].index == preferred }),
+           udp[i].address.isIPv6 == isIPv6 { return udp[i] }
+        return udp.indices.first { udp[$0].address.isIPv6 == isIPv6 }.map { udp[$0] }
     }
 
     /// Opens an outbound stream connection for `dest` and hands it to the I/O thread.

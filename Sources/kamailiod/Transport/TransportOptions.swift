@@ -98,24 +98,58 @@ public enum TransportError: Error, Sendable, CustomStringConvertible, Equatable 
 }
 
 /// One open listener, as the daemon needs it for Via sent-by, Record-Route and `is_myself`.
+///
+/// The send path copies it for every message; its fields live in one shared immutable
+/// object, so such a copy is one retain instead of one per string it holds.
 public struct ListenerInfo: Sendable, Hashable {
+    /// The values; never changed once made.
+    private struct Fields: Sendable, Hashable {
+        var index: Int
+        var proto: TransportProto
+        var address: SocketAddress
+        var spec: ListenSpec
+        var advertisedHost: String
+        var advertisedPort: UInt16
+        var receiveBufferSize: Int
+    }
+
+    private final class Storage: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private let storage: Storage
+
+    init(index: Int, proto: TransportProto, address: SocketAddress, spec: ListenSpec,
+         advertisedHost: String, advertisedPort: UInt16, receiveBufferSize: Int) {
+        storage = Storage(Fields(index: index, proto: proto, address: address, spec: spec,
+                                 advertisedHost: advertisedHost, advertisedPort: advertisedPort,
+                                 receiveBufferSize: receiveBufferSize))
+    }
+
     /// Position in `TransportManager.listeners` (also `ReceiveInfo.listenerIndex`).
-    public var index: Int
+    public var index: Int { storage.fields.index }
     /// Transport of the socket.
-    public var proto: TransportProto
+    public var proto: TransportProto { storage.fields.proto }
     /// The bound address, with the real port when the spec asked for port 0. A wildcard
     /// listener (`*`, `0.0.0.0`) reports the wildcard here and in `ReceiveInfo.local` (no
     /// IP_PKTINFO yet); list concrete addresses where Via and `$Ri` must be exact.
-    public var address: SocketAddress
+    public var address: SocketAddress { storage.fields.address }
     /// The `listen=` entry it came from.
-    public var spec: ListenSpec
+    public var spec: ListenSpec { storage.fields.spec }
     /// Host to put in Via/Record-Route: the `advertise` host, else the bound IP
     /// (IPv6 in brackets, as in a SIP URI).
-    public var advertisedHost: String
+    public var advertisedHost: String { storage.fields.advertisedHost }
     /// Port to put in Via/Record-Route: the `advertise` port, else the bound port.
-    public var advertisedPort: UInt16
+    public var advertisedPort: UInt16 { storage.fields.advertisedPort }
     /// SO_RCVBUF the kernel granted after the `maxbuffer` probe (0 for TCP).
-    public var receiveBufferSize: Int
+    public var receiveBufferSize: Int { storage.fields.receiveBufferSize }
+
+    public static func == (a: ListenerInfo, b: ListenerInfo) -> Bool {
+        a.storage === b.storage || a.storage.fields == b.storage.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(storage.fields) }
 }
 
 /// Counters for the RPC statistics (`core.tcp_info`, `stats.get_statistics`-style output).
