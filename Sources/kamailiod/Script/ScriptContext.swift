@@ -102,9 +102,6 @@ public final class ScriptContext {
     var lastValue: Int32 = 1
 
     private var newRequestURI: [UInt8]?
-    /// The received Request-URI as an array, made on first use (`message` never changes
-    /// its bytes; `applyChanges()` forgets it with the message).
-    private var receivedRequestURI: [UInt8]?
     private var parsedRequestURI: SIPURI??
 
     /// Creates a context for a message received on `receive`.
@@ -132,14 +129,7 @@ public final class ScriptContext {
 
     /// The current Request-URI text: the rewritten one after `$ru`/`$rU`/`$rd` writes
     /// (Kamailio shows a new R-URI to later reads at once), else the received one.
-    public var requestURIBytes: [UInt8] {
-        if let newRequestURI { return newRequestURI }
-        if let receivedRequestURI { return receivedRequestURI }
-        // kept: tm reads it several times per request, each a copy out of the message
-        let b = Array(message.requestURIBytes)
-        receivedRequestURI = b
-        return b
-    }
+    public var requestURIBytes: [UInt8] { newRequestURI ?? Array(message.requestURIBytes) }
 
     /// True once the script rewrote the Request-URI.
     public var requestURIChanged: Bool { newRequestURI != nil }
@@ -198,7 +188,6 @@ public final class ScriptContext {
         guard let edited = try? SIPMessage(bytes: serializeMessage()) else { return false }
         message = edited
         newRequestURI = nil
-        receivedRequestURI = nil
         parsedRequestURI = nil
         return true
     }
