@@ -101,16 +101,23 @@ public final class TransportManager: Sendable {
     /// connection to `dest.address`, else connects (blocking this thread for at most
     /// `tcpConnectTimeout`). Returns false, after a log line, when nothing was sent.
     public func send(_ bytes: [UInt8], to dest: Destination) -> Bool {
-        guard let rt = runtime, !rt.isStopped else {
-            options.log(.error, "cannot send to \(dest.proto.name):\(dest.address): transport not running")
-            return false
+        guard let published = published.load(ordering: .acquiring) else { return notRunning(dest) }
+        // Used without a retain of its own (two per packet): the runtime stays retained by
+        // `published` until this manager's deinit, and the manager is alive during the call.
+        return published._withUnsafeGuaranteedRef { rt in
+            if rt.isStopped { return notRunning(dest) }
+            if dest.proto == .udp { return sendUDP(bytes, to: dest, rt) }
+            guard options.supports(dest.proto) else {
+                options.log(.error, "cannot send to \(dest.proto.name):\(dest.address): transport not supported")
+                return false
+            }
+            return sendStream(bytes, to: dest, rt)
         }
-        if dest.proto == .udp { return sendUDP(bytes, to: dest, rt) }
-        guard options.supports(dest.proto) else {
-            options.log(.error, "cannot send to \(dest.proto.name):\(dest.address): transport not supported")
-            return false
-        }
-        return sendStream(bytes, to: dest, rt)
+    }
+
+    private func notRunning(_ dest: Destination) -> Bool {
+        options.log(.error, "cannot send to \(dest.proto.name):\(dest.address): transport not running")
+        return false
     }
 
     private func sendUDP(_ bytes: [UInt8], to dest: Destination, _ rt: TransportRuntime) -> Bool {
