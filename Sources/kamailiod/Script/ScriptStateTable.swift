@@ -11,9 +11,7 @@ public struct ScriptStateTable {
     /// The state stored under `key`, or nil; storing nil removes it.
     public subscript(key: ObjectIdentifier) -> AnyObject? {
         get {
-            // by index, comparing keys only: iterating the tuples would retain and
-            // release every state passed over
-            for i in entries.indices where entries[i].key == key { return entries[i].value }
+            for e in entries where e.key == key { return e.value }
             return nil
         }
         set {
