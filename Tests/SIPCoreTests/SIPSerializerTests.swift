@@ -163,3 +163,24 @@ struct SIPSerializerOrderTests {
         #expect(String(decoding: reversed.serialize(), as: UTF8.self) == expected)
     }
 }
+
+@Suite("Serializer edit rewrite")
+struct SIPSerializerRewriteTests {
+    @Test("rewrite takes the recording index even when edits are kept in another order")
+    func rewriteByRecordingIndex() throws {
+        let text = "BYE sip:b@b.example SIP/2.0\r\nVia: SIP/2.0/UDP a.example;branch=z9hG4bK1\r\nCSeq: 2 BYE\r\n\r\n"
+        let m = try SIPMessage(bytes: Array(text.utf8))
+        let cseq = try #require(m.firstHeader(.cseq))
+        m.addHeader(Array("X-B: 2".utf8), after: cseq)  // index 0, applied last
+        m.insertTopVia(Array("SIP/2.0/UDP p.example;branch=z9hG4bKx".utf8))  // index 1, applied first
+        m.edits.rewrite(0, with: Array("X-B: 3\r\n".utf8))
+        m.edits.rewrite(7, with: Array("ignored".utf8))
+        let expected = "BYE sip:b@b.example SIP/2.0\r\nVia: SIP/2.0/UDP p.example;branch=z9hG4bKx\r\n"
+            + "Via: SIP/2.0/UDP a.example;branch=z9hG4bK1\r\nCSeq: 2 BYE\r\nX-B: 3\r\n\r\n"
+        #expect(String(decoding: m.serialize(), as: UTF8.self) == expected)
+        m.edits.removeAll()
+        m.addHeader(Array("X-C: 1".utf8), after: cseq)
+        m.edits.rewrite(0, with: Array("X-C: 2\r\n".utf8))
+        #expect(String(decoding: m.serialize(), as: UTF8.self) == text.replacingOccurrences(of: "BYE\r\n\r\n", with: "BYE\r\nX-C: 2\r\n\r\n"))
+    }
+}

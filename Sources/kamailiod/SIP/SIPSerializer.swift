@@ -5,11 +5,14 @@ public struct SIPEditList: Sendable {
     struct Edit: Sendable {
         var range: Range<Int>
         var bytes: [UInt8]
+        /// Recording position (0 = first edit since the list was empty): the index
+        /// `rewrite` takes, and the tie-break at one offset.
         var seq: Int
     }
 
+    /// The edits in application order (see `applyBefore`), kept so as they are
+    /// recorded: `serialize()` then walks them without sorting or copying the list.
     private(set) var items: [Edit] = []
-    private var nextSeq = 0
     /// True once the body has been replaced (Content-Length was fixed then).
     public internal(set) var bodyReplaced = false
 
@@ -22,14 +25,21 @@ public struct SIPEditList: Sendable {
     public var count: Int { items.count }
 
     /// Replaces `range` of the original bytes with `bytes`.
-    public mutating func replace(_ range: Range<Int>, with bytes: [UInt8]) {
-        items.append(Edit(range: range, bytes: bytes, seq: nextSeq))
-        nextSeq += 1
+    /// (`consuming`: the caller's fresh array moves in instead of being retained.)
+    public mutating func replace(_ range: Range<Int>, with bytes: consuming [UInt8]) {
+        let seq = items.count
+        // The new edit has the highest seq, so it goes after every edit that applies
+        // before it; a proxy records in message order, so this is nearly always the end.
+        var i = seq
+        while i > 0, !Self.applyBefore(items[i - 1].range, items[i - 1].seq, range, seq) { i -= 1 }
+        if items.isEmpty { items.reserveCapacity(8) }  // one allocation for a proxy's edits
+        let edit = Edit(range: range, bytes: bytes, seq: seq)
+        if i == seq { items.append(edit) } else { items.insert(edit, at: i) }
     }
 
     /// Inserts `bytes` before original offset `offset`. Several insertions at one
     /// offset come out in the order they were recorded.
-    public mutating func insert(_ bytes: [UInt8], at offset: Int) {
+    public mutating func insert(_ bytes: consuming [UInt8], at offset: Int) {
         replace(offset..<offset, with: bytes)
     }
 
@@ -39,10 +49,13 @@ public struct SIPEditList: Sendable {
     }
 
     /// Replaces the bytes of the `index`-th recorded edit (a per-branch variant of an
-    /// insertion, such as a Record-Route that depends on the outgoing socket).
+    /// insertion, such as a Record-Route that depends on the outgoing socket). `index`
+    /// is `count` as it was just before that edit was recorded.
     public mutating func rewrite(_ index: Int, with bytes: [UInt8]) {
-        guard items.indices.contains(index) else { return }
-        items[index].bytes = bytes
+        for i in items.indices where items[i].seq == index {
+            items[i].bytes = bytes
+            return
+        }
     }
 
     /// Discards all edits.
@@ -51,34 +64,39 @@ public struct SIPEditList: Sendable {
         bodyReplaced = false
     }
 
-    /// Edits in application order: by offset; at one offset, insertions before a
-    /// replacement starting there; otherwise recording order.
-    var sorted: [Edit] {
-        items.sorted(by: Self.applyBefore)
-    }
-
-    /// `sorted`, without sorting (or allocating) when the edits were recorded in
-    /// application order, as a proxy's Via and Record-Route insertions usually are.
-    var inOrder: [Edit] {
-        var i = 1
-        while i < items.count {
-            if !Self.applyBefore(items[i - 1], items[i]) { return sorted }
-            i += 1
-        }
-        return items
-    }
-
     /// Bytes the edits insert (an upper bound of how much the message grows).
     var insertedByteCount: Int {
         var n = 0
-        for e in items { n += e.bytes.count }
+        for i in items.indices { n += items[i].bytes.count }
         return n
     }
 
-    private static func applyBefore(_ a: Edit, _ b: Edit) -> Bool {
-        if a.range.lowerBound != b.range.lowerBound { return a.range.lowerBound < b.range.lowerBound }
-        if a.range.isEmpty != b.range.isEmpty { return a.range.isEmpty }
-        return a.seq < b.seq
+    /// Appends `source[start..<end]` with the edits applied to `out`. An edit that
+    /// starts inside a range already replaced is dropped. Walks `items` by index and
+    /// copies through buffer pointers, so no edit, slice or list is retained per step.
+    func apply(to source: [UInt8], from start: Int, to end: Int, into out: inout [UInt8]) {
+        source.withUnsafeBufferPointer { src in
+            var cur = start
+            for i in items.indices {
+                let range = items[i].range
+                guard range.lowerBound >= cur else { continue }
+                let lo = min(range.lowerBound, end)
+                if lo > cur { out.append(contentsOf: UnsafeBufferPointer(rebasing: src[cur..<lo])) }
+                items[i].bytes.withUnsafeBufferPointer { out.append(contentsOf: $0) }
+                cur = max(lo, range.upperBound)
+            }
+            if cur < end { out.append(contentsOf: UnsafeBufferPointer(rebasing: src[cur..<end])) }
+        }
+    }
+
+    /// Application order: by offset; at one offset, insertions before a replacement
+    /// starting there; otherwise recording order.
+    /// (Takes the ranges and seqs, not edits: reading an edit out of `items` would
+    /// retain its bytes.)
+    private static func applyBefore(_ a: Range<Int>, _ aSeq: Int, _ b: Range<Int>, _ bSeq: Int) -> Bool {
+        if a.lowerBound != b.lowerBound { return a.lowerBound < b.lowerBound }
+        if a.isEmpty != b.isEmpty { return a.isEmpty }
+        return aSeq < bSeq
     }
 }
 
@@ -194,15 +212,7 @@ extension SIPMessage {
         if edits.isEmpty { return Array(bytes[start..<end]) }
         var out: [UInt8] = []
         out.reserveCapacity(end - start + edits.insertedByteCount)
-        var cur = start
-        for e in edits.inOrder {
-            guard e.range.lowerBound >= cur else { continue }
-            let lo = min(e.range.lowerBound, end)
-            if lo > cur { out.append(contentsOf: bytes[cur..<lo]) }
-            out.append(contentsOf: e.bytes)
-            cur = max(lo, e.range.upperBound)
-        }
-        if cur < end { out.append(contentsOf: bytes[cur..<end]) }
+        edits.apply(to: bytes, from: start, to: end, into: &out)
         return out
     }
 }
