@@ -91,6 +91,11 @@ struct SIPScanner {
     /// its quotes. `\` escapes the next byte (quoted-pair, §25.1). Throws when the
     /// closing quote is missing.
     mutating func quotedString() throws(SIPParseError) -> ArraySlice<UInt8> {
+        s[try quotedStringRange()]
+    }
+
+    /// `quotedString()` as a range (no slice, so no retain, when only positions matter).
+    mutating func quotedStringRange() throws(SIPParseError) -> Range<Int> {
         let start = pos
         pos += 1
         while pos < s.endIndex {
@@ -100,7 +105,7 @@ struct SIPScanner {
                 continue
             }
             pos += 1
-            if b == SIPASCII.dquote { return s[start..<pos] }
+            if b == SIPASCII.dquote { return start..<pos }
         }
         pos = s.endIndex
         throw SIPParseError("Unterminated quoted string", offset: start)
@@ -114,31 +119,39 @@ struct SIPScanner {
         var out: [SIPParam] = []
         while consume(SIPASCII.semicolon) {
             skipLWS()
-            let name = token()
-            guard !name.isEmpty else { throw SIPParseError("Empty parameter in " + what, offset: pos) }
-            var value: ArraySlice<UInt8>?
+            // Positions, not slices, until the parameter is built in place in `out`: a
+            // slice held in a local is copied into the array and then released.
+            let nameStart = pos
+            while pos < s.endIndex, SIPASCII.isToken(s[pos]) { pos += 1 }
+            guard pos > nameStart else { throw SIPParseError("Empty parameter in " + what, offset: pos) }
+            let name = nameStart..<pos
+            var value: Range<Int>?
             if consume(SIPASCII.equals) {
                 skipLWS()
-                value = try paramValue(what: what)
+                value = try paramValueRange(what: what)
             }
             if out.isEmpty { out.reserveCapacity(4) }  // one allocation for typical lists
-            out.append(SIPParam(name: name, value: value))
+            if let value {
+                out.append(SIPParam(name: s[name], value: s[value]))
+            } else {
+                out.append(SIPParam(name: s[name], value: nil))
+            }
         }
         return out
     }
 
-    mutating func paramValue(what: String) throws(SIPParseError) -> ArraySlice<UInt8> {
+    mutating func paramValueRange(what: String) throws(SIPParseError) -> Range<Int> {
         let start = pos
-        if peek == SIPASCII.dquote { return try quotedString() }
+        if peek == SIPASCII.dquote { return try quotedStringRange() }
         if peek == SIPASCII.lbracket {
             while pos < s.endIndex, s[pos] != SIPASCII.rbracket { pos += 1 }
             guard pos < s.endIndex else { throw SIPParseError("Unclosed [ in " + what, offset: start) }
             pos += 1
-            return s[start..<pos]
+            return start..<pos
         }
         while pos < s.endIndex, SIPASCII.isToken(s[pos]) || s[pos] == SIPASCII.colon { pos += 1 }
         guard pos > start else { throw SIPParseError("Empty parameter value in " + what, offset: start) }
-        return s[start..<pos]
+        return start..<pos
     }
 
     /// Splits a comma list (§7.3.1) outside quoted strings and `<...>`; elements are
@@ -150,7 +163,7 @@ struct SIPScanner {
         while let b = sc.peek {
             switch b {
             case SIPASCII.dquote:
-                _ = try sc.quotedString()
+                _ = try sc.quotedStringRange()
             case SIPASCII.laquot:
                 let open = sc.pos
                 while sc.pos < v.endIndex, v[sc.pos] != SIPASCII.raquot { sc.pos += 1 }

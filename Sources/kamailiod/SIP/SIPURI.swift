@@ -148,6 +148,12 @@ public final class SIPURI: Sendable, Hashable, CustomStringConvertible {
                                     headersStart: Int?) throws(SIPParseError) -> [SIPParam] {
         var out: [SIPParam] = []
         let sep = headersStart == nil ? SIPASCII.semicolon : SIPASCII.ampersand
+        if from < end {
+            // Exact capacity: one allocation, no growth.
+            var n = 1
+            for i in (from + 1)..<end where b[i] == sep { n += 1 }
+            out.reserveCapacity(n)
+        }
         var p = from
         while p < end {
             // p is on the separator (';', '?' or '&').
@@ -160,13 +166,16 @@ public final class SIPURI: Sendable, Hashable, CustomStringConvertible {
             }
             let nameEnd = eq ?? q
             guard nameEnd > nameStart else { throw SIPParseError("Empty URI parameter", offset: p) }
-            let name = b[nameStart..<nameEnd]
-            let value = eq.map { b[($0 + 1)..<q] }
-            guard validEscapes(name), name.allSatisfy(isParamChar),
-                  value.map({ validEscapes($0) && $0.allSatisfy(isParamChar) }) ?? true else {
+            // Checked by position and built in place: slices held in locals would be
+            // copied into `out` and released again.
+            guard validParamText(b, nameStart..<nameEnd), eq.map({ validParamText(b, ($0 + 1)..<q) }) ?? true else {
                 throw SIPParseError("Malformed URI parameter", offset: nameStart)
             }
-            out.append(SIPParam(name: name, value: value))
+            if let eq {
+                out.append(SIPParam(name: b[nameStart..<nameEnd], value: b[(eq + 1)..<q]))
+            } else {
+                out.append(SIPParam(name: b[nameStart..<nameEnd], value: nil))
+            }
             p = q
         }
         return out
@@ -197,6 +206,24 @@ public final class SIPURI: Sendable, Hashable, CustomStringConvertible {
         case 91, 93, 47, 58, 38, 43, 36, 63: return true
         default: return false
         }
+    }
+
+    // paramchars with valid `%HH` escapes (`validEscapes` and `isParamChar` in one
+    // pass over `b[r]`, without making a slice).
+    private static func validParamText(_ b: ArraySlice<UInt8>, _ r: Range<Int>) -> Bool {
+        var i = r.lowerBound
+        while i < r.upperBound {
+            let c = b[i]
+            if c == SIPASCII.percent {
+                guard i + 2 < r.upperBound, SIPASCII.hexValue(b[i + 1]) != nil,
+                      SIPASCII.hexValue(b[i + 2]) != nil else { return false }
+                i += 3
+            } else {
+                guard isParamChar(c) else { return false }
+                i += 1
+            }
+        }
+        return true
     }
 
     private static func validEscapes(_ s: ArraySlice<UInt8>) -> Bool {
