@@ -131,11 +131,16 @@ public enum SIPBytes {
     /// Removes leading and trailing LWS (SP, HTAB, CR, LF), so folded values trim
     /// cleanly (§7.3.1: LWS around a value is not part of it).
     public static func trimLWS(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var lo = s.startIndex
-        var hi = s.endIndex
+        s[trimmedLWS(s, s.indices)]
+    }
+
+    /// `trimLWS` of `s[r]` as a position (no slice made).
+    static func trimmedLWS(_ s: ArraySlice<UInt8>, _ r: Range<Int>) -> Range<Int> {
+        var lo = r.lowerBound
+        var hi = r.upperBound
         while lo < hi, SIPASCII.isLWS(s[lo]) { lo += 1 }
         while hi > lo, SIPASCII.isLWS(s[hi - 1]) { hi -= 1 }
-        return s[lo..<hi]
+        return lo..<hi
     }
 
     /// Parses an unsigned decimal integer (leading zeros allowed, as in RFC 4475

@@ -4,12 +4,39 @@ public struct SIPParam: Sendable, Hashable {
     /// Parameter name as written.
     public var name: ArraySlice<UInt8>
     /// Value as written (quotes kept for quoted strings), nil for a bare name.
-    public var value: ArraySlice<UInt8>?
+    public var value: ArraySlice<UInt8>? {
+        get { hasValue ? valueBytes : nil }
+        set {
+            hasValue = newValue != nil
+            valueBytes = newValue ?? name[name.endIndex...]
+        }
+    }
+    // The value is stored without an Optional: a parser then builds a parameter with
+    // or without a value on one path, where with an Optional slice the optimiser
+    // joined the two through an outlined copy and destroy (two retains, two releases).
+    private var valueBytes: ArraySlice<UInt8>
+    private var hasValue: Bool
 
     /// Creates a parameter.
     public init(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>?) {
         self.name = name
-        self.value = value
+        self.valueBytes = value ?? name[name.endIndex...]
+        self.hasValue = value != nil
+    }
+
+    /// Creates a parameter from `bytes`: the name at `name`, the value at `value`.
+    init(_ bytes: ArraySlice<UInt8>, name: Range<Int>, value: Range<Int>?) {
+        self.name = bytes[name]
+        self.valueBytes = bytes[value ?? name.upperBound..<name.upperBound]
+        self.hasValue = value != nil
+    }
+
+    /// Equal names and values, as written (an absent value differs from an empty one).
+    public static func == (a: SIPParam, b: SIPParam) -> Bool { a.name == b.name && a.value == b.value }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(name)
+        h.combine(value)
     }
 
     /// The name as a String.
@@ -17,7 +44,7 @@ public struct SIPParam: Sendable, Hashable {
     /// The value as a String, nil when absent.
     public var valueString: String? { value.map(SIPBytes.string) }
     /// Byte range of the whole parameter (name through value) in the message.
-    public var range: Range<Int> { name.startIndex..<(value?.endIndex ?? name.endIndex) }
+    public var range: Range<Int> { name.startIndex..<(hasValue ? valueBytes.endIndex : name.endIndex) }
 }
 
 extension Array where Element == SIPParam {
@@ -131,11 +158,7 @@ struct SIPScanner {
                 value = try paramValueRange(what: what)
             }
             if out.isEmpty { out.reserveCapacity(4) }  // one allocation for typical lists
-            if let value {
-                out.append(SIPParam(name: s[name], value: s[value]))
-            } else {
-                out.append(SIPParam(name: s[name], value: nil))
-            }
+            out.append(SIPParam(s, name: name, value: value))
         }
         return out
     }
@@ -158,6 +181,14 @@ struct SIPScanner {
     /// trimmed of LWS. Throws on an unterminated quote or unclosed `<`.
     static func splitCommaList(_ v: ArraySlice<UInt8>) throws(SIPParseError) -> [ArraySlice<UInt8>] {
         var out: [ArraySlice<UInt8>] = []
+        try forEachCommaElement(v) { out.append(v[$0]) }
+        return out
+    }
+
+    /// The elements of `splitCommaList` as trimmed positions, handed to `body` in order
+    /// (no array, no slices: for callers that only need where the elements are). An
+    /// unterminated quote or unclosed `<` throws before `body` sees the rest.
+    static func forEachCommaElement(_ v: ArraySlice<UInt8>, _ body: (Range<Int>) -> Void) throws(SIPParseError) {
         var sc = SIPScanner(v)
         var elementStart = v.startIndex
         while let b = sc.peek {
@@ -170,15 +201,14 @@ struct SIPScanner {
                 guard sc.pos < v.endIndex else { throw SIPParseError("Unclosed <", offset: open) }
                 sc.pos += 1
             case SIPASCII.comma:
-                out.append(SIPBytes.trimLWS(v[elementStart..<sc.pos]))
+                body(SIPBytes.trimmedLWS(v, elementStart..<sc.pos))
                 sc.pos += 1
                 elementStart = sc.pos
             default:
                 sc.pos += 1
             }
         }
-        out.append(SIPBytes.trimLWS(v[elementStart..<v.endIndex]))
-        return out
+        body(SIPBytes.trimmedLWS(v, elementStart..<v.endIndex))
     }
 
     /// Throws on an unterminated quoted string or a `<` without `>` (outside quotes);

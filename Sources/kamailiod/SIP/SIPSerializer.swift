@@ -144,16 +144,30 @@ extension SIPMessage {
     /// `element.lowerBound`) together with its comma; the whole line when it is
     /// the only element (§7.3.1: a list and separate fields are equivalent).
     public func removeValue(_ element: Range<Int>, of field: SIPHeaderField) throws(SIPParseError) {
-        let parts = try SIPScanner.splitCommaList(bytes[field.value])
-        guard let i = parts.firstIndex(where: { $0.startIndex <= element.lowerBound && element.lowerBound < max($0.endIndex, $0.startIndex + 1) }) else {
-            throw SIPParseError("Element not in header", offset: element.lowerBound)
+        // Positions of the element, the one before it and the one after, from one scan
+        // without building the list (a Via is removed from every relayed reply).
+        var count = 0
+        var previous: Range<Int>?
+        var found: (index: Int, range: Range<Int>, previous: Range<Int>?)?
+        var following: Range<Int>?
+        try SIPScanner.forEachCommaElement(bytes[field.value]) { r in
+            count += 1
+            if found == nil {
+                if r.lowerBound <= element.lowerBound && element.lowerBound < max(r.upperBound, r.lowerBound + 1) {
+                    found = (count - 1, r, previous)
+                }
+                previous = r
+            } else if following == nil {
+                following = r
+            }
         }
-        if parts.count == 1 {
+        guard let found else { throw SIPParseError("Element not in header", offset: element.lowerBound) }
+        if count == 1 {
             removeHeader(field)
-        } else if i == 0 {
-            edits.delete(parts[0].startIndex..<parts[1].startIndex)
-        } else {
-            edits.delete(parts[i - 1].endIndex..<parts[i].endIndex)
+        } else if found.index == 0, let following {
+            edits.delete(found.range.lowerBound..<following.lowerBound)
+        } else if let before = found.previous {
+            edits.delete(before.upperBound..<found.range.upperBound)
         }
     }
 

@@ -171,11 +171,7 @@ public final class SIPURI: Sendable, Hashable, CustomStringConvertible {
             guard validParamText(b, nameStart..<nameEnd), eq.map({ validParamText(b, ($0 + 1)..<q) }) ?? true else {
                 throw SIPParseError("Malformed URI parameter", offset: nameStart)
             }
-            if let eq {
-                out.append(SIPParam(name: b[nameStart..<nameEnd], value: b[(eq + 1)..<q]))
-            } else {
-                out.append(SIPParam(name: b[nameStart..<nameEnd], value: nil))
-            }
+            out.append(SIPParam(b, name: nameStart..<nameEnd, value: eq.map { ($0 + 1)..<q }))
             p = q
         }
         return out
