@@ -33,13 +33,26 @@ public struct SIPHost: Sendable, Hashable, CustomStringConvertible {
     /// Validates and classifies `text`. An empty host, an unclosed `[`, a bad IPv6
     /// (more than one `::`, bad groups) or a bad IPv4 literal is an error.
     public init(_ text: ArraySlice<UInt8>) throws(SIPParseError) {
+        kind = try SIPHost.kind(of: text)
+        self.text = text
+    }
+
+    /// A host already classified by `kind(of:)`.
+    init(kind: Kind, text: ArraySlice<UInt8>) {
+        self.kind = kind
+        self.text = text
+    }
+
+    /// The validation and classification of `init(_:)`, without making a host: a parser
+    /// that builds the host inside another object then copies no `SIPHost` into it.
+    static func kind(of text: ArraySlice<UInt8>) throws(SIPParseError) -> Kind {
         guard let first = text.first else { throw SIPParseError("Empty host") }
         if first == SIPASCII.lbracket {
             guard text.count > 2, text.last == SIPASCII.rbracket,
                   SIPHost.isIPv6(text.dropFirst().dropLast()) else {
                 throw SIPParseError("Malformed IPv6 reference", offset: text.startIndex)
             }
-            kind = .ipv6
+            return .ipv6
         } else {
             // One pass: all digits and dots is an IPv4 literal; otherwise a hostname
             // (*( domainlabel "." ) toplabel [ "." ]: alphanum and "-").
@@ -50,15 +63,14 @@ public struct SIPHost: Sendable, Hashable, CustomStringConvertible {
             }
             if numeric {
                 guard SIPHost.isIPv4(text) else { throw SIPParseError("Malformed IPv4 address", offset: text.startIndex) }
-                kind = .ipv4
+                return .ipv4
             } else {
                 guard first != SIPASCII.dot, first != 45 else {
                     throw SIPParseError("Malformed host name", offset: text.startIndex)
                 }
-                kind = .name
+                return .name
             }
         }
-        self.text = text
     }
 
     /// Compares with an address or host text: IP literals by value (so `[2001:db8:0::1]`

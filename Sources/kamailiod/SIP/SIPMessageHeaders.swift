@@ -153,11 +153,10 @@ extension SIPMessage {
     /// `*` mixed with other contacts is an error (§10.3 step 6). Cached.
     public func contacts() throws(SIPParseError) -> SIPContactList? {
         if let contactCache { return contactCache }
-        let fields = headers(.contact)
-        guard let first = fields.first else { return nil }
+        guard let first = firstHeader(.contact) else { return nil }
         var list: [SIPNameAddr] = []
         var stars = 0
-        for f in fields {
+        for f in headers where f.kind == .contact {  // not headers(.contact): no array
             list.append(contentsOf: try SIPNameAddr.parseList(bytes[f.value], stars: &stars))
         }
         if stars > 0 {

@@ -108,10 +108,13 @@ struct SIPScanner {
     }
 
     /// A run of token characters (may be empty).
-    mutating func token() -> ArraySlice<UInt8> {
+    mutating func token() -> ArraySlice<UInt8> { s[tokenRange()] }
+
+    /// `token()` as a range (no slice, so no retain, when only positions matter).
+    mutating func tokenRange() -> Range<Int> {
         let start = pos
         while pos < s.endIndex, SIPASCII.isToken(s[pos]) { pos += 1 }
-        return s[start..<pos]
+        return start..<pos
     }
 
     /// A quoted string starting at the cursor (which must be on `"`), returned with
@@ -148,10 +151,8 @@ struct SIPScanner {
             skipLWS()
             // Positions, not slices, until the parameter is built in place in `out`: a
             // slice held in a local is copied into the array and then released.
-            let nameStart = pos
-            while pos < s.endIndex, SIPASCII.isToken(s[pos]) { pos += 1 }
-            guard pos > nameStart else { throw SIPParseError("Empty parameter in " + what, offset: pos) }
-            let name = nameStart..<pos
+            let name = tokenRange()
+            guard !name.isEmpty else { throw SIPParseError("Empty parameter in " + what, offset: pos) }
             var value: Range<Int>?
             if consume(SIPASCII.equals) {
                 skipLWS()

@@ -111,13 +111,14 @@ public final class SIPVia: @unchecked Sendable, Hashable {
         while true {
             sc.skipLWS()
             let start = sc.pos
-            let name = sc.token()
+            // Positions, not slices: the object keeps `v` and these ranges into it.
+            let name = sc.tokenRange()
             guard !name.isEmpty, sc.consume(SIPASCII.slash) else { throw .bad("Via", offset: start) }
             sc.skipLWS()
-            let version = sc.token()
+            let version = sc.tokenRange()
             guard !version.isEmpty, sc.consume(SIPASCII.slash) else { throw .bad("Via", offset: start) }
             sc.skipLWS()
-            let transport = sc.token()
+            let transport = sc.tokenRange()
             guard !transport.isEmpty else { throw .bad("Via", offset: start) }
             sc.skipLWS()
             let hostStart = sc.pos
@@ -131,19 +132,19 @@ public final class SIPVia: @unchecked Sendable, Hashable {
                 while let b = sc.peek, SIPASCII.isHostChar(b) { sc.pos += 1 }
             }
             guard sc.pos > hostStart else { throw SIPParseError("Missing Via sent-by host", offset: hostStart) }
-            let host = try SIPHost(v[hostStart..<sc.pos])
+            let host = hostStart..<sc.pos
+            let hostKind = try SIPHost.kind(of: v[host])  // the host itself is made in place below
             var port: UInt16?
             if sc.consume(SIPASCII.colon) {
                 sc.skipLWS()
-                let digits = sc.token()
-                guard let n = SIPBytes.parseUInt(digits, max: 65535) else { throw .bad("Via port", offset: digits.startIndex) }
+                let digits = sc.tokenRange()
+                guard let n = SIPBytes.parseUInt(v[digits], max: 65535) else { throw .bad("Via port", offset: digits.lowerBound) }
                 port = UInt16(n)
             }
             let params = try sc.params(what: "Via")
-            let end = params.last.map { $0.range.upperBound } ?? sc.pos
-            out.append(SIPVia(raw: v, nameRange: name.startIndex..<name.endIndex,
-                              versionRange: version.startIndex..<version.endIndex,
-                              transportRange: transport.startIndex..<transport.endIndex, host: host, port: port,
+            let end = params.isEmpty ? sc.pos : params[params.count - 1].range.upperBound
+            out.append(SIPVia(raw: v, nameRange: name, versionRange: version,
+                              transportRange: transport, host: SIPHost(kind: hostKind, text: v[host]), port: port,
                               params: params, fieldIndex: fieldIndex, elementIndex: out.count,
                               elementsInField: 1, range: start..<end))
             sc.skipLWS()
