@@ -27,7 +27,7 @@ extension SIPMessage {
         if topViaCache != nil { return topViaCache }  // no binding: one copy, not two
         guard let f = firstHeader(.via) else { return nil }
         if let viaCache { return viaCache.first }
-        let v = try SIPVia.parseField(bytes[f.value], fieldIndex: f.index).first
+        let v = try SIPVia.parseFirst(bytes[f.value], fieldIndex: f.index)
         topViaCache = v
         return v
     }

@@ -15,7 +15,7 @@ public enum SIPRport: Sendable, Hashable {
 /// every read.
 ///
 /// `@unchecked Sendable`: every stored property is a `let` except `elementsInField`,
-/// which `parseField` sets before the objects leave it and nothing writes after.
+/// which `parseField` and `parseFirst` set before the objects leave them and nothing writes after.
 public final class SIPVia: @unchecked Sendable, Hashable {
     // The field value the Via was parsed from; the parts below are positions in it.
     private let raw: ArraySlice<UInt8>
@@ -107,6 +107,25 @@ public final class SIPVia: @unchecked Sendable, Hashable {
     static func parseField(_ v: ArraySlice<UInt8>, fieldIndex: Int) throws(SIPParseError) -> [SIPVia] {
         var out: [SIPVia] = []
         out.reserveCapacity(2)
+        let count = try parseValues(v, fieldIndex: fieldIndex) { out.append($0) }
+        if count > 1 { for via in out { via.elementsInField = count } }
+        return out
+    }
+
+    /// The first value of `parseField` (the whole field is still parsed and checked),
+    /// without the array: `topVia()` wants only this one on every message.
+    static func parseFirst(_ v: ArraySlice<UInt8>, fieldIndex: Int) throws(SIPParseError) -> SIPVia? {
+        var first: SIPVia?
+        let count = try parseValues(v, fieldIndex: fieldIndex) { if first == nil { first = $0 } }
+        first?.elementsInField = count
+        return first
+    }
+
+    /// Parses the values of one field in order, hands each to `body`, and returns how
+    /// many there were (`elementsInField` is left at 1 for the caller to set).
+    private static func parseValues(_ v: ArraySlice<UInt8>, fieldIndex: Int,
+                                    _ body: (SIPVia) -> Void) throws(SIPParseError) -> Int {
+        var count = 0
         var sc = SIPScanner(v)
         while true {
             sc.skipLWS()
@@ -143,17 +162,17 @@ public final class SIPVia: @unchecked Sendable, Hashable {
             }
             let params = try sc.params(what: "Via")
             let end = params.isEmpty ? sc.pos : params[params.count - 1].range.upperBound
-            out.append(SIPVia(raw: v, nameRange: name, versionRange: version,
-                              transportRange: transport, host: SIPHost(kind: hostKind, text: v[host]), port: port,
-                              params: params, fieldIndex: fieldIndex, elementIndex: out.count,
-                              elementsInField: 1, range: start..<end))
+            body(SIPVia(raw: v, nameRange: name, versionRange: version,
+                        transportRange: transport, host: SIPHost(kind: hostKind, text: v[host]), port: port,
+                        params: params, fieldIndex: fieldIndex, elementIndex: count,
+                        elementsInField: 1, range: start..<end))
+            count += 1
             sc.skipLWS()
             if sc.atEnd { break }
             guard sc.consume(SIPASCII.comma) else { throw .bad("Via", offset: sc.pos) }
             sc.skipLWS()
             guard !sc.atEnd, sc.peek != SIPASCII.comma else { throw SIPParseError("Empty Via value", offset: sc.pos) }
         }
-        if out.count > 1 { for via in out { via.elementsInField = out.count } }
-        return out
+        return count
     }
 }
