@@ -174,6 +174,21 @@ final class ScriptAction: Sendable {
         self.kind = kind
         self.location = location
     }
+
+    // The payload of the two most common statements, unretained. Binding it in a `switch`
+    // retains it for the whole case (the optimizer does not borrow from `kind`); here the
+    // copy ends where it is made, so its retain and release cancel out. `kind` holds the
+    // object as long as the action lives.
+
+    /// The call site of a `.call`.
+    var unretainedCallSite: Unmanaged<ScriptCallSite>? {
+        if case .call(let site) = kind { .passUnretained(site) } else { nil }
+    }
+
+    /// The parts of an `.ifElse`.
+    var unretainedIf: Unmanaged<ScriptCompiledIf>? {
+        if case .ifElse(let branch) = kind { .passUnretained(branch) } else { nil }
+    }
 }
 
 /// A compiled route block.

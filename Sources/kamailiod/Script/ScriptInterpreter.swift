@@ -88,10 +88,12 @@ enum ScriptInterpreter {
 
     private static func step(_ action: ScriptAction, _ ctx: ScriptContext) -> Flow {
         switch action.kind {
-        // The payload objects below are held by `action.kind` for the whole step, so
-        // they are used without a retain of our own.
-        case .call(let site):
-            _ = Unmanaged.passUnretained(site)._withUnsafeGuaranteedRef { call($0, at: action.location, ctx) }
+        // The payload objects of calls and ifs are held by `action.kind` for the whole
+        // step, so they are used without a retain of our own.
+        case .call:
+            if let site = action.unretainedCallSite {
+                _ = site._withUnsafeGuaranteedRef { call($0, at: action.location, ctx) }
+            }
         case .route(let index):
             _ = callRoute(index, ctx)
         case .assign(let pv, let e, let isColon):
@@ -100,12 +102,12 @@ enum ScriptInterpreter {
                 pv.accessor.set?(ctx, v, isColon)
             }
             ctx.lastValue = 1
-        case .ifElse(let branch):
-            return Unmanaged.passUnretained(branch)._withUnsafeGuaranteedRef { b in
+        case .ifElse:
+            return action.unretainedIf?._withUnsafeGuaranteedRef { b in
                 let taken = ScriptEvaluator.condition(b.condition, ctx)
                 if ctx.stopped { return .exit }
                 return taken ? execute(b.then, ctx) : execute(b.otherwise, ctx)
-            }
+            } ?? .next
         case .switchCase(let subject, let cases):
             return runSwitch(subject, cases, ctx)
         case .whileLoop(let cond, let body):
