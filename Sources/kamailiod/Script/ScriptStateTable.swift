@@ -5,6 +5,14 @@
 public struct ScriptStateTable {
     private var entries: [(key: ObjectIdentifier, value: AnyObject)] = []
 
+    /// Slots for the states nearly every proxied message has, read many times per
+    /// message: a stored field needs no scan and, written only by its module's getter
+    /// with its own type, no checked cast (`unsafeDowncast` there).
+    public var core: AnyObject?
+    public var tm: AnyObject?
+    public var rr: AnyObject?
+    public var dialog: AnyObject?
+
     /// An empty table.
     public init() {}
 

@@ -208,7 +208,7 @@ public final class TLSStreamConnection: StreamConnection, @unchecked Sendable {
             if let name = X509_get_subject_name(cert) {
                 var buf = [CChar](repeating: 0, count: 256)
                 if X509_NAME_get_text_by_NID(name, NID_commonName, &buf, Int32(buf.count)) > 0 {
-                    s.peerCommonName = String(cString: buf)
+                    s.peerCommonName = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 }
                 if let line = X509_NAME_oneline(name, nil, 0) {
                     s.peerSubject = String(cString: line)

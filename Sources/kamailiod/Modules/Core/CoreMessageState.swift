@@ -27,10 +27,9 @@ public final class CoreMessageState {
 extension ScriptContext {
     /// The core's per-message state, created on first use.
     public var core: CoreMessageState {
-        let key = ObjectIdentifier(CoreMessageState.self)
-        if let s = userData[key] as? CoreMessageState { return s }
+        if let s = userData.core { return unsafeDowncast(s, to: CoreMessageState.self) }
         let s = CoreMessageState()
-        userData[key] = s
+        userData.core = s
         return s
     }
 }

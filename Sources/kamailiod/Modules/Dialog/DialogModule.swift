@@ -33,10 +33,9 @@ final class DialogMessageState {
 extension ScriptContext {
     /// The dialog module's per-message state.
     var dialogState: DialogMessageState {
-        let key = ObjectIdentifier(DialogMessageState.self)
-        if let s = userData[key] as? DialogMessageState { return s }
+        if let s = userData.dialog { return unsafeDowncast(s, to: DialogMessageState.self) }
         let s = DialogMessageState()
-        userData[key] = s
+        userData.dialog = s
         return s
     }
 }

@@ -121,10 +121,9 @@ struct RRPending {
 extension ScriptContext {
     /// The rr module's per-message state.
     var rr: RRMessageState {
-        let key = ObjectIdentifier(RRMessageState.self)
-        if let s = userData[key] as? RRMessageState { return s }
+        if let s = userData.rr { return unsafeDowncast(s, to: RRMessageState.self) }
         let s = RRMessageState()
-        userData[key] = s
+        userData.rr = s
         core.pendingEdits.append(s)
         core.branchEdits.append(s)
         return s

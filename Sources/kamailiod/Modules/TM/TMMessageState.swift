@@ -78,10 +78,9 @@ public final class TMMessageState {
 extension ScriptContext {
     /// The tm module's per-message state, created on first use.
     public var tm: TMMessageState {
-        let key = ObjectIdentifier(TMMessageState.self)
-        if let s = userData[key] as? TMMessageState { return s }
+        if let s = userData.tm { return unsafeDowncast(s, to: TMMessageState.self) }
         let s = TMMessageState()
-        userData[key] = s
+        userData.tm = s
         return s
     }
 }

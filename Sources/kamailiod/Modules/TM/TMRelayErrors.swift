@@ -28,7 +28,7 @@ extension TMModule {
     /// answered with the relay error now, as Kamailio does (a stateless reply does not
     /// count; the transaction then ends as any answered one).
     public func requestRouteFinished(_ ctx: ScriptContext) {
-        guard let s = ctx.userData[ObjectIdentifier(TMMessageState.self)] as? TMMessageState,
+        guard let t = ctx.userData.tm, case let s = unsafeDowncast(t, to: TMMessageState.self),
               let error = s.delayedError, let cell = s.cell else { return }
         s.delayedError = nil
         let answered = cell.lock.withLock { cell.server.hasFinal || !cell.branches.isEmpty }
