@@ -113,7 +113,7 @@ public struct SIPReplyBuilder: Sendable {
                     let end = p.value?.endIndex ?? p.name.endIndex
                     inserts.append((p.name.endIndex, end, [SIPASCII.equals] + digits))
                 } else if forceRport, rport == .absent {
-                    inserts.append((via.range.upperBound, via.range.upperBound, Array(";rport=".utf8) + digits))
+                    inserts.append((via.range.upperBound, via.range.upperBound, rportPrefix + digits))
                 }
             }
             // RFC 3581 §4: with rport, received is added even when the host matches.
@@ -122,7 +122,7 @@ public struct SIPReplyBuilder: Sendable {
                 if let old = via.params.first(named: "received"), let v = old.value {
                     inserts.append((v.startIndex, v.endIndex, src))
                 } else {
-                    inserts.append((via.range.upperBound, via.range.upperBound, Array(";received=".utf8) + src))
+                    inserts.append((via.range.upperBound, via.range.upperBound, receivedPrefix + src))
                 }
             }
         }
@@ -141,3 +141,6 @@ public struct SIPReplyBuilder: Sendable {
 }
 
 private let crlfBytes: [UInt8] = [SIPASCII.cr, SIPASCII.lf]
+
+private let rportPrefix: [UInt8] = Array(";rport=".utf8)
+private let receivedPrefix: [UInt8] = Array(";received=".utf8)

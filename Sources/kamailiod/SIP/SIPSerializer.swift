@@ -101,7 +101,6 @@ public struct SIPEditList: Sendable {
 }
 
 private let crlf: [UInt8] = [SIPASCII.cr, SIPASCII.lf]
-private let viaPrefix: [UInt8] = Array("Via: ".utf8)
 
 // High-level edit operations and serialization.
 extension SIPMessage {
@@ -120,6 +119,12 @@ extension SIPMessage {
     /// Adds a header line after `field`.
     public func addHeader(_ line: [UInt8], after field: SIPHeaderField) {
         edits.insert(line + crlf, at: field.line.upperBound)
+    }
+
+    /// Adds CRLF-terminated header lines as one edit before `field`, or at the end of
+    /// the header section when nil.
+    public func addHeaderLines(_ lines: [UInt8], before field: SIPHeaderField?) {
+        edits.insert(lines, at: field?.line.lowerBound ?? (hasHeaderTerminator ? headersEnd : headerSectionEnd))
     }
 
     /// String convenience for `addHeader(_:)`.
@@ -173,6 +178,12 @@ extension SIPMessage {
 
     /// Removes one Via value (e.g. the top Via when forwarding a response, §18.2.2).
     public func removeVia(_ via: SIPVia) throws(SIPParseError) {
+        // The parse already counted the field's values: a Via alone on its line (the
+        // usual case, and every reply a proxy relays) goes with its line, no rescan.
+        if via.elementsInField == 1 {
+            removeHeader(headers[via.fieldIndex])
+            return
+        }
         try removeValue(via.range, of: headers[via.fieldIndex])
     }
 
@@ -186,12 +197,20 @@ extension SIPMessage {
     /// (and Record-Routes added at the top) stay above ours.
     public func insertTopVia(_ value: [UInt8]) {
         var line: [UInt8] = []
-        line.reserveCapacity(viaPrefix.count + value.count + 2)
-        line += viaPrefix
+        line.reserveCapacity(Self.viaLinePrefix.count + value.count + 2)
+        line += Self.viaLinePrefix
         line += value
         line += crlf
+        insertTopViaLine(line)
+    }
+
+    /// `insertTopVia` for a caller that built the whole line: `Via: `, the value, CRLF.
+    public func insertTopViaLine(_ line: [UInt8]) {
         edits.insert(line, at: firstHeader(.via)?.line.lowerBound ?? headersStart)
     }
+
+    /// What starts a Via line we write.
+    public static let viaLinePrefix: [UInt8] = Array("Via: ".utf8)
 
     /// Replaces the body and fixes Content-Length (adds it when missing, §20.14).
     public func replaceBody(_ body: [UInt8]) {

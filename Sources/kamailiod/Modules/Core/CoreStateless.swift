@@ -93,9 +93,15 @@ extension CoreRuntime {
         let saved = msg.edits
         defer { msg.edits = saved }
         fillReceived(msg, info: info, forceRport: ctx.core.forceRport)
-        var via = viaPrefixes[out.index]
-        via += statelessBranch(msg)
-        msg.insertTopVia(via)
+        let prefix = viaPrefixes[out.index]
+        var via: [UInt8] = []
+        via.reserveCapacity(SIPMessage.viaLinePrefix.count + prefix.count + 20)
+        via += SIPMessage.viaLinePrefix
+        via += prefix
+        appendStatelessBranch(msg, to: &via)
+        via.append(SIPASCII.cr)
+        via.append(SIPASCII.lf)
+        msg.insertTopViaLine(via)
         let bytes = ctx.serializeMessage()
         return send(bytes, to: Destination(proto: proto, address: addr, listenerIndex: out.index)) ? 1 : -1
     }
@@ -128,6 +134,14 @@ extension CoreRuntime {
     /// the RFC 2543 transaction identifiers — and the Request-URI, but not the method, so
     /// a CANCEL gets the same branch as its INVITE.
     func statelessBranch(_ msg: SIPMessage) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(18)
+        appendStatelessBranch(msg, to: &out)
+        return out
+    }
+
+    /// `statelessBranch` appended to `out`.
+    func appendStatelessBranch(_ msg: SIPMessage, to out: inout [UInt8]) {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix<C: Collection<UInt8>>(_ s: C) {
             for b in s { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
@@ -149,11 +163,9 @@ extension CoreRuntime {
             if let top { mix(msg.bytes[top.range]) }
         }
         mix(msg.requestURIBytes)
-        var out: [UInt8] = []
-        out.reserveCapacity(18)
-        out.append(contentsOf: "sl".utf8)
+        out.append(UInt8(ascii: "s"))
+        out.append(UInt8(ascii: "l"))
         for shift in stride(from: 60, through: 0, by: -4) { out.append(SIPBytes.hexDigit(UInt8((h >> UInt64(shift)) & 0xf))) }
-        return out
     }
 
     /// Relays a reply statelessly (§18.2.2 in reverse, Kamailio's core reply forwarding):

@@ -237,7 +237,8 @@ public final class DialogModule: ScriptModule {
         // Kamailio marks its Record-Route with the dialog id (`did`, its hex digits lowest
         // first, as Kamailio writes and reads them), before or after
         // record_route(); the Record-Route is written when the request is sent.
-        var did = Array(";did=".utf8)
+        var did = Self.didKey
+        did.reserveCapacity(did.count + 17)
         Self.appendReverseHex(UInt32(truncatingIfNeeded: d.entry), to: &did)
         did.append(UInt8(ascii: "."))
         Self.appendReverseHex(d.id, to: &did)

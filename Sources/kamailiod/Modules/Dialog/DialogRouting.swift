@@ -67,13 +67,17 @@ extension DialogModule {
         } while v != 0
     }
 
+    /// The parameter that carries the dialog id in our Record-Route.
+    static let didKey: [UInt8] = Array(";did=".utf8)
+
     /// The dialog id in our Route's parameters: `did=<h_entry>.<h_id>`, each in hex with
     /// the lowest digit first (`appendReverseHex`).
     static func dialogID(in params: [UInt8]) -> (Int, UInt32)? {
-        let key = Array(";did=".utf8)
+        let key = didKey
         guard params.count > key.count,
               let at = (0...(params.count - key.count)).first(where: { params[$0..<$0 + key.count].elementsEqual(key) }) else { return nil }
-        var parts: [UInt32] = [0, 0], digits = [0, 0], part = 0
+        // two parts, as scalars: arrays here would be two allocations per in-dialog request
+        var parts: (UInt32, UInt32) = (0, 0), digits = (0, 0), part = 0
         for b in params[(at + key.count)...] {
             if b == UInt8(ascii: "."), part == 0 {
                 part = 1
@@ -84,13 +88,19 @@ extension DialogModule {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt32(b - UInt8(ascii: "0"))
             case UInt8(ascii: "a")...UInt8(ascii: "f"): v = UInt32(b - UInt8(ascii: "a") + 10)
             case UInt8(ascii: "A")...UInt8(ascii: "F"): v = UInt32(b - UInt8(ascii: "A") + 10)
-            default: return part == 1 && digits[1] > 0 ? (Int(parts[0]), parts[1]) : nil
+            default: return part == 1 && digits.1 > 0 ? (Int(parts.0), parts.1) : nil
             }
-            guard digits[part] < 8 else { return nil }
-            parts[part] |= v << (4 * UInt32(digits[part]))
-            digits[part] += 1
+            if part == 0 {
+                guard digits.0 < 8 else { return nil }
+                parts.0 |= v << (4 * UInt32(digits.0))
+                digits.0 += 1
+            } else {
+                guard digits.1 < 8 else { return nil }
+                parts.1 |= v << (4 * UInt32(digits.1))
+                digits.1 += 1
+            }
         }
-        return part == 1 && digits[1] > 0 ? (Int(parts[0]), parts[1]) : nil
+        return part == 1 && digits.1 > 0 ? (Int(parts.0), parts.1) : nil
     }
 }
 

@@ -19,19 +19,11 @@ final class RRMessageState: CorePendingEdit, CoreBranchEdit {
         pending = nil
         let params = pendingParams
         pendingParams = []
-        let lines = p.lines(params: params, outbound: p.outbound?(ctx))
-        if p.outboundOn != nil {
-            // One edit for both lines, so each tm branch can rewrite it for its socket.
-            let text = Array(lines.joined(separator: [SIPASCII.cr, SIPASCII.lf]))
-            branchEdit = (ctx.message.edits.count, p, params, text + [SIPASCII.cr, SIPASCII.lf])
-            add(text, to: ctx)
-            return
-        }
-        for line in lines { add(line, to: ctx) }
-    }
-
-    private func add(_ line: [UInt8], to ctx: ScriptContext) {
-        if let anchor { ctx.message.addHeader(line, before: anchor) } else { ctx.message.addHeader(line) }
+        // One edit for both lines of a double Record-Route, so each tm branch can
+        // rewrite it for its socket.
+        let block = p.block(params: params, outbound: p.outbound?(ctx))
+        if p.outboundOn != nil { branchEdit = (ctx.message.edits.count, p, params, block) }
+        ctx.message.addHeaderLines(block, before: anchor)
     }
 
     /// The double-RR-capable Record-Route edit written by `apply`: its index in the edit
@@ -95,26 +87,42 @@ struct RRPending {
 
     /// The header line(s), CRLF-terminated, for a branch leaving on listener `listener`.
     func block(params: [UInt8], leavingOn listener: Int) -> [UInt8] {
-        let lines = self.lines(params: params, outbound: outboundOn?(listener))
-        return Array(lines.joined(separator: [SIPASCII.cr, SIPASCII.lf])) + [SIPASCII.cr, SIPASCII.lf]
+        block(params: params, outbound: outboundOn?(listener))
     }
 
-    /// The header lines in the order they go in, top first.
-    func lines(params: [UInt8], outbound out: [UInt8]?) -> [[UInt8]] {
-        func line(_ addr: [UInt8], r2: Bool) -> [UInt8] {
-            var l = Array("Record-Route: <".utf8) + addr
-            if r2 { l += Array(";r2=on".utf8) }
-            l += head
-            l += params
-            l += tail
-            l.append(SIPASCII.raquot)
-            return l
+    private static let linePrefix: [UInt8] = Array("Record-Route: <".utf8)
+    private static let r2on: [UInt8] = Array(";r2=on".utf8)
+
+    /// The header lines in the order they go in, top first, each CRLF-terminated, built
+    /// in one buffer (this runs for every record-routed request and again per branch).
+    func block(params: [UInt8], outbound out: [UInt8]?) -> [UInt8] {
+        let fixed = Self.linePrefix.count + Self.r2on.count + head.count + params.count + tail.count + 3
+        var b: [UInt8] = []
+        b.reserveCapacity(2 * fixed + address.count + max(second?.count ?? 0, out?.count ?? 0))
+        if let second {
+            appendLine(address, r2: false, params, to: &b)
+            appendLine(second, r2: false, params, to: &b)
+        } else if let out {
+            // Kamailio's double RR: the outgoing socket's entry on top, both marked r2=on, so
+            // loose_route() on the way back removes both (RFC 3261 §16.6 step 4 allows it).
+            appendLine(out, r2: true, params, to: &b)
+            appendLine(address, r2: true, params, to: &b)
+        } else {
+            appendLine(address, r2: false, params, to: &b)
         }
-        if let second { return [line(address, r2: false), line(second, r2: false)] }
-        // Kamailio's double RR: the outgoing socket's entry on top, both marked r2=on, so
-        // loose_route() on the way back removes both (RFC 3261 §16.6 step 4 allows it).
-        if let out { return [line(out, r2: true), line(address, r2: true)] }
-        return [line(address, r2: false)]
+        return b
+    }
+
+    private func appendLine(_ addr: [UInt8], r2: Bool, _ params: [UInt8], to b: inout [UInt8]) {
+        b += Self.linePrefix
+        b += addr
+        if r2 { b += Self.r2on }
+        b += head
+        b += params
+        b += tail
+        b.append(SIPASCII.raquot)
+        b.append(SIPASCII.cr)
+        b.append(SIPASCII.lf)
     }
 }
 
@@ -226,17 +234,25 @@ public final class RRModule: ScriptModule {
         let msg = ctx.message
         guard msg.isRequest, !address.isEmpty, second?.isEmpty != true else { return -1 }
         func uri(_ a: [UInt8]) -> [UInt8] {
-            a.starts(with: Array("sip:".utf8)) || a.starts(with: Array("sips:".utf8)) ? a : Array("sip:".utf8) + a
+            a.starts(with: "sip:".utf8) || a.starts(with: "sips:".utf8) ? a : Array("sip:".utf8) + a
         }
         return setPending(ctx, RRPending(address: uri(address), second: second.map(uri), head: fromTagParam(msg),
-                                         tail: Array(";lr".utf8)))
+                                         tail: Self.lrParam))
     }
 
     /// `;ftag=<From tag>` when append_fromtag is on.
-    private func fromTagParam(_ msg: SIPMessage) -> [UInt8] {
-        guard appendFromTag.load(ordering: .relaxed) != 0, let tag = msg.fromTag else { return [] }
-        return Array(";ftag=".utf8) + tag
+    private func fromTagParam(_ msg: SIPMessage, after prefix: [UInt8] = []) -> [UInt8] {
+        guard appendFromTag.load(ordering: .relaxed) != 0, let tag = msg.fromTag else { return prefix }
+        var p: [UInt8] = []
+        p.reserveCapacity(prefix.count + Self.ftagParam.count + tag.count)
+        p += prefix
+        p += Self.ftagParam
+        p += tag
+        return p
     }
+
+    private static let lrParam: [UInt8] = Array(";lr".utf8)
+    private static let ftagParam: [UInt8] = Array(";ftag=".utf8)
 
     /// Keeps the Record-Route until the request is sent (`CorePendingEdit`): a second
     /// record_route() first writes out the one before it.
@@ -254,7 +270,7 @@ public final class RRModule: ScriptModule {
     func recordRoute(_ ctx: ScriptContext, extra: [UInt8]) -> Int32 {
         let msg = ctx.message
         guard msg.isRequest, let l = runtime.listener(ctx.receive.listenerIndex) else { return -1 }
-        var head = Array(";lr".utf8) + fromTagParam(msg)
+        var head = fromTagParam(msg, after: Self.lrParam)
         if !extra.isEmpty {
             if extra.first != SIPASCII.semicolon { head.append(SIPASCII.semicolon) }
             head += extra

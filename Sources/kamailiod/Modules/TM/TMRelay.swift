@@ -259,6 +259,8 @@ extension TMModule {
 
     /// The URI a request goes to: the `t_relay` argument, else `$du`, else the R-URI.
     func targetURI(_ ctx: ScriptContext, target: TMTarget?, proto: TransportProto?) -> SIPURI? {
+        // The plain R-URI case reuses the context's parse (in-dialog requests go here).
+        if target == nil, ctx.destinationURI == nil, proto == nil || proto == .udp { return ctx.requestURI }
         var bytes = target?.uri ?? ctx.destinationURI ?? ctx.requestURIBytes
         if target == nil, let p = proto, p != .udp { bytes += Array(";transport=\(p.name)".utf8) }
         return try? SIPURI(bytes: bytes[...])
@@ -338,11 +340,16 @@ extension TMModule {
         runtime.fillReceived(msg, info: ctx.receive, forceRport: ctx.core.forceRport)
         if !uri.elementsEqual(msg.requestURIBytes) { msg.setRequestURI(uri) }
         ctx.adjustEditsForBranch(leavingOn: out.index)
+        // the whole line in one buffer: this runs for every branch of every request
+        let prefix = runtime.viaPrefixes[out.index]
         var via: [UInt8] = []
-        via.reserveCapacity(runtime.viaPrefixes[out.index].count + 28)
-        via += runtime.viaPrefixes[out.index]
-        via += Self.branchID(cell: cell.id, branch: index)
-        msg.insertTopVia(via)
+        via.reserveCapacity(SIPMessage.viaLinePrefix.count + prefix.count + 40)
+        via += SIPMessage.viaLinePrefix
+        via += prefix
+        Self.appendBranchID(cell: cell.id, branch: index, to: &via)
+        via.append(SIPASCII.cr)
+        via.append(SIPASCII.lf)
+        msg.insertTopViaLine(via)
         let bytes = msg.serialize()
         let dest = Destination(proto: proto, address: addr, listenerIndex: out.index)
         var fsm = TMClientFSM(isInvite: cell.isInvite, reliable: proto.isStream, timers: cell.timers)
@@ -360,12 +367,19 @@ extension TMModule {
     /// Our Via branch: the magic cookie (§8.1.1.7), then `tm`, the cell id and the
     /// branch index in hex, so a reply finds its transaction without a search.
     static func branchID(cell: UInt64, branch: Int) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "t"), UInt8(ascii: "m")]
+        var out: [UInt8] = []
         out.reserveCapacity(24)
+        appendBranchID(cell: cell, branch: branch, to: &out)
+        return out
+    }
+
+    /// `branchID` appended to `out`.
+    static func appendBranchID(cell: UInt64, branch: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "t"))
+        out.append(UInt8(ascii: "m"))
         appendHex(cell, to: &out)
         out.append(UInt8(ascii: "."))
         appendHex(UInt64(branch), to: &out)
-        return out
     }
 
     /// Appends `v` in lower-case hex without leading zeros.
