@@ -27,6 +27,21 @@ struct DialogTableTests {
         #expect(t.count == 0)
     }
 
+    @Test("idle release frees the storage of emptied buckets only, and the table still works")
+    func releaseEmptyStorage() {
+        let t = DialogTable(size: 16)
+        #expect(t.releaseEmptyStorage() == 0)  // never used: nothing allocated
+        let a = t.create(callID: cid, fromTag: caller, now: 0)
+        let b = t.create(callID: Array("call-2".utf8), fromTag: caller, now: 0)
+        t.transition(a, to: .deleted, now: 1)
+        t.remove(a)
+        #expect(t.releaseEmptyStorage() == (a.entry == b.entry ? 0 : 1))
+        #expect(t.find(entry: b.entry, id: b.id) === b)
+        #expect(t.releaseEmptyStorage() == 0)
+        let c = t.create(callID: cid, fromTag: caller, now: 2)
+        #expect(t.find(callID: cid, fromTag: caller[...], toTag: nil) === c)
+    }
+
     @Test("in-dialog requests match in both directions; a failed dialog counts as failed")
     func matching() {
         let t = DialogTable(size: 16)

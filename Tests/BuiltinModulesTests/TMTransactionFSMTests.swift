@@ -134,6 +134,20 @@ struct TMTransactionFSMTests {
         #expect(q.count == 0)
     }
 
+    @Test("idle compaction drops the entries of freed transactions and keeps the rest in due order")
+    func timerQueueCompact() {
+        let q = TMTimerQueue(autoStart: false)
+        for (i, due) in [30, 10, 20, 10, 50, 40].enumerated() {
+            q.schedule(TMTimerEntry(due: UInt64(due), cell: UInt64(i), kind: .final, branch: 0))
+        }
+        q.compact { $0.cell % 2 == 0 }  // cells 1, 3 and 5 are gone
+        #expect(q.count == 3)
+        q.schedule(TMTimerEntry(due: 15, cell: 9, kind: .final, branch: 0))
+        #expect(q.takeDue(now: 100).map(\.cell) == [9, 2, 0, 4])
+        q.compact { _ in true }
+        #expect(q.count == 0)
+    }
+
     @Test("best reply (§16.7 step 6): 6xx first, then the lowest class, a real reply over a local timeout")
     func bestReply() {
         func branch(_ code: Int, real: Bool = true) -> TMBranch {

@@ -5,7 +5,9 @@ import Testing
 struct DaemonIdleTrimTests {
     @Test("trims on the first quiet ticks after traffic, never during it or before any")
     func schedule() {
-        var trim = DaemonIdleTrim()
+        final class Count { var n = 0 }
+        let released = Count()
+        var trim = DaemonIdleTrim { released.n += 1 }
         // nothing received yet: nothing to give back
         let before = [trim.tick(messages: 0), trim.tick(messages: 0)]
         #expect(before == [false, false])
@@ -17,5 +19,7 @@ struct DaemonIdleTrimTests {
         #expect(quiet == Array(repeating: true, count: DaemonIdleTrim.trimsPerQuietPeriod) + [false, false, false])
         let again = [trim.tick(messages: 901), trim.tick(messages: 901)]
         #expect(again == [false, true])
+        // the modules let go of their spare table storage before every trim, and only then
+        #expect(released.n == DaemonIdleTrim.trimsPerQuietPeriod + 1)
     }
 }

@@ -4,21 +4,13 @@ import Testing
 /// `kamailiod -c` on the harness's ref.cfg and on scripts that use modules kamailiod lacks.
 @Suite("Script loading: ref.cfg and missing modules")
 struct DaemonScriptConfigCheckTests {
-    /// ref.cfg either passes, or the only complaints are missing modules, one
-    /// `ref.cfg:line:1: module 'x' is not available in kamailiod` line each.
-    @Test("kamailiod -c -f ref.cfg succeeds or reports exactly the missing modules")
+    /// Every module ref.cfg loads exists, so the check passes.
+    @Test("kamailiod -c -f ref.cfg succeeds")
     func refConfig() throws {
         let ref = TestPaths.shared.appendingPathComponent("harness/ref.cfg").path
-        guard FileManager.default.fileExists(atPath: ref) else { return }
+        try #require(FileManager.default.fileExists(atPath: ref), "../shared/harness/ref.cfg is missing")
         let r = try run(TestPaths.daemon.path, ["-c", "-f", ref])
-        if r.status == 0 { return }
-        let lines = r.output.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-        #expect(!lines.isEmpty)
-        for line in lines {
-            let ok = line.range(of: #"ref\.cfg:[0-9]+:1: module '[a-z_0-9]+' is not available in kamailiod$"#,
-                                options: .regularExpression) != nil
-            #expect(ok, "unexpected line: \(line)")
-        }
+        #expect(r.status == 0, "\(r.output)")
     }
 
     @Test("all missing modules are listed, then nothing; a function of an unloaded module names it")

@@ -47,6 +47,23 @@ func freePort() -> UInt16 {
     return 0
 }
 
+/// The first of `count` consecutive ports free for UDP and TCP on loopback right now
+/// (the shared harness takes its port and the four above it), in `range`.
+func freePortRun(_ count: Int, in range: ClosedRange<UInt16> = 20000...60000) -> UInt16? {
+    for _ in 0..<200 {
+        let first = UInt16.random(in: range.lowerBound...(range.upperBound - UInt16(count)))
+        if (0..<count).allSatisfy({ udp4Free(first + UInt16($0)) && portIsFree(first + UInt16($0)) }) { return first }
+    }
+    return nil
+}
+
+private func udp4Free(_ port: UInt16) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(fd) }
+    guard let addr = SockAddr(ip: "127.0.0.1", port: port) else { return false }
+    return addr.withSockaddr { bind(fd, $0, $1) } == 0
+}
+
 private func portIsFree(_ port: UInt16) -> Bool {
     for (family, type) in [(AF_INET, SOCK_STREAM), (AF_INET6, SOCK_STREAM), (AF_INET6, SOCK_DGRAM)] {
         let fd = socket(family, Int32(type.rawValue), 0)

@@ -166,7 +166,8 @@ enum Daemon {
             logger.log(.info, "core", "ignored compatibility options: \(opts.ignored.joined(separator: " "))")
         }
 
-        var trim = DaemonIdleTrim()
+        let loaded = modules.all
+        var trim = DaemonIdleTrim { for m in loaded { m.releaseIdleMemory() } }
         let sig = DaemonProcess.waitForStopSignal { trim.tick(messages: control.messagesReceived) }
         logger.log(.notice, "core", "signal \(sig) received, shutting down")
         control.stop()

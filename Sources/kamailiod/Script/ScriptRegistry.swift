@@ -22,6 +22,10 @@ public protocol ScriptModule: AnyObject, Sendable {
     /// module that runs routes by itself (event routes, timers) switches to it here.
     /// Modules are not initialised again.
     func scriptReloaded(_ script: LoadedScript)
+    /// Called on the daemon's idle ticks, just before the heap is trimmed: a module
+    /// lets go of the spare capacity its tables kept from the last burst (an empty
+    /// hash bucket that still holds storage pins a heap page the trim cannot return).
+    func releaseIdleMemory()
 }
 
 extension ScriptModule {
@@ -35,6 +39,8 @@ extension ScriptModule {
     public func workerInit(worker: Int) {}
     /// Nothing to do by default.
     public func scriptReloaded(_ script: LoadedScript) {}
+    /// Nothing to do by default.
+    public func releaseIdleMemory() {}
 }
 
 /// What `initialize` gets: the loaded script (routes, core params, other modules).

@@ -104,6 +104,9 @@ public final class DialogModule: ScriptModule {
         eventWorker.withLock { $0 = new.makeWorkerState(worker: 10_001) }
     }
 
+    /// Idle: the storage of empty hash buckets goes.
+    public func releaseIdleMemory() { table.releaseEmptyStorage() }
+
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         // Hooked only when the script loads dialog: a script without it (the stateless
         // proxy) pays nothing for dialog lookups in loose_route().

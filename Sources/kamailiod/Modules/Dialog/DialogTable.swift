@@ -167,6 +167,22 @@ final class DialogTable: Sendable {
         buckets = (0..<size).map { _ in Bucket() }
     }
 
+    /// Drops the storage of empty buckets (idle ticks only, see `TMTable`). Returns how
+    /// many it freed.
+    @discardableResult
+    func releaseEmptyStorage() -> Int {
+        var n = 0
+        for b in buckets {
+            b.dialogs.withLock { list in
+                if list.isEmpty, list.capacity > 0 {
+                    list = []
+                    n += 1
+                }
+            }
+        }
+        return n
+    }
+
     /// The bucket of a Call-ID: Kamailio's `core_hash` (bytes as signed chars, four at a
     /// time), so `h_entry` is what Kamailio computes and its dialog table accepts our rows
     /// (it refuses a `hash_entry` it would not have computed).

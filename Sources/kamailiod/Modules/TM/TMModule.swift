@@ -128,6 +128,13 @@ public final class TMModule: ScriptModule, TMTimerHandler {
         timerWorker.withLock { $0 = new.makeWorkerState(worker: 10_000) }
     }
 
+    /// Idle: the storage of empty hash buckets goes, and so do the timer entries of
+    /// transactions already freed.
+    public func releaseIdleMemory() {
+        table.releaseEmptyStorage()
+        timers.compact { [table] e in table.cell(e.cell) != nil }
+    }
+
     /// Keeps the script for failure/onreply routes and makes the timer thread's script state.
     public func initialize(_ context: ScriptModuleInitContext) throws(ScriptError) {
         script.withLock { $0 = context.script }

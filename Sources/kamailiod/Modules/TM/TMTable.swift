@@ -280,6 +280,22 @@ final class TMTable: Sendable {
         }
     }
 
+    /// Drops the storage of empty buckets (idle ticks only: at traffic the storage is
+    /// reused, and a fresh insert would allocate it again). Returns how many it freed.
+    @discardableResult
+    func releaseEmptyStorage() -> Int {
+        var n = 0
+        for b in buckets {
+            b.cells.withLock { d in
+                if d.isEmpty, d.capacity > 0 {
+                    d = [:]
+                    n += 1
+                }
+            }
+        }
+        return n
+    }
+
     /// Every cell, bucket by bucket (RPC dumps, tests).
     func allCells() -> [TMCell] {
         buckets.flatMap { $0.cells.withLock { Array($0.values) } }

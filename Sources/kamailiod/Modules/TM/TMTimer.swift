@@ -76,6 +76,20 @@ public final class TMTimerQueue: Sendable {
     /// Number of pending entries (statistics, tests).
     public var count: Int { heap.withLock { $0.count } }
 
+    /// Idle ticks: drops the entries `keep` rejects (those of transactions already gone,
+    /// which would otherwise sit here until they fire, up to max_inv_lifetime later) and
+    /// lets go of the spare capacity. `keep` runs under the queue's lock: it may take a
+    /// tm bucket lock (never held while scheduling), nothing else.
+    public func compact(keep: (TMTimerEntry) -> Bool) {
+        heap.withLock { h in
+            guard h.capacity > h.count || !h.isEmpty else { return }
+            var live = h.filter(keep)
+            // ascending by due is a valid min-heap
+            live.sort { $0.due < $1.due }
+            h = live.isEmpty ? [] : live
+        }
+    }
+
     /// Removes and returns every entry due at `now`, earliest first.
     public func takeDue(now: UInt64) -> [TMTimerEntry] {
         heap.withLock { h in
