@@ -89,6 +89,14 @@ struct DialogModuleTests {
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("set_dlg_profile(\"nosuch\");")) }
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("set_dlg_profile(\"inbound\", \"v\");")) }
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_bye(\"both\");")) }
+        // a property name is checked at load (Kamailio only logs it when the line runs)
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_set_property(\"ka-both\");")) }
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_reset_property(\"noreset\");")) }
+        #expect((try? ModuleHarness(dialogScript("dlg_set_property(\"ka-src\"); dlg_reset_property(\"timeout-noreset\");"))) != nil)
+        // ka_interval: Kamailio 5.6.3 refuses to start below 30 s
+        let lowKA = "modparam(\"dialog\", \"ka_interval\", 10)\n" + dialogScript("")
+        #expect(throws: ScriptError.self) { try ModuleHarness(lowKA) }
+        #expect((try? ModuleHarness("modparam(\"dialog\", \"ka_interval\", 30)\n" + dialogScript(""))) != nil)
     }
 
     /// A confirmed dialog as the INVITE and a 2xx with Record-Routes leave it.
@@ -124,6 +132,26 @@ struct DialogModuleTests {
         #expect(toCaller.remoteTarget == Array("sip:alice@10.0.0.1".utf8) && toCaller.cseq == 4)
         #expect(String(decoding: toCaller.from, as: UTF8.self) == "<sip:bob@b>;tag=tt")
         #expect(toCaller.routeSet == [Array("sip:up.example;lr".utf8)])
+    }
+
+    @Test("timeout-noreset and a keep-alive cut keep in-dialog requests from restarting the lifetime; failures count per side")
+    func lifetimeFixedByProperty() throws {
+        let h = try ModuleHarness("modparam(\"dialog\", \"ka_failed_limit\", 2)\n" + dialogScript(""))
+        let m = try dialogModule(h)
+        let d = try confirmed(m)
+        #expect(!m.lifetimeFixed(d))
+        m.table.update(d) { $0.iflags |= DialogProperty.timeoutNoReset.bit }
+        #expect(m.lifetimeFixed(d))
+        m.table.update(d) { $0.iflags &= ~DialogProperty.timeoutNoReset.bit }
+        // one failure of two allowed, then an answer: nothing happens
+        m.keepaliveAnswered(d, toCallee: false, code: 481)
+        m.keepaliveAnswered(d, toCallee: false, code: 503)
+        m.keepaliveAnswered(d, toCallee: false, code: 408)
+        #expect(!m.lifetimeFixed(d) && m.table.update(d) { $0.lifetime } != 10)
+        // the second in a row: 10 more seconds, then BYEs
+        m.keepaliveAnswered(d, toCallee: false, code: 408)
+        #expect(m.lifetimeFixed(d))
+        #expect(m.table.update(d) { ($0.lifetime, $0.iflags & Dialog.timeoutBye) } == (10, Dialog.timeoutBye))
     }
 
     @Test("an expired lifetime removes the dialog and counts it; one not yet due stays")

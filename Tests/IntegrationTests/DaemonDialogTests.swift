@@ -31,6 +31,7 @@ request_route {
     if (is_method("INVITE")) {
         record_route();
         $dlg_ctx(timeout_bye) = {TBYE};
+        {ONINVITE}
         dlg_manage();
         $dlg_ctx(timeout_route) = "DLGTIMEOUT";
         xlog("L_INFO", "timeout route set $dlg_ctx(timeout_route) id=$dlg_ctx(timeout_route_id) toroute=$dlg(toroute)\\n");
@@ -160,8 +161,10 @@ struct DaemonDialogTests {
     }
 
     /// `dialogConfig` filled in.
-    static func config(uas: UInt16, timeout: Int = 43200, timeoutBye: Bool = false, modparams: String = "", inDialog: String = "") -> String {
+    static func config(uas: UInt16, timeout: Int = 43200, timeoutBye: Bool = false, modparams: String = "", inDialog: String = "",
+                       onInvite: String = "") -> String {
         dialogConfig.replacingOccurrences(of: "{UAS}", with: String(uas))
+            .replacingOccurrences(of: "{ONINVITE}", with: onInvite)
             .replacingOccurrences(of: "{TIMEOUT}", with: String(timeout))
             .replacingOccurrences(of: "{TBYE}", with: timeoutBye ? "1" : "0")
             .replacingOccurrences(of: "{MODPARAMS}", with: modparams)
@@ -316,6 +319,42 @@ struct DaemonDialogTests {
         #expect(!(try waitList(proxy) { !$0.contains("h_entry") }).contains("h_entry"))
         let stats = try kamcmd(proxy, ["stats.get_statistics", "dialog:"])
         #expect(stats.contains("dialog:active_dialogs = 0") && stats.contains("dialog:expired_dialogs = 0"), "\(stats)")
+    }
+
+    @Test("keep-alives: OPTIONS to both sides after ka_interval with each side's CSeq; a 481 from the caller ends the call 10 s later with BYEs")
+    func keepalives() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let uac = try UDPPeer(), uas = try UDPPeer()
+        let proxy = try DaemonProcess(config: Self.config(
+            uas: uas.port, modparams: "modparam(\"dialog\", \"ka_timer\", 1)\nmodparam(\"dialog\", \"ka_interval\", 30)",
+            onInvite: "dlg_set_property(\"ka-src\"); dlg_set_property(\"ka-dst\");"))
+        defer { proxy.stop() }
+        let start = Date()
+        let call = try PeerCall(uac: uac, uas: uas, proxyPort: proxy.port, callID: "ka-\(proxy.port)")
+        let list = try waitList(proxy) { $0.contains("state: 4") }
+        #expect(list.contains("iflags: 6"), "\(list)")  // ka-src | ka-dst, Kamailio's bits
+        // towards the callee as the caller, with the caller's last CSeq (the INVITE's 1)
+        let down = try #require(expect(uas, "OPTIONS sip:callee@127.0.0.1:\(uas.port) ", timeout: 40, callID: call.callID),
+                                "no keep-alive to the callee; log:\n\(proxy.log.suffix(1500))")
+        #expect(Date().timeIntervalSince(start) > 28, "sent before ka_interval")
+        #expect(headerValue(down, "CSeq") == "1 OPTIONS" && headerValue(down, "To")?.hasSuffix("tag=callee1") == true, "\(down)")
+        uas.send(replyText(down, 200, "OK"), to: "127.0.0.1", port: proxy.port)
+        // towards the caller as the callee: its tag in From, the caller's in To
+        let up = try #require(expect(uac, "OPTIONS sip:caller@127.0.0.1:\(uac.port) ", timeout: 5, callID: call.callID),
+                              "no keep-alive to the caller")
+        #expect(headerValue(up, "From")?.hasSuffix("tag=callee1") == true, "\(up)")
+        uac.send(replyText(up, 481, "Call/Transaction Does Not Exist"), to: "127.0.0.1", port: proxy.port)
+        let failedAt = Date()
+        // the caller's phone is gone: 10 s later both sides get a BYE
+        let byeDown = try #require(expect(uas, "BYE", timeout: 15, callID: call.callID), "no BYE to the callee; log:\n\(proxy.log.suffix(1500))")
+        #expect(Date().timeIntervalSince(failedAt) > 8, "the BYE came before the 10 s")
+        uas.send(replyText(byeDown, 200, "OK"), to: "127.0.0.1", port: proxy.port)
+        let byeUp = try #require(expect(uac, "BYE", timeout: 5, callID: call.callID), "no BYE to the caller")
+        uac.send(replyText(byeUp, 200, "OK"), to: "127.0.0.1", port: proxy.port)
+        #expect(proxy.log.contains("keep-alive to the caller failed (481)"), "\(proxy.log.suffix(1500))")
+        #expect(!(try waitList(proxy) { !$0.contains("h_entry") }).contains("h_entry"))
+        let stats = try kamcmd(proxy, ["stats.get_statistics", "dialog:"])
+        #expect(stats.contains("dialog:expired_dialogs = 1"), "\(stats)")
     }
 
     @Test("a short default_timeout with timeout_bye ends the call with BYEs and counts it expired")

@@ -64,12 +64,6 @@ extension DialogModule {
     /// caller (its From, next caller CSeq); towards the caller as the callee (To/From
     /// swapped, a CSeq above any the callee used).
     func byeRequest(_ d: Dialog, toCallee: Bool) -> TMLocalRequest {
-        func header(_ uri: [UInt8], _ tag: [UInt8]) -> [UInt8] {
-            [UInt8(ascii: "<")] + uri + Array(">;tag=".utf8) + tag
-        }
-        let callerSide = header(d.fromURI, d.fromTag)
-        let calleeSide = header(d.toURI, d.toTag)
-        let leg = toCallee ? d.callee : d.caller
         let cseq: UInt32
         if toCallee {
             d.caller.cseq &+= 1
@@ -78,7 +72,19 @@ extension DialogModule {
             d.callee.cseq &+= 1
             cseq = d.callee.cseq
         }
-        var r = TMLocalRequest(method: "BYE", remoteTarget: leg.contact.isEmpty ? (toCallee ? d.requestURI : d.fromURI) : leg.contact,
+        return inDialogRequest(d, "BYE", toCallee: toCallee, cseq: cseq)
+    }
+
+    /// A request of ours inside the dialog towards one side, with `cseq` (bucket lock
+    /// held; §12.2.1.1): towards the callee as the caller, towards the caller as the callee.
+    func inDialogRequest(_ d: Dialog, _ method: String, toCallee: Bool, cseq: UInt32) -> TMLocalRequest {
+        func header(_ uri: [UInt8], _ tag: [UInt8]) -> [UInt8] {
+            [UInt8(ascii: "<")] + uri + Array(">;tag=".utf8) + tag
+        }
+        let callerSide = header(d.fromURI, d.fromTag)
+        let calleeSide = header(d.toURI, d.toTag)
+        let leg = toCallee ? d.callee : d.caller
+        var r = TMLocalRequest(method: method, remoteTarget: leg.contact.isEmpty ? (toCallee ? d.requestURI : d.fromURI) : leg.contact,
                                routeSet: leg.routeSet, from: toCallee ? callerSide : calleeSide,
                                to: toCallee ? calleeSide : callerSide, callID: d.callID, cseq: cseq)
         r.listenerIndex = leg.socket

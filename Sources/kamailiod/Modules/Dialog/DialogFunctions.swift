@@ -51,6 +51,19 @@ extension DialogModule {
                 ctx.dialogState.looked = true
                 return 1
             },
+            // before dlg_manage() the property waits in the message's dialog context
+            ScriptFunction("dlg_set_property", arity: 1...1, routes: any, fixup: propertyFixup) { [self] ctx, args in
+                guard let p = args.custom(0, as: DialogProperty.self) else { return -1 }
+                guard let d = current(ctx) else { ctx.dialogState.properties |= p.bit; return 1 }
+                table.update(d) { $0.iflags |= p.bit }
+                return 1
+            },
+            ScriptFunction("dlg_reset_property", arity: 1...1, routes: any, fixup: propertyFixup) { [self] ctx, args in
+                guard let p = args.custom(0, as: DialogProperty.self) else { return -1 }
+                guard let d = current(ctx) else { ctx.dialogState.properties &= ~p.bit; return 1 }
+                table.update(d) { $0.iflags &= ~p.bit }
+                return 1
+            },
             ScriptFunction("dlg_set_timeout", arity: 1...3, routes: any) { [self] ctx, args in
                 let secs = Int(ctx.int(args[0]))
                 guard secs > 0 else { return -1 }
@@ -65,6 +78,17 @@ extension DialogModule {
                 return 1
             },
         ] + profileFunctions
+    }
+
+    /// A property name known at load time (Kamailio finds a wrong one only at run time).
+    private var propertyFixup: @Sendable (ScriptFixupContext) throws(ScriptError) -> ScriptFixedArgs {
+        { f throws(ScriptError) in
+            let name = try f.fixupString(0)
+            guard let p = DialogProperty(name) else {
+                throw f.error("expected \"ka-src\", \"ka-dst\" or \"timeout-noreset\", found \"\(name)\"", argument: 0)
+            }
+            return ScriptFixedArgs([.custom(p)])
+        }
     }
 
     /// `$dlg_var(name)`, `$dlg(key)`, `$dlg_ctx(key)`, `$DLG_count`, `$DLG_status`, `$DLG_lifetime`.

@@ -21,6 +21,8 @@ final class DialogMessageState {
     var lifetime: Int?
     /// `dlg_setflag()` before the dialog exists.
     var flags: UInt32 = 0
+    /// `dlg_set_property()` before the dialog exists (iflags bits).
+    var properties: UInt32 = 0
     /// `$dlg_ctx(timeout_route)`: the route[NAME] a dialog made from this message runs
     /// when its lifetime runs out.
     var timeoutRoute: String?
@@ -73,6 +75,10 @@ public final class DialogModule: ScriptModule {
     let endTimeout = Atomic<Int>(300)
     /// `timeout_noreset`: in-dialog requests do not restart a confirmed dialog's lifetime.
     let timeoutNoReset = Atomic<Bool>(false)
+    /// `ka_timer`, `ka_interval`, `ka_failed_limit`, and when the sweep last looked for
+    /// keep-alives due (monotonic ms).
+    let keepalive = Mutex(DialogKeepaliveSettings())
+    let lastKeepaliveCheck = Atomic<UInt64>(0)
     /// `db_url`, `db_mode`, `db_update_period`, and the store they open (db_mode > 0).
     let dbSettings = Mutex(DialogDBSettings())
     let store = Mutex<DialogStore?>(nil)
@@ -160,6 +166,21 @@ public final class DialogModule: ScriptModule {
                 seconds("noack_timeout") { [self] in noackTimeout.store($0, ordering: .relaxed) },
                 seconds("end_timeout") { [self] in endTimeout.store($0, ordering: .relaxed) },
                 seconds("db_update_period") { [self] v in dbSettings.withLock { $0.updatePeriod = v } },
+                ScriptModuleParameter("ka_timer", .int) { [self] v throws(ScriptFixupError) in
+                    guard v.intValue >= 0 else { throw ScriptFixupError("ka_timer must be 0 (off) or a number of seconds, found \(v.intValue)") }
+                    keepalive.withLock { $0.timer = Int(v.intValue) }
+                },
+                ScriptModuleParameter("ka_interval", .int) { [self] v throws(ScriptFixupError) in
+                    // Kamailio refuses to start below 30 s too
+                    guard v.intValue == 0 || v.intValue >= 30 else {
+                        throw ScriptFixupError("ka_interval must be 0 (off) or at least 30 seconds, found \(v.intValue)")
+                    }
+                    keepalive.withLock { $0.interval = Int(v.intValue) }
+                },
+                ScriptModuleParameter("ka_failed_limit", .int) { [self] v throws(ScriptFixupError) in
+                    guard v.intValue > 0 else { throw ScriptFixupError("ka_failed_limit must be at least 1, found \(v.intValue)") }
+                    keepalive.withLock { $0.failedLimit = Int(v.intValue) }
+                },
                 ScriptModuleParameter("timeout_noreset", .int) { [self] v throws(ScriptFixupError) in
                     timeoutNoReset.store(v.intValue != 0, ordering: .relaxed)
                 },
@@ -230,6 +251,7 @@ public final class DialogModule: ScriptModule {
             d.lifetime = s.lifetime ?? defaultTimeout(ctx)
             d.flags = s.flags
             if s.timeoutBye { d.iflags |= Dialog.timeoutBye }
+            d.iflags |= s.properties
             d.timeoutRoute = s.timeoutRoute
             d.services = ctx.services
         }

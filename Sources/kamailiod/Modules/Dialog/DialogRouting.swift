@@ -51,10 +51,19 @@ extension DialogModule {
         case .ack:
             // the ACK that confirms restarts the lifetime even with timeout_noreset
             let old = table.transition(d, to: .confirmed, now: now)
-            if d.state == .confirmed, old != .confirmed || !timeoutNoReset.load(ordering: .relaxed) { startLifetime(d) }
+            if d.state == .confirmed, old != .confirmed || !lifetimeFixed(d) { startLifetime(d) }
         default:
             trackCSeq(d, msg, fromCaller: d.fromTag.elementsEqual(fromTag))
-            if d.state == .confirmed, !timeoutNoReset.load(ordering: .relaxed) { startLifetime(d) }
+            if d.state == .confirmed, !lifetimeFixed(d) { startLifetime(d) }
+        }
+    }
+
+    /// True when in-dialog requests leave the lifetime alone: `timeout_noreset`, the
+    /// dialog's `timeout-noreset` property, or a lifetime a failed keep-alive cut.
+    func lifetimeFixed(_ d: Dialog) -> Bool {
+        if timeoutNoReset.load(ordering: .relaxed) { return true }
+        return table.update(d) { d in
+            d.iflags & Dialog.timeoutNoReset != 0 || d.keepaliveCut
         }
     }
 

@@ -95,6 +95,14 @@ public final class Dialog: @unchecked Sendable {
     var answered = false
     /// True once BYEs went out for it (dlg_bye, dlg.end_dlg, timeout).
     var byeSent = false
+    /// When the next keep-alive goes (monotonic ms; 0: not scheduled yet), and the
+    /// failed ones in a row per side.
+    var keepaliveDue: UInt64 = 0
+    var keepaliveFailedCaller = 0
+    var keepaliveFailedCallee = 0
+    /// True once failed keep-alives cut the lifetime to 10 s (in-dialog requests no
+    /// longer restart it).
+    var keepaliveCut = false
 
     /// `iflags` bit: BYE both sides when the lifetime runs out (`$dlg_ctx(timeout_bye)`).
     static let timeoutBye: UInt32 = 1

@@ -69,6 +69,7 @@ extension DialogModule {
             }
         }
         for d in due { timeout(d) }
+        sendKeepalives(now: now)
         // db_mode 2: the changed dialogs every db_update_period
         let period = UInt64(max(dbSettings.withLock { $0.updatePeriod }, 1)) * 1000
         if store.withLock({ $0 }) != nil, now >= lastFlush.load(ordering: .relaxed) + period {
