@@ -53,12 +53,14 @@ struct DaemonTMSetFrTests {
             return Date().timeIntervalSince(from)
         }
         let after = try #require(try timeout("after"))
-        #expect(after > 0.7 && after < 2.5, "\(after)")
+        // upper bounds sit just under the wrong value (3 s, 6 s, the 30 s default): a loaded CI
+        // machine delays a timer, it never makes one shorter
+        #expect(after > 0.7 && after < 2.8, "\(after)")
         let reset = try #require(try timeout("reset"))
-        #expect(reset > 2.5 && reset < 5.5, "\(reset)")
+        #expect(reset > 2.5 && reset < 8, "\(reset)")
         let reply = try #require(try timeout("reply"))
-        #expect(reply > 1.2 && reply < 4.5, "\(reply)")
+        #expect(reply > 1.2 && reply < 5.5, "\(reply)")
         let branch = try #require(try timeout("branch"))
-        #expect(branch > 0.7 && branch < 2.5, "\(branch)")
+        #expect(branch > 0.7 && branch < 2.8, "\(branch)")
     }
 }
