@@ -90,6 +90,7 @@ struct DialogModuleTests {
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("set_dlg_profile(\"inbound\", \"v\");")) }
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_bye(\"both\");")) }
         // a property name is checked at load (Kamailio only logs it when the line runs)
+        #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_refer(\"all\", \"sip:x@y\");")) }
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_set_property(\"ka-both\");")) }
         #expect(throws: ScriptError.self) { try ModuleHarness(dialogScript("dlg_reset_property(\"noreset\");")) }
         #expect((try? ModuleHarness(dialogScript("dlg_set_property(\"ka-src\"); dlg_reset_property(\"timeout-noreset\");"))) != nil)

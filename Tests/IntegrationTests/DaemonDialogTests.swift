@@ -357,6 +357,40 @@ struct DaemonDialogTests {
         #expect(stats.contains("dialog:expired_dialogs = 1"), "\(stats)")
     }
 
+    @Test("dlg_set_ruri sends an in-dialog request to the other side's Contact; dlg_refer sends the caller a REFER as the callee")
+    func setRuriAndRefer() throws {
+        try #require(inIsolatedNetwork(), "needs an isolated network namespace")
+        let uac = try UDPPeer(), uas = try UDPPeer()
+        let proxy = try DaemonProcess(config: Self.config(uas: uas.port, inDialog: """
+            if (is_method("NOTIFY")) { dlg_set_ruri(); }
+            if (is_method("MESSAGE")) { sl_send_reply("200", "Referring"); dlg_refer("caller", "sip:carol@127.0.0.1"); exit; }
+            """))
+        defer { proxy.stop() }
+        let call = try PeerCall(uac: uac, uas: uas, proxyPort: proxy.port, callID: "refer-\(proxy.port)")
+        // a request to a stale target reaches the callee's Contact
+        let stale = call.request("NOTIFY", cseq: 2).replacingOccurrences(
+            of: "NOTIFY sip:callee@127.0.0.1:\(uas.port) SIP/2.0", with: "NOTIFY sip:stale@127.0.0.1:9 SIP/2.0")
+        uac.send(stale, to: "127.0.0.1", port: proxy.port)
+        let notify = try #require(expect(uas, "NOTIFY", callID: call.callID), "not relayed to the callee; log:\n\(proxy.log.suffix(1500))")
+        #expect(notify.hasPrefix("NOTIFY sip:callee@127.0.0.1:\(uas.port) SIP/2.0\r\n"), "\(notify)")
+        uas.send(replyText(notify, 200, "OK"), to: "127.0.0.1", port: proxy.port)
+        _ = try #require(expect(uac, "SIP/2.0 200", callID: call.callID, cseq: "2 NOTIFY"))
+        // REFER to the caller, speaking as the callee (§12.2.1.1, RFC 3515)
+        call.send("MESSAGE", cseq: 3)
+        var refer: String?
+        let deadline = Date().addingTimeInterval(5)
+        while refer == nil, Date() < deadline, let m = uac.receive(timeout: max(0.05, deadline.timeIntervalSinceNow)) {
+            if m.hasPrefix("REFER ") { refer = m }
+        }
+        let r = try #require(refer, "no REFER; log:\n\(proxy.log.suffix(1500))")
+        #expect(r.hasPrefix("REFER sip:caller@127.0.0.1:\(uac.port) SIP/2.0\r\n"), "\(r)")
+        #expect(headerValue(r, "Refer-To") == "<sip:carol@127.0.0.1>" && headerValue(r, "CSeq") == "1 REFER", "\(r)")
+        #expect(headerValue(r, "From")?.hasSuffix("tag=callee1") == true, "\(r)")
+        uac.send(replyText(r, 202, "Accepted"), to: "127.0.0.1", port: proxy.port)
+        _ = pollText({ proxy.log }, until: { $0.contains("REFER to the caller [") && $0.contains("]: 202") })
+        #expect(proxy.log.contains("]: 202"), "\(proxy.log.suffix(1500))")
+    }
+
     @Test("a short default_timeout with timeout_bye ends the call with BYEs and counts it expired")
     func timeoutEndsWithByes() throws {
         try #require(inIsolatedNetwork(), "needs an isolated network namespace")

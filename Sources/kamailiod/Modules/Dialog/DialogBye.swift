@@ -75,6 +75,38 @@ extension DialogModule {
         return inDialogRequest(d, "BYE", toCallee: toCallee, cseq: cseq)
     }
 
+    /// `dlg_refer(side, address)`: an in-dialog REFER (RFC 3515) to one side, asking it to
+    /// call `address`, with the next CSeq of our side of the dialog. Its answer is only
+    /// logged: the referred side ends the call itself once the transfer is made.
+    func refer(_ d: Dialog, side: DialogSide, to address: [UInt8]) -> Bool {
+        guard side != .all, !address.isEmpty else { return false }
+        let toCallee = side == .callee
+        let request: TMLocalRequest? = table.update(d) { d in
+            guard d.state == .confirmed || d.state == .confirmedNoACK, d.callee.known, !d.byeSent else { return nil }
+            let cseq: UInt32
+            if toCallee {
+                d.caller.cseq &+= 1
+                cseq = d.caller.cseq
+            } else {
+                d.callee.cseq &+= 1
+                cseq = d.callee.cseq
+            }
+            var r = inDialogRequest(d, "REFER", toCallee: toCallee, cseq: cseq)
+            let target = address.first == UInt8(ascii: "<") ? address : [UInt8(ascii: "<")] + address + [UInt8(ascii: ">")]
+            r.headers = Array("Refer-To: ".utf8) + target + [13, 10] + r.headers
+            return r
+        }
+        guard let request else { return false }
+        let log = tm.runtime
+        let who = toCallee ? "callee" : "caller"
+        return tm.uac.send(request) { code in
+            let level: CoreLogLevel = code < 300 ? .info : .warning
+            if log.logEnabled(level) {
+                log.log(level, "dialog", "REFER to the \(who) [\(d.entry):\(d.id)]: \(code)")
+            }
+        }
+    }
+
     /// A request of ours inside the dialog towards one side, with `cseq` (bucket lock
     /// held; §12.2.1.1): towards the callee as the caller, towards the caller as the callee.
     func inDialogRequest(_ d: Dialog, _ method: String, toCallee: Bool, cseq: UInt32) -> TMLocalRequest {

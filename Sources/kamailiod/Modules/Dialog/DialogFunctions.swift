@@ -41,6 +41,28 @@ extension DialogModule {
                 guard let d = current(ctx), let side = args.custom(0, as: DialogSide.self) else { return -1 }
                 return end(d, side: side, reason: .local) ? 1 : -1
             },
+            ScriptFunction("dlg_refer", arity: 2...2, routes: [.request, .branch, .onreply, .failure], fixup: { f throws(ScriptError) in
+                let side = try f.fixupString(0)
+                guard let s = DialogSide(side), s != .all else {
+                    throw f.error("expected \"caller\" or \"callee\", found \"\(side)\"", argument: 0)
+                }
+                return ScriptFixedArgs([.custom(s), .format(try f.fixupFormat(1))])
+            }) { [self] ctx, args in
+                guard let d = current(ctx), let side = args.custom(0, as: DialogSide.self) else { return -1 }
+                return refer(d, side: side, to: ctx.bytes(args[1])) ? 1 : -1
+            },
+            // the R-URI becomes the Contact of the side the in-dialog request goes to
+            ScriptFunction("dlg_set_ruri", arity: 0...0, routes: any) { [self] ctx, _ in
+                let msg = ctx.message
+                guard msg.isRequest, let d = current(ctx), let from = msg.fromTag else { return -1 }
+                let contact: [UInt8] = table.update(d) { d in
+                    let fromCaller = d.fromTag.elementsEqual(from)
+                    return fromCaller ? (d.callee.known ? d.callee.contact : []) : d.caller.contact
+                }
+                guard !contact.isEmpty else { return -1 }
+                ctx.setRequestURI(contact)
+                return 1
+            },
             // the dialog these Call-ID and tags name (an empty To tag: one still being set
             // up) becomes the message's, for $dlg, dlg_bye and the rest
             ScriptFunction("dlg_get", arity: 3...3, routes: any) { [self] ctx, args in
