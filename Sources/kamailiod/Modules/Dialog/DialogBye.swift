@@ -64,15 +64,7 @@ extension DialogModule {
     /// caller (its From, next caller CSeq); towards the caller as the callee (To/From
     /// swapped, a CSeq above any the callee used).
     func byeRequest(_ d: Dialog, toCallee: Bool) -> TMLocalRequest {
-        let cseq: UInt32
-        if toCallee {
-            d.caller.cseq &+= 1
-            cseq = d.caller.cseq
-        } else {
-            d.callee.cseq &+= 1
-            cseq = d.callee.cseq
-        }
-        return inDialogRequest(d, "BYE", toCallee: toCallee, cseq: cseq)
+        inDialogRequest(d, "BYE", toCallee: toCallee, cseq: nextCSeq(d, toCallee: toCallee))
     }
 
     /// `dlg_refer(side, address)`: an in-dialog REFER (RFC 3515) to one side, asking it to
@@ -83,15 +75,7 @@ extension DialogModule {
         let toCallee = side == .callee
         let request: TMLocalRequest? = table.update(d) { d in
             guard d.state == .confirmed || d.state == .confirmedNoACK, d.callee.known, !d.byeSent else { return nil }
-            let cseq: UInt32
-            if toCallee {
-                d.caller.cseq &+= 1
-                cseq = d.caller.cseq
-            } else {
-                d.callee.cseq &+= 1
-                cseq = d.callee.cseq
-            }
-            var r = inDialogRequest(d, "REFER", toCallee: toCallee, cseq: cseq)
+            var r = inDialogRequest(d, "REFER", toCallee: toCallee, cseq: nextCSeq(d, toCallee: toCallee))
             let target = address.first == UInt8(ascii: "<") ? address : [UInt8(ascii: "<")] + address + [UInt8(ascii: ">")]
             r.headers = Array("Refer-To: ".utf8) + target + [13, 10] + r.headers
             return r
@@ -105,6 +89,17 @@ extension DialogModule {
                 log.log(level, "dialog", "REFER to the \(who) [\(d.entry):\(d.id)]: \(code)")
             }
         }
+    }
+
+    /// The CSeq of a new request of ours towards one side (bucket lock held): we speak as
+    /// the other side, so its sequence moves on by one.
+    func nextCSeq(_ d: Dialog, toCallee: Bool) -> UInt32 {
+        if toCallee {
+            d.caller.cseq &+= 1
+            return d.caller.cseq
+        }
+        d.callee.cseq &+= 1
+        return d.callee.cseq
     }
 
     /// A request of ours inside the dialog towards one side, with `cseq` (bucket lock
